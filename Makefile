@@ -1,0 +1,129 @@
+# tcplinger — build, dependencies, tests.
+#   make            build ./tcplinger
+#   make run        install deps if missing, build, trace this host live
+#   make test       install deps if missing, build (plain and ASan/UBSan), run every test
+#   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
+#   make V=1        show the commands
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+SAN ?=
+
+ifeq ($(SAN),1)
+OUTPUT := .output-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+OUTPUT := .output
+SANFLAGS :=
+endif
+
+LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+CFLAGS ?= -g -O2
+WARN := -Wall -Wextra -Werror
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(SANFLAGS) -I$(OUTPUT) -Iuser -Ibpf $(LIBBPF_CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz -lm
+
+# System include dirs so BPF code finds asm/ headers, as libbpf-bootstrap does.
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRC := bpf/tcplinger.bpf.c
+BPF_OBJ := $(OUTPUT)/tcplinger.bpf.o
+SKEL := $(OUTPUT)/tcplinger.skel.h
+
+USER_SRCS := $(sort $(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+# Pure logic (no BPF, no CLI): what unit tests link against.
+LOGIC_OBJS := $(filter-out $(OUTPUT)/user/main.o $(OUTPUT)/user/loader.o,$(USER_OBJS))
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+SCEN_SRCS := $(sort $(wildcard tests/scenarios/*.c))
+SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
+
+DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config gcc make \
+	iproute2 python3 procps
+
+.PHONY: all clean deps run test test-bins vmlinux
+.DELETE_ON_ERROR:
+
+all: tcplinger
+
+tcplinger: $(OUTPUT)/tcplinger
+ifneq ($(SAN),1)
+	$(Q)cp $< $@
+endif
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(BPF_OBJ): $(BPF_SRC) bpf/events.h vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+		-Ivmlinux -Ibpf $(LIBBPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tcplinger_bpf > $@
+
+# Every user object may include the skeleton; build it first.
+$(OUTPUT)/user/%.o: user/%.c $(SKEL) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/tcplinger: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LOGIC_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP $< $(LOGIC_OBJS) $(ALL_LDFLAGS) $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
+	$(call msg,CC-SCEN,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
+
+test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS)
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+# Installs the Debian packages the build and the tests need, if missing.
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./tcplinger
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)$(MAKE) --no-print-directory SAN=1 test-bins
+	$(Q)python3 tests/run_tests.py --build .output --san-build .output-san
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf .output .output-san tcplinger
+
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one event layout shared by the BPF collector (bpf/) and user space
+ * (user/).  Fixed size so that records can be copied, logged and replayed
+ * without any framing of their own.  Bump TL_EVENT_VERSION on any change.
+ */
+#ifndef TCPLINGER_EVENTS_H
+#define TCPLINGER_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TL_EVENT_VERSION 1
+
+/* TCP states as the kernel numbers them (include/net/tcp_states.h). */
+enum tl_tcp_state {
+	TL_TCP_ESTABLISHED = 1,
+	TL_TCP_SYN_SENT,
+	TL_TCP_SYN_RECV,
+	TL_TCP_FIN_WAIT1,
+	TL_TCP_FIN_WAIT2,
+	TL_TCP_TIME_WAIT,
+	TL_TCP_CLOSE,
+	TL_TCP_CLOSE_WAIT,
+	TL_TCP_LAST_ACK,
+	TL_TCP_LISTEN,
+	TL_TCP_CLOSING,
+	TL_TCP_NEW_SYN_RECV,
+	TL_TCP_MAX_STATES,
+};
+
+enum tl_event_type {
+	/* sock:inet_sock_set_state on a full socket: old_state -> new_state. */
+	TL_EV_STATE = 1,
+	/* The timewait sock's tw_timer was armed.  new_state = tw_substate
+	 * (TIME_WAIT, or FIN_WAIT2 for an orphan waiting tcp_fin_timeout);
+	 * aux = timeout in ns.  TL_F_REARM: an existing tw sock re-armed
+	 * (e.g. FIN_WAIT2 substate -> TIME_WAIT when the peer's FIN arrives). */
+	TL_EV_TW_START,
+	/* The tw timer fired: the tw sock dies now (TIME_WAIT over). */
+	TL_EV_TW_EXPIRE,
+	/* The tw timer was deleted before firing.  Followed at once (same CPU)
+	 * by a TL_EV_TW_START with TL_F_REARM when it is only a re-arm;
+	 * otherwise the tw sock was killed (SYN reuse, RST, netns exit). */
+	TL_EV_TW_CANCEL,
+	/* tcp:tcp_receive_reset / tcp:tcp_send_reset on a full socket. */
+	TL_EV_RESET_RECV,
+	TL_EV_RESET_SENT,
+	/* A socket that existed when tracing started (iter/tcp).  new_state =
+	 * its state (tw sockets: their substate, with TL_F_TW_SOCK); aux = how
+	 * long it has been in that state: exact with TL_F_AGE_EXACT, else a
+	 * lower bound. */
+	TL_EV_SEED,
+	/* Made in user space, never by the kernel: */
+	TL_EV_TICK,	/* the clock moved on to ts_ns; nothing else happened */
+	TL_EV_LOST,	/* aux = events the kernel could not queue (ring full) */
+	TL_EV_TYPE_MAX,
+};
+
+/* Event flags. */
+#define TL_F_IN_TASK	0x0001	/* fired in process context: pid/comm own it */
+#define TL_F_ORPHAN	0x0002	/* SOCK_DEAD: the application already closed it */
+#define TL_F_TW_FULL	0x0004	/* ->CLOSE while the netns had no timewait bucket left */
+#define TL_F_REARM	0x0008	/* TW_START re-arming the tw sock just cancelled */
+#define TL_F_AGE_EXACT	0x0010	/* SEED: aux is the exact time in the state */
+#define TL_F_TW_SOCK	0x0020	/* SEED: the socket is a timewait sock */
+
+#define TL_COMM_LEN 16
+
+struct tl_event {
+	__u64 ts_ns;		/* CLOCK_BOOTTIME */
+	__u64 sk_id;		/* opaque id of the socket (full or tw): a keyed
+				 * permutation of its address, never the address */
+	__u64 aux;		/* per type, see enum tl_event_type */
+	__u8 saddr[16];		/* local address; IPv4 in the first 4 bytes */
+	__u8 daddr[16];		/* remote address */
+	__u16 sport;		/* local port, host order */
+	__u16 dport;		/* remote port, host order */
+	__u32 netns;		/* network namespace inode number */
+	__u32 pid;		/* tgid of the current task (see TL_F_IN_TASK) */
+	__u32 tid;
+	__u8 type;		/* enum tl_event_type */
+	__u8 family;		/* AF_INET (2) or AF_INET6 (10) */
+	__u8 old_state;		/* enum tl_tcp_state, 0 if not applicable */
+	__u8 new_state;
+	__u16 flags;		/* TL_F_* */
+	__u16 pad;
+	char comm[TL_COMM_LEN];
+};
+
+/* Filters set through .rodata before load; 0 means "any". */
+#define TL_MAX_PORT_FILTER 8
+
+#endif /* TCPLINGER_EVENTS_H */

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Lifecycle engine: rebuilds each TCP connection's life from decoded
+ * tl_events.  Pure C, no BPF: live tracing and replay feed it the same
+ * stream, so a session gives the same report both ways.  Decisions depend
+ * only on the events (and their timestamps), never on the wall clock.
+ */
+#ifndef TCPLINGER_LIFECYCLE_H
+#define TCPLINGER_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../bpf/events.h"
+
+/* Pseudo-state that closes every lifecycle ("CLOSED" in output). */
+#define TL_STATE_CLOSED TL_TCP_MAX_STATES
+/* States kept per lifecycle; a longer path folds into the last slot. */
+#define TL_MAX_PATH 8
+
+struct tl_tuple {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint16_t sport;		/* local */
+	uint16_t dport;		/* remote */
+	uint32_t netns;
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+};
+
+/* Who owns the socket, learnt from process-context events only. */
+struct tl_owner {
+	int32_t pid;		/* -1: not known yet */
+	char comm[TL_COMM_LEN];
+};
+
+enum tl_end {
+	TL_END_NONE = 0,	/* still open */
+	TL_END_CLOSED,		/* closed without TIME_WAIT on this side */
+	TL_END_RESET,		/* an RST (sent or received) ended it */
+	TL_END_TW_EXPIRED,	/* TIME_WAIT ran its full course */
+	TL_END_TW_KILLED,	/* tw sock killed early: SYN/connect reuse, RST, netns exit */
+	TL_END_FIN_TIMEOUT,	/* orphaned FIN_WAIT2 gave up after tcp_fin_timeout */
+	TL_END_TW_OVERFLOW,	/* no timewait bucket left (tcp_max_tw_buckets) */
+	TL_END_UNKNOWN,		/* tracer stopped, evicted or events lost */
+	TL_END_MAX,
+};
+
+struct tl_state_span {
+	uint8_t state;		/* enum tl_tcp_state or TL_STATE_CLOSED */
+	uint64_t ns;		/* time spent in it */
+};
+
+/* One transition as the user should see it: TIME_WAIT made visible. */
+struct tl_transition {
+	uint64_t ts_ns;
+	uint64_t conn;
+	struct tl_tuple tuple;
+	struct tl_owner owner;
+	uint8_t old_state;
+	uint8_t new_state;	/* TL_TCP_CLOSE when the lifecycle ends */
+	uint64_t in_old_ns;	/* time spent in old_state; 0 if unknown */
+};
+
+struct tl_lifecycle {
+	uint64_t conn;		/* stable id, sequential per session */
+	struct tl_tuple tuple;
+	struct tl_owner owner;
+	uint64_t start_ns;	/* entry into the first state (CLOCK_BOOTTIME) */
+	uint64_t end_ns;	/* end, or "now" for one still open */
+	int nstates;
+	struct tl_state_span states[TL_MAX_PATH + 1];	/* ends with CLOSED if ended */
+	uint64_t fin_wait2_ns;	/* full socket + orphan tw FIN_WAIT2 substate */
+	uint64_t close_wait_ns;
+	uint64_t time_wait_ns;
+	enum tl_end end;
+	bool complete;		/* end observed with a known reason */
+	bool seeded;		/* existed before tracing began */
+	bool start_exact;	/* false: start_ns is an upper bound (age a lower bound) */
+	bool gap;		/* events were missed for it */
+	bool evicted;		/* pushed out by the memory cap */
+};
+
+struct tl_engine_sink {
+	void (*transition)(const struct tl_transition *t, void *ctx);	/* may be NULL */
+	void (*lifecycle)(const struct tl_lifecycle *lc, void *ctx);	/* may be NULL */
+	void *ctx;
+};
+
+struct tl_engine_opts {
+	size_t max_conns;	/* cap on tracked connections; 0 = default */
+	uint64_t grace_ns;	/* wait for late RST / re-arm before ending; 0 = default */
+	bool listeners;		/* report listening sockets' lifecycles too */
+};
+
+struct tl_engine_stats {
+	uint64_t events;
+	uint64_t open;		/* connections tracked now */
+	uint64_t peak_open;
+	uint64_t ended;		/* lifecycles reported */
+	uint64_t evicted;	/* lifecycles pushed out by max_conns */
+	uint64_t lost;		/* events the kernel dropped (from TL_EV_LOST) */
+	uint64_t gaps;		/* transitions that did not follow from the known state */
+};
+
+struct tl_engine;
+
+struct tl_engine *tl_engine_new(const struct tl_engine_opts *opts,
+				const struct tl_engine_sink *sink);
+void tl_engine_free(struct tl_engine *e);
+/* Events should come in ring-buffer order; small ts disorder is fine. */
+void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev);
+/* End of stream: settle what is pending, then report every lifecycle
+ * still open as incomplete (end unknown) with its age up to now_ns. */
+void tl_engine_finish(struct tl_engine *e, uint64_t now_ns);
+void tl_engine_stats(const struct tl_engine *e, struct tl_engine_stats *out);
+
+const char *tl_state_name(int state);	/* "ESTABLISHED", ..., "CLOSED" */
+const char *tl_end_name(enum tl_end end);	/* "closed", "reset", ... */
+
+#endif /* TCPLINGER_LIFECYCLE_H */

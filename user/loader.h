@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Loader: opens, configures, loads and attaches the BPF collector, and
+ * hands its events to a callback. */
+#ifndef TCPLINGER_LOADER_H
+#define TCPLINGER_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../bpf/events.h"
+
+struct tl_filter {
+	uint16_t lports[TL_MAX_PORT_FILTER];
+	int n_lports;
+	uint16_t rports[TL_MAX_PORT_FILTER];
+	int n_rports;
+	int family;		/* 0 (any), AF_INET or AF_INET6 */
+	uint32_t netns;		/* netns inode; 0 = any */
+};
+
+/* Return non-zero to stop the current poll. */
+typedef int (*tl_event_fn)(const struct tl_event *ev, void *ctx);
+
+struct tl_loader_opts {
+	struct tl_filter filter;
+	size_t ringbuf_bytes;	/* 0 = default; rounded up to a power of two */
+	bool verbose;		/* let libbpf print its own diagnostics */
+	tl_event_fn on_event;
+	void *ctx;
+};
+
+struct tl_loader;
+
+/* Checks privileges and BTF, then opens, loads and attaches.  On failure
+ * returns a negative errno and writes one line saying what is wrong and
+ * what to do into err. */
+int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
+		   char *err, size_t errlen);
+/* Emits a TL_EV_SEED for every matching socket that exists now (iter/tcp),
+ * through on_event.  Returns the number seeded or a negative errno. */
+int tl_loader_seed(struct tl_loader *l);
+/* Waits up to timeout_ms for events and hands them to on_event.
+ * Returns events handled, or a negative errno (-EINTR on a signal). */
+int tl_loader_poll(struct tl_loader *l, int timeout_ms);
+/* Hands over what is queued now without waiting. */
+int tl_loader_drain(struct tl_loader *l);
+/* Events the kernel could not queue since load (ring buffer full). */
+uint64_t tl_loader_drops(struct tl_loader *l);
+void tl_loader_close(struct tl_loader *l);
+
+#endif /* TCPLINGER_LOADER_H */
