@@ -38,11 +38,16 @@ enum tl_event_type {
 	 * aux = timeout in ns.  TL_F_REARM: an existing tw sock re-armed
 	 * (e.g. FIN_WAIT2 substate -> TIME_WAIT when the peer's FIN arrives). */
 	TL_EV_TW_START,
-	/* The tw timer fired: the tw sock dies now (TIME_WAIT over). */
+	/* The tw timer fired: the tw sock dies now (TIME_WAIT over).
+	 * new_state = tw_substate; when TIME_WAIT, aux = time since the timer
+	 * was last armed for TIME_WAIT: the kernel re-arms silently when the
+	 * new expiry falls in the same wheel bucket (an orphan's FIN_WAIT2
+	 * substate turning TIME_WAIT), so this is when TIME_WAIT began. */
 	TL_EV_TW_EXPIRE,
 	/* The tw timer was deleted before firing.  Followed at once (same CPU)
 	 * by a TL_EV_TW_START with TL_F_REARM when it is only a re-arm;
-	 * otherwise the tw sock was killed (SYN reuse, RST, netns exit). */
+	 * otherwise the tw sock was killed (SYN reuse, RST, netns exit).
+	 * aux as for TL_EV_TW_EXPIRE. */
 	TL_EV_TW_CANCEL,
 	/* tcp:tcp_receive_reset / tcp:tcp_send_reset on a full socket. */
 	TL_EV_RESET_RECV,
@@ -65,6 +70,8 @@ enum tl_event_type {
 #define TL_F_REARM	0x0008	/* TW_START re-arming the tw sock just cancelled */
 #define TL_F_AGE_EXACT	0x0010	/* SEED: aux is the exact time in the state */
 #define TL_F_TW_SOCK	0x0020	/* SEED: the socket is a timewait sock */
+#define TL_F_REFRESH	0x0040	/* SEED (user space): a re-read of sockets already
+				 * tracked, to learn silent tw substate changes */
 
 #define TL_COMM_LEN 16
 

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Collector: TCP state changes, timewait sock timers and resets, turned
+ * into struct tl_event records.  Nothing but collection and filtering
+ * happens here; meaning is made in user space.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "events.h"
+
+/* BPF_PROG() hands every program its ctx and all arguments, used or not */
+#pragma clang diagnostic ignored "-Wunused-parameter"
+
+#define AF_INET		2
+#define AF_INET6	10
+#define IPPROTO_TCP	6
+#define SOCK_DEAD	0
+#define PF_KTHREAD	0x00200000
+
+/* preempt_count layout (include/linux/preempt.h) */
+#define SOFTIRQ_OFFSET	0x00000100
+#define HARDIRQ_MASK	0x000f0000
+#define NMI_MASK	0x00f00000
+
+/* x86-64: THREAD_SIZE = PAGE_SIZE << (2 + KASAN_STACK_ORDER) */
+#define TASK_STACK_SIZE	(16384UL << (CONFIG_KASAN ? 1 : 0))
+
+#define TCP_TIMEWAIT_SECS 60
+
+/* Bound on the distance from our ctx up to __run_timers()' frame; no
+ * more than a (guard) page so it cannot reach beyond the stack. */
+#define EXPIRY_FRAME_MAX 4096
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);	/* set by the loader */
+} events SEC(".maps");
+
+/* Per-CPU memory of the tw timer events just seen: a re-arm is a
+ * timer_cancel then a timer_start of the same timer on the same CPU, and
+ * tcp_time_wait() arms the tw timer just before tcp_done() on the full
+ * sock. */
+struct tw_cpu {
+	__u64 cancelled;	/* timer of the last tw timer_cancel */
+	__u64 started;		/* tw_key() of the last tw timer_start */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_cpu);
+} tw_cpu SEC(".maps");
+
+const volatile __u16 filter_lports[TL_MAX_PORT_FILTER];
+const volatile __u32 n_lports;
+const volatile __u16 filter_rports[TL_MAX_PORT_FILTER];
+const volatile __u32 n_rports;
+const volatile __u8 filter_family;
+const volatile __u32 filter_netns;
+const volatile __u64 id_key;
+
+__u64 ringbuf_drops;
+
+extern const void tw_timer_handler __ksym;
+extern const int __preempt_count __ksym __weak;
+extern int CONFIG_HZ __kconfig;
+extern bool CONFIG_KASAN __kconfig __weak;
+
+/* Socket identity as filtered and reported. */
+struct tl_key {
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u32 netns;
+};
+
+/* A kernel pointer as a plain number: the verifier forbids arithmetic on
+ * pointers, but lets privileged programs copy their value. */
+static __always_inline __u64 ptr_val(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
+/* murmur3 fmix64: a bijection, so ids never collide, and keyed so that
+ * they do not reveal kernel addresses. */
+static __always_inline __u64 sk_id(__u64 addr)
+{
+	__u64 k = addr ^ id_key;
+
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static __always_inline __u64 jiffies_to_ns(__u64 j)
+{
+	return j * (1000000000ULL / CONFIG_HZ);
+}
+
+static __always_inline bool port_in(const volatile __u16 *set, __u32 n,
+				    __u16 port)
+{
+	__u32 i;
+
+#pragma unroll
+	for (i = 0; i < TL_MAX_PORT_FILTER; i++) {
+		if (i >= n)
+			break;
+		if (set[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/* Reads what the filters need and applies them; false = drop.  The
+ * local port comes from inet_sport/tw_sport: skc_num is zeroed when a
+ * closing socket gives its port back, before ->CLOSE is traced. */
+static __always_inline bool read_key(const struct sock_common *skc, bool tw,
+				     struct tl_key *k)
+{
+	__be16 sport;
+
+	k->family = BPF_CORE_READ(skc, skc_family);
+	if (k->family != AF_INET && k->family != AF_INET6)
+		return false;
+	if (filter_family && k->family != filter_family)
+		return false;
+	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	if (filter_netns && k->netns != filter_netns)
+		return false;
+	if (tw)
+		sport = BPF_CORE_READ((const struct inet_timewait_sock *)skc,
+				      tw_sport);
+	else
+		sport = BPF_CORE_READ((const struct inet_sock *)skc, inet_sport);
+	k->sport = bpf_ntohs(sport);
+	k->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (n_lports && !port_in(filter_lports, n_lports, k->sport))
+		return false;
+	if (n_rports && !port_in(filter_rports, n_rports, k->dport))
+		return false;
+	return true;
+}
+
+static __always_inline void fill_sock(struct tl_event *ev,
+				      const struct sock_common *skc,
+				      const struct tl_key *k, __u64 addr)
+{
+	ev->sk_id = sk_id(addr);
+	ev->family = k->family;
+	ev->sport = k->sport;
+	ev->dport = k->dport;
+	ev->netns = k->netns;
+	if (k->family == AF_INET) {
+		bpf_core_read(ev->saddr, 4, &skc->skc_rcv_saddr);
+		bpf_core_read(ev->daddr, 4, &skc->skc_daddr);
+	} else {
+		bpf_core_read(ev->saddr, 16, &skc->skc_v6_rcv_saddr);
+		bpf_core_read(ev->daddr, 16, &skc->skc_v6_daddr);
+	}
+}
+
+static __always_inline void fill_task(struct tl_event *ev)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+static __always_inline struct tl_event *ev_reserve(__u8 type)
+{
+	struct tl_event *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		__sync_fetch_and_add(&ringbuf_drops, 1);
+		return NULL;
+	}
+	/* ring buffer memory is not zeroed */
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->ts_ns = bpf_ktime_get_boot_ns();
+	return ev;
+}
+
+/* Key tying a tw sock to the full sock it replaces: tcp_time_wait()
+ * copies the port pair and the hash. */
+static __always_inline __u64 tw_key(const struct sock_common *skc)
+{
+	return (__u64)BPF_CORE_READ(skc, skc_portpair) << 32 |
+	       BPF_CORE_READ(skc, skc_hash);
+}
+
+static __always_inline struct tw_cpu *tw_cpu_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tw_cpu, &zero);
+}
+
+/*
+ * Process context, exact: nothing of NMI, hardirq or softirq serving in
+ * preempt_count.  Bottom halves merely disabled (SOFTIRQ_DISABLE_OFFSET)
+ * is still the owner running, e.g. release_sock() draining the backlog.
+ */
+static __always_inline bool in_task_pc(void)
+{
+	const int *pc = bpf_this_cpu_ptr(&__preempt_count);
+
+	return !(*pc & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET));
+}
+
+/*
+ * Process context without __preempt_count (absent from kallsyms unless
+ * CONFIG_KALLSYMS_ALL): interrupts and softirqs run on the per-CPU irq
+ * stack, so the tracepoint arguments (ctx, on the caller's stack) lie in
+ * the task's stack only in process context -- or in ksoftirqd, which
+ * serves softirqs on its own stack.
+ */
+static __always_inline bool in_task_stack(const void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 base = (__u64)t->stack;
+	char comm[TL_COMM_LEN];
+
+	if (ptr_val(ctx) - base >= TASK_STACK_SIZE)
+		return false;
+	if (!(t->flags & PF_KTHREAD))
+		return true;
+	bpf_get_current_comm(comm, sizeof(comm));
+	return !(comm[0] == 'k' && comm[1] == 's' && comm[2] == 'o' &&
+		 comm[3] == 'f' && comm[4] == 't' && comm[5] == 'i' &&
+		 comm[6] == 'r' && comm[7] == 'q' && comm[8] == 'd');
+}
+
+/* ->CLOSE from a state that would have gone to TIME_WAIT, with no tw
+ * sock armed for it just before and the netns at its bucket limit:
+ * inet_twsk_alloc() failed. */
+static __always_inline bool tw_full(const struct sock *sk)
+{
+	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	struct tw_cpu *c = tw_cpu_slot();
+	int refs, max;
+	__u64 key;
+
+	if (c) {
+		key = c->started;
+		c->started = 0;
+		if (key == tw_key(&sk->__sk_common))
+			return false;
+	}
+	refs = BPF_CORE_READ(net, ipv4.tcp_death_row.tw_refcount.refs.counter);
+	max = BPF_CORE_READ(net, ipv4.tcp_death_row.sysctl_max_tw_buckets);
+	return refs - 1 >= max;
+}
+
+static __always_inline int on_state(const struct sock *sk, int oldstate,
+				    int newstate, bool in_task)
+{
+	struct tl_event *ev;
+	struct tl_key k;
+	__u16 flags = 0;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (!read_key(&sk->__sk_common, false, &k))
+		return 0;
+	if (in_task)
+		flags |= TL_F_IN_TASK;
+	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD))
+		flags |= TL_F_ORPHAN;
+	if (newstate == TL_TCP_CLOSE &&
+	    (oldstate == TL_TCP_FIN_WAIT1 || oldstate == TL_TCP_FIN_WAIT2 ||
+	     oldstate == TL_TCP_CLOSING) && tw_full(sk))
+		flags |= TL_F_TW_FULL;
+
+	ev = ev_reserve(TL_EV_STATE);
+	if (!ev)
+		return 0;
+	fill_sock(ev, &sk->__sk_common, &k, ptr_val(sk));
+	fill_task(ev);
+	ev->old_state = oldstate;
+	ev->new_state = newstate;
+	ev->flags = flags;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* Two variants of one program: the loader loads this one only when the
+ * kernel can resolve __preempt_count, the other one otherwise. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tl_state, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	bool in_task;
+
+	if (&__preempt_count)
+		in_task = in_task_pc();
+	else
+		in_task = in_task_stack(ctx);
+	return on_state(sk, oldstate, newstate, in_task);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tl_state_stk, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	return on_state(sk, oldstate, newstate, in_task_stack(ctx));
+}
+
+/* Time since the tw timer was last armed for TIME_WAIT.  The kernel may
+ * re-arm it without a trace (when the new expiry falls in the same wheel
+ * bucket, as for an orphan's FIN_WAIT2 substate turning TIME_WAIT), but it
+ * always updates expires, and TIME_WAIT is always armed for
+ * TCP_TIMEWAIT_LEN. */
+static __always_inline __u64 tw_since_armed(const struct inet_timewait_sock *tw)
+{
+	long len = TCP_TIMEWAIT_SECS * (long)CONFIG_HZ;
+	long left = (long)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
+
+	if (left > len)
+		left = len;
+	return jiffies_to_ns(len - left);
+}
+
+static __always_inline int on_tw_timer(__u64 timer, __u8 type, __u16 flags,
+				       __u64 aux)
+{
+	const struct inet_timewait_sock *tw;
+	struct tl_event *ev;
+	struct tl_key k;
+
+	tw = (const void *)(timer -
+		bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
+	if (!read_key(&tw->__tw_common, true, &k))
+		return 0;
+	ev = ev_reserve(type);
+	if (!ev)
+		return 0;
+	fill_sock(ev, &tw->__tw_common, &k, (__u64)tw);
+	fill_task(ev);
+	ev->new_state = BPF_CORE_READ(tw, tw_substate);
+	ev->flags = flags;
+	if (type != TL_EV_TW_START && ev->new_state == TL_TCP_TIME_WAIT)
+		aux = tw_since_armed(tw);
+	ev->aux = aux;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* The three timer programs see every timer in the system: one load and
+ * one compare before leaving for anything but a tw timer. */
+SEC("tp_btf/timer_start")
+int BPF_PROG(tl_tw_start, struct timer_list *timer, unsigned long expires)
+{
+	const struct inet_timewait_sock *tw;
+	__u16 flags = 0;
+	struct tw_cpu *c;
+	__u64 t, aux;
+	long left;
+
+	if ((const void *)timer->function != &tw_timer_handler)
+		return 0;
+
+	t = ptr_val(timer);
+	tw = (const void *)(t -
+		bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
+	c = tw_cpu_slot();
+	if (c) {
+		/* A tw killed right here may be freed and its memory armed
+		 * again as a new tw: a first arm holds only the bhash, ehash
+		 * and timer references, a re-arm also its caller's lookup. */
+		if (c->cancelled == t &&
+		    BPF_CORE_READ(tw, __tw_common.skc_refcnt.refs.counter) > 3)
+			flags |= TL_F_REARM;
+		c->cancelled = 0;
+		c->started = tw_key(&tw->__tw_common);
+	}
+	/* the argument is the wheel bucket's expiry, rounded: use the
+	 * timer's own */
+	left = (long)(timer->expires - bpf_jiffies64());
+	aux = left > 0 ? jiffies_to_ns(left) : 0;
+	return on_tw_timer(t, TL_EV_TW_START, flags, aux);
+}
+
+SEC("tp_btf/timer_expire_entry")
+int BPF_PROG(tl_tw_expire, struct timer_list *timer, unsigned long baseclk)
+{
+	struct tw_cpu *c;
+
+	if ((const void *)timer->function != &tw_timer_handler)
+		return 0;
+
+	c = tw_cpu_slot();
+	if (c)
+		c->cancelled = 0;
+	return on_tw_timer(ptr_val(timer), TL_EV_TW_EXPIRE, 0, 0);
+}
+
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(tl_tw_cancel, struct timer_list *timer)
+{
+	struct tw_cpu *c;
+	__u64 t;
+
+	if ((const void *)timer->function != &tw_timer_handler)
+		return 0;
+
+	/*
+	 * Expiry detaches the timer, tracing timer_cancel, just before
+	 * timer_expire_entry: __run_timers() first moves due timers onto
+	 * list heads on its own stack, so the timer's pprev then lies just
+	 * above our tracepoint arguments.  A kill or re-arm finds the timer
+	 * still in the wheel (per-CPU base or a neighbour timer).
+	 */
+	if ((__u64)BPF_CORE_READ(timer, entry.pprev) - ptr_val(ctx) <
+	    EXPIRY_FRAME_MAX)
+		return 0;
+
+	t = ptr_val(timer);
+	c = tw_cpu_slot();
+	if (c)
+		c->cancelled = t;
+	return on_tw_timer(t, TL_EV_TW_CANCEL, 0, 0);
+}
+
+static __always_inline int on_reset(const struct sock *sk, __u8 type)
+{
+	struct tl_event *ev;
+	struct tl_key k;
+	int state;
+
+	if (!sk)
+		return 0;
+	/* only full sockets: not tw or request socks (sk_fullsock()) */
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (state == TL_TCP_TIME_WAIT || state == TL_TCP_NEW_SYN_RECV)
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (!read_key(&sk->__sk_common, false, &k))
+		return 0;
+	ev = ev_reserve(type);
+	if (!ev)
+		return 0;
+	fill_sock(ev, &sk->__sk_common, &k, ptr_val(sk));
+	fill_task(ev);
+	ev->old_state = state;
+	ev->new_state = state;
+	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD))
+		ev->flags = TL_F_ORPHAN;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(tl_rst_recv, struct sock *sk)
+{
+	return on_reset(sk, TL_EV_RESET_RECV);
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tl_rst_sent, const struct sock *sk, const struct sk_buff *skb)
+{
+	return on_reset(sk, TL_EV_RESET_SENT);
+}
+
+/* Age of a timewait sock in its substate at this moment. */
+static __always_inline __u64 tw_age(const struct tcp_timewait_sock *tcptw,
+				    __u8 substate, __u16 *flags)
+{
+	const struct inet_timewait_sock *tw = &tcptw->tw_sk;
+	__u32 now_ms;
+
+	if (substate == TL_TCP_TIME_WAIT) {
+		*flags |= TL_F_AGE_EXACT;
+		return tw_since_armed(tw);
+	}
+	if (bpf_core_field_exists(tw->tw_entry_stamp)) {
+		/* ms of tcp_clock_ns(), i.e. CLOCK_MONOTONIC */
+		now_ms = bpf_ktime_get_ns() / 1000000;
+		return (__u64)(__u32)(now_ms - tw->tw_entry_stamp) * 1000000;
+	}
+	return 0;
+}
+
+SEC("iter/tcp")
+int tl_seed(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_timewait_sock *tw;
+	struct tl_event ev = {};
+	struct tcp_sock *tp;
+	struct tl_key k;
+	int state;
+
+	if (!skc)
+		return 0;
+	state = skc->skc_state;
+	if (state == TL_TCP_LISTEN || state == TL_TCP_NEW_SYN_RECV)
+		return 0;
+	if (!read_key(skc, state == TL_TCP_TIME_WAIT, &k))
+		return 0;
+
+	ev.type = TL_EV_SEED;
+	ev.ts_ns = bpf_ktime_get_boot_ns();
+	if (state == TL_TCP_TIME_WAIT) {
+		tw = bpf_skc_to_tcp_timewait_sock(skc);
+		if (!tw)
+			return 0;
+		ev.new_state = tw->tw_sk.tw_substate;
+		ev.flags = TL_F_TW_SOCK;
+		ev.aux = tw_age(tw, ev.new_state, &ev.flags);
+		fill_sock(&ev, skc, &k, ptr_val(tw));
+	} else {
+		tp = bpf_skc_to_tcp_sock(skc);
+		if (!tp)
+			return 0;
+		ev.new_state = state;
+		/* entered on receiving a segment: rcv_tstamp is no earlier */
+		if (state == TL_TCP_ESTABLISHED || state == TL_TCP_CLOSE_WAIT ||
+		    state == TL_TCP_FIN_WAIT2)
+			ev.aux = jiffies_to_ns((__u32)((__u32)bpf_jiffies64() -
+						       tp->rcv_tstamp));
+		if (skc->skc_flags & (1UL << SOCK_DEAD))
+			ev.flags |= TL_F_ORPHAN;
+		fill_sock(&ev, skc, &k, ptr_val(tp));
+	}
+	bpf_seq_write(ctx->meta->seq, &ev, sizeof(ev));
+	return 0;
+}

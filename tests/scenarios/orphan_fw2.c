@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * orphan_fw2 [-6] [-p PORT]: run with net.ipv4.tcp_fin_timeout set low
+ * (the runner uses 2 s).  The client sends a request and close()s: its
+ * socket is an orphan in FIN_WAIT2.  The server accepts but never reads nor
+ * closes, so no FIN comes back and the orphan FIN_WAIT2 expires after
+ * tcp_fin_timeout.  The server stays in CLOSE_WAIT until a line arrives on
+ * stdin; then the program closes it and exits.
+ *   client: SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 CLOSED (fin_timeout)
+ *   server: SYN_RECV ESTABLISHED CLOSE_WAIT ... (for as long as it waits)
+ * Facts: pid family server_port client_port t_connect t_client_close
+ *        server_state_cw waiting ... t_server_close done
+ */
+#include "scen.h"
+
+int main(int argc, char **argv)
+{
+	struct scen_opts o;
+	int lfd, cfd, sfd, i;
+
+	scen_parse(argc, argv, &o, 5003, 1);
+	lfd = scen_listen(o.family, o.port, 16, 0);
+
+	fact_u64("t_connect", now_ns());
+	cfd = scen_connect(o.family, o.port);
+	fact("client_port", "%d", local_port(cfd));
+	sfd = scen_accept(lfd);
+	write_all(cfd, "ping", 4);
+	fact_u64("t_client_close", now_ns());
+	close_fd(cfd);
+
+	/* The FIN reaches the server at once over loopback. */
+	for (i = 0; i < 200 && tcp_state(sfd) != TCP_CLOSE_WAIT; i++)
+		sleep_ms(5);
+	if (tcp_state(sfd) != TCP_CLOSE_WAIT)
+		fail("server socket not in CLOSE_WAIT (state %d)", tcp_state(sfd));
+	fact("server_state_cw", "1");
+	fact("waiting", "1");
+
+	wait_stdin_line(SCEN_STDIN_TIMEOUT_S);
+	fact_u64("t_server_close", now_ns());
+	close_fd(sfd);
+	close_fd(lfd);
+	fact("done", "1");
+	return 0;
+}

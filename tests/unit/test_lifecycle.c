@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Lifecycle engine driven by synthetic event sequences. */
+#include <stdlib.h>
+#include <sys/socket.h>
+#include "lifecycle.h"
+#include "unit.h"
+
+#define MS 1000000ULL
+#define SEC 1000000000ULL
+#define T0 (1000 * SEC)
+
+enum { ES = TL_TCP_ESTABLISHED, SS = TL_TCP_SYN_SENT, SR = TL_TCP_SYN_RECV,
+       FW1 = TL_TCP_FIN_WAIT1, FW2 = TL_TCP_FIN_WAIT2, TW = TL_TCP_TIME_WAIT,
+       CL = TL_TCP_CLOSE, CW = TL_TCP_CLOSE_WAIT, LA = TL_TCP_LAST_ACK,
+       LI = TL_TCP_LISTEN, CG = TL_TCP_CLOSING, CLOSED = TL_STATE_CLOSED };
+
+#define MAX_SEEN 64
+static struct tl_lifecycle seen[MAX_SEEN];
+static int nseen;
+static struct tl_transition trans[MAX_SEEN];
+static int ntrans;
+
+static void on_lc(const struct tl_lifecycle *lc, void *ctx)
+{
+	(void)ctx;
+	if (nseen < MAX_SEEN)
+		seen[nseen] = *lc;
+	nseen++;
+}
+
+static void on_tr(const struct tl_transition *t, void *ctx)
+{
+	(void)ctx;
+	if (ntrans < MAX_SEEN)
+		trans[ntrans] = *t;
+	ntrans++;
+}
+
+static struct tl_engine *engine(size_t max_conns)
+{
+	struct tl_engine_opts o = { .max_conns = max_conns };
+	struct tl_engine_sink s = { .transition = on_tr, .lifecycle = on_lc };
+
+	nseen = ntrans = 0;
+	return tl_engine_new(&o, &s);
+}
+
+/* The 4-tuple of conversation n (client side; server side swaps ports). */
+static struct tl_event ev_base(int type, uint64_t ts, uint64_t id, int n, bool server)
+{
+	struct tl_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = (uint8_t)type;
+	ev.ts_ns = ts;
+	ev.sk_id = id;
+	ev.family = AF_INET;
+	ev.saddr[0] = 127, ev.saddr[3] = 1;
+	ev.daddr[0] = 127, ev.daddr[3] = 1;
+	ev.sport = (uint16_t)(server ? 8080 : 40000 + n);
+	ev.dport = (uint16_t)(server ? 40000 + n : 8080);
+	ev.netns = 4026531840u;
+	return ev;
+}
+
+static void state(struct tl_engine *e, uint64_t ts, uint64_t id, int n, bool server,
+		  int old, int new, uint16_t flags, uint32_t pid)
+{
+	struct tl_event ev = ev_base(TL_EV_STATE, ts, id, n, server);
+
+	ev.old_state = (uint8_t)old;
+	ev.new_state = (uint8_t)new;
+	ev.flags = flags;
+	ev.pid = pid;
+	snprintf(ev.comm, sizeof(ev.comm), "proc%u", pid);
+	tl_engine_feed(e, &ev);
+}
+
+static void tw(struct tl_engine *e, int type, uint64_t ts, uint64_t id, int n, bool server,
+	       int substate, uint16_t flags)
+{
+	struct tl_event ev = ev_base(type, ts, id, n, server);
+
+	ev.new_state = (uint8_t)substate;
+	ev.flags = flags;
+	ev.aux = substate == TW ? 60 * SEC : 2 * SEC;
+	tl_engine_feed(e, &ev);
+}
+
+static void simple(struct tl_engine *e, int type, uint64_t ts, uint64_t id)
+{
+	struct tl_event ev = ev_base(type, ts, id, 0, false);
+
+	tl_engine_feed(e, &ev);
+}
+
+static void tick(struct tl_engine *e, uint64_t ts)
+{
+	simple(e, TL_EV_TICK, ts, 0);
+}
+
+static bool path_is(const struct tl_lifecycle *lc, const int *want, int n)
+{
+	if (lc->nstates != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (lc->states[i].state != want[i])
+			return false;
+	return true;
+}
+
+#define PATH(lc, ...) path_is(lc, (const int[]){ __VA_ARGS__ }, \
+			      sizeof((int[]){ __VA_ARGS__ }) / sizeof(int))
+
+/* Client that closes first: the TIME_WAIT the tracepoint cannot see. */
+static void client_first_close_time_wait_expires(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 1, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 1, 0, false, SS, ES, 0, 7);
+	state(e, T0 + 10 * MS, 1, 0, false, ES, FW1, TL_F_IN_TASK, 100);
+	state(e, T0 + 11 * MS, 1, 0, false, FW1, FW2, 0, 7);
+	tw(e, TL_EV_TW_START, T0 + 211 * MS, 0x77, 0, false, TW, 0);
+	state(e, T0 + 211 * MS + 5000, 1, 0, false, FW2, CL, 0, 7);
+	CHECK_EQ_U64(nseen, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 211 * MS + 61 * SEC, 0x77, 0, false, TW, 0);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW, CLOSED));
+	CHECK_EQ_U64(seen[0].time_wait_ns, 61 * SEC);
+	CHECK_EQ_U64(seen[0].fin_wait2_ns, 200 * MS);
+	CHECK_EQ_U64(seen[0].close_wait_ns, 0);
+	CHECK_EQ_U64(seen[0].states[1].ns, 9 * MS);
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_EXPIRED);
+	CHECK(seen[0].complete);
+	CHECK(seen[0].start_exact);
+	CHECK_EQ_U64(seen[0].owner.pid, 100);
+	CHECK_STR(seen[0].owner.comm, "proc100");
+	CHECK_EQ_U64(seen[0].start_ns, T0);
+	CHECK_EQ_U64(seen[0].end_ns, T0 + 211 * MS + 61 * SEC);
+	CHECK_EQ_U64(seen[0].tuple.sport, 40000);
+	/* Transitions as users should see them: FW2 -> TW -> CLOSE. */
+	CHECK_EQ_U64(ntrans, 6);
+	CHECK_EQ_U64(trans[4].old_state, FW2);
+	CHECK_EQ_U64(trans[4].new_state, TW);
+	CHECK_EQ_U64(trans[4].in_old_ns, 200 * MS);
+	CHECK_EQ_U64(trans[5].old_state, TW);
+	CHECK_EQ_U64(trans[5].new_state, CL);
+	CHECK_EQ_U64(trans[5].in_old_ns, 61 * SEC);
+	tl_engine_free(e);
+}
+
+/* Server side of a peer-first close: CLOSE_WAIT ends inside close(). */
+static void server_close_wait_then_last_ack(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 2, 0, true, LI, SR, 0, 9);
+	state(e, T0 + 1 * MS, 2, 0, true, SR, ES, 0, 9);
+	state(e, T0 + 5 * MS, 2, 0, true, ES, CW, 0, 9);
+	state(e, T0 + 1505 * MS, 2, 0, true, CW, LA, TL_F_IN_TASK, 200);
+	state(e, T0 + 1506 * MS, 2, 0, true, LA, CL, 0, 9);
+	CHECK_EQ_U64(nseen, 0);	/* held for the grace: an RST may follow */
+	tick(e, T0 + 1600 * MS);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SR, ES, CW, LA, CLOSED));
+	CHECK_EQ_U64(seen[0].close_wait_ns, 1500 * MS);
+	CHECK_EQ_U64(seen[0].end, TL_END_CLOSED);
+	CHECK_EQ_U64(seen[0].owner.pid, 200);	/* never the softirq's pid 9 */
+	tl_engine_free(e);
+}
+
+/* Orphaned FIN_WAIT2: full-socket time plus the tw substate's time. */
+static void orphan_fin_wait2_times_out(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 3, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 3, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 3, 0, false, ES, FW1, TL_F_IN_TASK | TL_F_ORPHAN, 100);
+	state(e, T0 + 3 * MS, 3, 0, false, FW1, FW2, TL_F_ORPHAN, 0);
+	tw(e, TL_EV_TW_START, T0 + 3 * MS + 100, 0x88, 0, false, FW2, 0);
+	state(e, T0 + 3 * MS + 200, 3, 0, false, FW2, CL, TL_F_ORPHAN, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 2003 * MS, 0x88, 0, false, FW2, 0);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, CLOSED));
+	CHECK_EQ_U64(seen[0].fin_wait2_ns, 2000 * MS);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 0);
+	CHECK_EQ_U64(seen[0].end, TL_END_FIN_TIMEOUT);
+	tl_engine_free(e);
+}
+
+/* The peer's FIN reaches the orphan's tw sock: cancel + re-arm, not a kill. */
+static void orphan_fin_wait2_rearmed_to_time_wait(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 4, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 4, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 4, 0, false, ES, FW1, TL_F_IN_TASK, 100);
+	state(e, T0 + 3 * MS, 4, 0, false, FW1, FW2, TL_F_ORPHAN, 0);
+	tw(e, TL_EV_TW_START, T0 + 3 * MS, 0x99, 0, false, FW2, 0);
+	state(e, T0 + 3 * MS + 10, 4, 0, false, FW2, CL, TL_F_ORPHAN, 0);
+	tw(e, TL_EV_TW_CANCEL, T0 + 503 * MS, 0x99, 0, false, TW, 0);
+	tw(e, TL_EV_TW_START, T0 + 503 * MS + 900, 0x99, 0, false, TW, TL_F_REARM);
+	tick(e, T0 + 600 * MS);
+	CHECK_EQ_U64(nseen, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 503 * MS + 900 + 60 * SEC, 0x99, 0, false, TW, 0);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW, CLOSED));
+	CHECK_EQ_U64(seen[0].fin_wait2_ns, 500 * MS + 900);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 60 * SEC);
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_EXPIRED);
+	tl_engine_free(e);
+}
+
+/* A SYN reusing the 4-tuple kills the server's tw sock early. */
+static void time_wait_killed_by_reuse(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 5, 1, true, LI, SR, 0, 0);
+	state(e, T0 + 1 * MS, 5, 1, true, SR, ES, 0, 0);
+	state(e, T0 + 2 * MS, 5, 1, true, ES, FW1, TL_F_IN_TASK, 300);
+	state(e, T0 + 3 * MS, 5, 1, true, FW1, FW2, 0, 0);
+	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0xaa, 1, true, TW, 0);
+	state(e, T0 + 4 * MS, 5, 1, true, FW2, CL, 0, 0);
+	tw(e, TL_EV_TW_CANCEL, T0 + 504 * MS, 0xaa, 1, true, TW, 0);
+	/* The new incarnation on the same tuple (same sk address, too). */
+	state(e, T0 + 505 * MS, 5, 1, true, LI, SR, 0, 0);
+	tick(e, T0 + 520 * MS);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SR, ES, FW1, FW2, TW, CLOSED));
+	CHECK_EQ_U64(seen[0].time_wait_ns, 500 * MS);
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_KILLED);
+	CHECK_EQ_U64(seen[0].end_ns, T0 + 504 * MS);
+	CHECK_EQ_U64(seen[0].owner.pid, 300);
+	tl_engine_free(e);
+	nseen = 0;
+}
+
+static void reset_received_in_established(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 6, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 6, 0, false, SS, ES, 0, 0);
+	simple(e, TL_EV_RESET_RECV, T0 + 9 * MS, 6);
+	state(e, T0 + 9 * MS, 6, 0, false, ES, CL, 0, 0);
+	tick(e, T0 + 1 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, CLOSED));
+	CHECK_EQ_U64(seen[0].end, TL_END_RESET);
+	tl_engine_free(e);
+}
+
+/* SO_LINGER {1,0}: tcp_disconnect() reports ->CLOSE before the RST. */
+static void reset_sent_after_close(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 7, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 7, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 9 * MS, 7, 0, false, ES, CL, TL_F_IN_TASK, 100);
+	simple(e, TL_EV_RESET_SENT, T0 + 9 * MS + 3000, 7);
+	tick(e, T0 + 1 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK_EQ_U64(seen[0].end, TL_END_RESET);
+	tl_engine_free(e);
+}
+
+static void no_timewait_bucket_left(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 8, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 8, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 8, 0, false, ES, FW1, TL_F_IN_TASK, 100);
+	state(e, T0 + 3 * MS, 8, 0, false, FW1, FW2, 0, 0);
+	state(e, T0 + 4 * MS, 8, 0, false, FW2, CL, TL_F_TW_FULL, 0);
+	tick(e, T0 + 1 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, CLOSED));
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_OVERFLOW);
+	tl_engine_free(e);
+}
+
+static void simultaneous_close_passes_closing(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 9, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 9, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 9, 0, false, ES, FW1, TL_F_IN_TASK, 100);
+	state(e, T0 + 3 * MS, 9, 0, false, FW1, CG, 0, 0);
+	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0xbb, 0, false, TW, 0);
+	state(e, T0 + 4 * MS, 9, 0, false, CG, CL, 0, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 4 * MS + 60 * SEC, 0xbb, 0, false, TW, 0);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, FW1, CG, TW, CLOSED));
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_EXPIRED);
+	tl_engine_free(e);
+}
+
+/* A lost transition: the record is not trusted to its end. */
+static void missing_transition_marks_gap(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_engine_stats st;
+
+	state(e, T0, 10, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 10, 0, false, SS, ES, 0, 0);
+	/* ES -> FW1 never arrived. */
+	state(e, T0 + 3 * MS, 10, 0, false, FW1, FW2, 0, 0);
+	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0xcc, 0, false, TW, 0);
+	state(e, T0 + 4 * MS, 10, 0, false, FW2, CL, 0, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 4 * MS + 60 * SEC, 0xcc, 0, false, TW, 0);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(seen[0].gap);
+	CHECK(!seen[0].complete);
+	CHECK_EQ_U64(seen[0].end, TL_END_UNKNOWN);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 60 * SEC);
+	tl_engine_stats(e, &st);
+	CHECK_EQ_U64(st.gaps, 1);
+	tl_engine_free(e);
+}
+
+static void ring_buffer_loss_taints_open_records(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event lost = ev_base(TL_EV_LOST, T0 + 2 * MS, 0, 0, false);
+	struct tl_engine_stats st;
+
+	state(e, T0, 11, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	lost.aux = 5;
+	tl_engine_feed(e, &lost);
+	state(e, T0 + 3 * MS, 11, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 4 * MS, 12, 1, false, CL, SS, TL_F_IN_TASK, 100);
+	tl_engine_finish(e, T0 + 10 * MS);
+	CHECK_EQ_U64(nseen, 2);
+	CHECK(seen[0].gap && !seen[0].complete);
+	CHECK(!seen[1].gap);
+	CHECK_EQ_U64(seen[1].end, TL_END_UNKNOWN);	/* still open at exit */
+	tl_engine_stats(e, &st);
+	CHECK_EQ_U64(st.lost, 5);
+	tl_engine_free(e);
+}
+
+/* Events from different CPUs may arrive slightly out of time order. */
+static void slightly_out_of_order_timestamps(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0 + 10, 13, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 5, 13, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 13, 0, false, ES, CL, 0, 0);
+	tick(e, T0 + 1 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK_EQ_U64(seen[0].states[0].ns, 0);	/* clamped, never wrapped */
+	CHECK(seen[0].complete);
+	tl_engine_free(e);
+}
+
+/* The kernel recycles a freed sock's address for the next socket. */
+static void reused_socket_address_starts_new_lifecycle(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 14, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 14, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 14, 0, false, ES, CL, TL_F_IN_TASK, 100);
+	state(e, T0 + 2 * MS + 100, 14, 1, false, CL, SS, TL_F_IN_TASK, 101);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK_EQ_U64(seen[0].end, TL_END_CLOSED);
+	CHECK(seen[0].complete);
+	tl_engine_finish(e, T0 + 3 * MS);
+	CHECK_EQ_U64(nseen, 2);
+	CHECK_EQ_U64(seen[1].owner.pid, 101);
+	CHECK(seen[1].conn != seen[0].conn);
+	tl_engine_free(e);
+}
+
+static void seeded_sockets(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event seed = ev_base(TL_EV_SEED, T0, 15, 0, false);
+
+	seed.new_state = CW;
+	seed.aux = 30 * SEC;	/* lower bound */
+	tl_engine_feed(e, &seed);
+	seed = ev_base(TL_EV_SEED, T0, 0xdd, 1, false);
+	seed.new_state = TW;
+	seed.aux = 20 * SEC;
+	seed.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT;
+	tl_engine_feed(e, &seed);
+	/* Consumed after the seed but older than it: already reflected. */
+	state(e, T0 - 5 * SEC, 15, 0, false, ES, CW, 0, 0);
+	state(e, T0 + 2 * SEC, 15, 0, false, CW, LA, TL_F_IN_TASK, 400);
+	state(e, T0 + 2 * SEC + 1 * MS, 15, 0, false, LA, CL, 0, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 40 * SEC, 0xdd, 1, false, TW, 0);
+	CHECK_EQ_U64(nseen, 2);
+	CHECK(PATH(&seen[0], CW, LA, CLOSED));
+	CHECK(seen[0].seeded && !seen[0].start_exact && !seen[0].gap);
+	CHECK_EQ_U64(seen[0].close_wait_ns, 32 * SEC);
+	CHECK_EQ_U64(seen[0].end, TL_END_CLOSED);
+	CHECK(PATH(&seen[1], TW, CLOSED));
+	CHECK(seen[1].seeded && seen[1].start_exact);
+	CHECK_EQ_U64(seen[1].time_wait_ns, 60 * SEC);
+	CHECK_EQ_U64(seen[1].end, TL_END_TW_EXPIRED);
+	tl_engine_free(e);
+}
+
+static void finish_reports_open_ones_in_creation_order(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 20, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 21, 1, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 2 * MS, 20, 0, false, SS, ES, 0, 0);	/* 20 now most recent */
+	tl_engine_finish(e, T0 + 1 * SEC);
+	CHECK_EQ_U64(nseen, 2);
+	CHECK(seen[0].conn < seen[1].conn);
+	CHECK(PATH(&seen[0], SS, ES));
+	CHECK_EQ_U64(seen[0].states[1].ns, 998 * MS);
+	CHECK_EQ_U64(seen[0].end_ns, T0 + 1 * SEC);
+	CHECK(!seen[0].complete);
+	CHECK_EQ_U64(seen[0].end, TL_END_UNKNOWN);
+	tl_engine_free(e);
+}
+
+static void cap_evicts_least_recently_used(void)
+{
+	struct tl_engine *e = engine(2);
+	struct tl_engine_stats st;
+
+	state(e, T0, 30, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1, 31, 1, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 2, 30, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 3, 32, 2, false, CL, SS, TL_F_IN_TASK, 100);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(seen[0].evicted && !seen[0].complete);
+	CHECK_EQ_U64(seen[0].tuple.sport, 40001);
+	tl_engine_stats(e, &st);
+	CHECK_EQ_U64(st.evicted, 1);
+	CHECK_EQ_U64(st.open, 2);
+	CHECK_EQ_U64(st.peak_open, 2);
+	tl_engine_finish(e, T0 + 10);
+	CHECK_EQ_U64(nseen, 3);
+	tl_engine_free(e);
+}
+
+static void listeners_are_not_lifecycles(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 40, 0, true, CL, LI, TL_F_IN_TASK, 100);
+	state(e, T0 + 5 * SEC, 40, 0, true, LI, CL, TL_F_IN_TASK, 100);
+	tick(e, T0 + 6 * SEC);
+	tl_engine_finish(e, T0 + 7 * SEC);
+	CHECK_EQ_U64(nseen, 0);
+	CHECK_EQ_U64(ntrans, 0);
+	tl_engine_free(e);
+}
+
+/* Connect() binds its port only after reporting CLOSE->SYN_SENT. */
+static void tuple_follows_the_socket(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event ev = ev_base(TL_EV_STATE, T0, 50, 0, false);
+
+	ev.sport = 0;
+	ev.old_state = CL;
+	ev.new_state = SS;
+	ev.flags = TL_F_IN_TASK;
+	ev.pid = 100;
+	tl_engine_feed(e, &ev);
+	state(e, T0 + 1 * MS, 50, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 50, 0, false, ES, FW1, TL_F_IN_TASK, 100);
+	state(e, T0 + 3 * MS, 50, 0, false, FW1, FW2, 0, 0);
+	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0xee, 0, false, TW, 0);	/* joins by port 40000 */
+	state(e, T0 + 4 * MS, 50, 0, false, FW2, CL, 0, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 64 * SEC, 0xee, 0, false, TW, 0);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK_EQ_U64(seen[0].tuple.sport, 40000);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW, CLOSED));
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_EXPIRED);
+	tl_engine_free(e);
+}
+
+/* A tw sock for a connection we never saw still gets a lifecycle. */
+static void orphan_timewait_without_full_socket(void)
+{
+	struct tl_engine *e = engine(0);
+
+	tw(e, TL_EV_TW_START, T0, 0xff, 3, false, TW, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 60 * SEC, 0xff, 3, false, TW, 0);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], TW, CLOSED));
+	CHECK(!seen[0].start_exact);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 60 * SEC);
+	tl_engine_free(e);
+}
+
+/* An orphan's tw sock turns TIME_WAIT without a trace when the re-armed
+ * expiry falls in the same timer-wheel bucket: expiry tells when. */
+static void silent_rearm_found_at_expiry(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event ex;
+
+	state(e, T0, 60, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 60, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 60, 0, false, ES, FW1, TL_F_IN_TASK | TL_F_ORPHAN, 100);
+	state(e, T0 + 3 * MS, 60, 0, false, FW1, FW2, TL_F_ORPHAN, 0);
+	tw(e, TL_EV_TW_START, T0 + 3 * MS, 0x600, 0, false, FW2, 0);
+	state(e, T0 + 3 * MS, 60, 0, false, FW2, CL, TL_F_ORPHAN, 0);
+	/* FIN at T0 + 203 ms, silently; the timer fires 61.1 s after that. */
+	ex = ev_base(TL_EV_TW_EXPIRE, T0 + 203 * MS + 61100 * MS, 0x600, 0, false);
+	ex.new_state = TW;
+	ex.aux = 61100 * MS;
+	tl_engine_feed(e, &ex);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW, CLOSED));
+	CHECK_EQ_U64(seen[0].fin_wait2_ns, 200 * MS);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 61100 * MS);
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_EXPIRED);
+	/* The transition is reported with the time it really happened. */
+	CHECK_EQ_U64(trans[ntrans - 2].new_state, TW);
+	CHECK_EQ_U64(trans[ntrans - 2].ts_ns, T0 + 203 * MS);
+	tl_engine_free(e);
+}
+
+static void silent_rearm_then_killed(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event ev;
+
+	state(e, T0, 61, 0, true, LI, SR, 0, 0);
+	state(e, T0 + 1 * MS, 61, 0, true, SR, ES, 0, 0);
+	state(e, T0 + 2 * MS, 61, 0, true, ES, FW1, TL_F_IN_TASK | TL_F_ORPHAN, 300);
+	state(e, T0 + 3 * MS, 61, 0, true, FW1, FW2, TL_F_ORPHAN, 0);
+	tw(e, TL_EV_TW_START, T0 + 3 * MS, 0x610, 0, true, FW2, 0);
+	state(e, T0 + 3 * MS, 61, 0, true, FW2, CL, TL_F_ORPHAN, 0);
+	ev = ev_base(TL_EV_TW_CANCEL, T0 + 1003 * MS, 0x610, 0, true);
+	ev.new_state = TW;
+	ev.aux = 500 * MS;	/* TIME_WAIT since T0 + 503 ms */
+	tl_engine_feed(e, &ev);
+	tick(e, T0 + 1100 * MS);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SR, ES, FW1, FW2, TW, CLOSED));
+	CHECK_EQ_U64(seen[0].fin_wait2_ns, 500 * MS);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 500 * MS);
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_KILLED);
+	tl_engine_free(e);
+}
+
+/* At exit the tracer re-reads the tw socks it tracks. */
+static void refresh_seed_finds_silent_time_wait(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event ev;
+
+	state(e, T0, 62, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 62, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 62, 0, false, ES, FW1, TL_F_IN_TASK | TL_F_ORPHAN, 100);
+	state(e, T0 + 3 * MS, 62, 0, false, FW1, FW2, TL_F_ORPHAN, 0);
+	tw(e, TL_EV_TW_START, T0 + 3 * MS, 0x620, 0, false, FW2, 0);
+	state(e, T0 + 3 * MS, 62, 0, false, FW2, CL, TL_F_ORPHAN, 0);
+	ev = ev_base(TL_EV_SEED, T0 + 10 * SEC, 0x620, 0, false);
+	ev.new_state = TW;
+	ev.aux = 9 * SEC;
+	ev.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT | TL_F_REFRESH;
+	tl_engine_feed(e, &ev);
+	/* A socket the stream never showed is not invented at exit. */
+	ev = ev_base(TL_EV_SEED, T0 + 10 * SEC, 0x621, 1, false);
+	ev.new_state = ES;
+	ev.flags = TL_F_REFRESH;
+	tl_engine_feed(e, &ev);
+	tl_engine_finish(e, T0 + 10 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW));
+	CHECK_EQ_U64(seen[0].fin_wait2_ns, 1 * SEC - 3 * MS);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 9 * SEC);
+	CHECK(!seen[0].complete);
+	tl_engine_free(e);
+}
+
+static void names(void)
+{
+	CHECK_STR(tl_state_name(TL_TCP_FIN_WAIT2), "FIN_WAIT2");
+	CHECK_STR(tl_state_name(TL_STATE_CLOSED), "CLOSED");
+	CHECK_STR(tl_state_name(99), "UNKNOWN");
+	CHECK_STR(tl_end_name(TL_END_TW_KILLED), "tw_killed");
+	CHECK_STR(tl_end_name(TL_END_FIN_TIMEOUT), "fin_timeout");
+}
+
+/* Many overlapping connections through the maps, with deletions. */
+static void many_connections(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_engine_stats st;
+	const int n = 5000;
+
+	for (int k = 0; k < n; k++)
+		state(e, T0 + k, 1000 + k, k, false, CL, SS, TL_F_IN_TASK, 100);
+	for (int k = 0; k < n; k++) {
+		state(e, T0 + n + k, 1000 + k, k, false, SS, ES, 0, 0);
+		state(e, T0 + 2 * n + k, 1000 + k, k, false, ES, FW1, TL_F_IN_TASK, 100);
+		state(e, T0 + 3 * n + k, 1000 + k, k, false, FW1, FW2, 0, 0);
+	}
+	for (int k = 0; k < n; k++) {
+		tw(e, TL_EV_TW_START, T0 + 4 * n + k, 0x100000 + k, k, false, TW, 0);
+		state(e, T0 + 4 * n + k, 1000 + k, k, false, FW2, CL, 0, 0);
+	}
+	for (int k = 0; k < n; k++)
+		tw(e, TL_EV_TW_EXPIRE, T0 + 60 * SEC + k, 0x100000 + k, k, false, TW, 0);
+	tl_engine_stats(e, &st);
+	CHECK_EQ_U64(nseen, n);
+	CHECK_EQ_U64(st.ended, n);
+	CHECK_EQ_U64(st.open, 0);
+	CHECK_EQ_U64(st.peak_open, n);
+	CHECK_EQ_U64(st.gaps, 0);
+	tl_engine_free(e);
+}
+
+int main(void)
+{
+	RUN(client_first_close_time_wait_expires);
+	RUN(server_close_wait_then_last_ack);
+	RUN(orphan_fin_wait2_times_out);
+	RUN(orphan_fin_wait2_rearmed_to_time_wait);
+	RUN(time_wait_killed_by_reuse);
+	RUN(reset_received_in_established);
+	RUN(reset_sent_after_close);
+	RUN(no_timewait_bucket_left);
+	RUN(simultaneous_close_passes_closing);
+	RUN(missing_transition_marks_gap);
+	RUN(ring_buffer_loss_taints_open_records);
+	RUN(slightly_out_of_order_timestamps);
+	RUN(reused_socket_address_starts_new_lifecycle);
+	RUN(seeded_sockets);
+	RUN(finish_reports_open_ones_in_creation_order);
+	RUN(cap_evicts_least_recently_used);
+	RUN(listeners_are_not_lifecycles);
+	RUN(tuple_follows_the_socket);
+	RUN(orphan_timewait_without_full_socket);
+	RUN(silent_rearm_found_at_expiry);
+	RUN(silent_rearm_then_killed);
+	RUN(refresh_seed_finds_silent_time_wait);
+	RUN(names);
+	RUN(many_connections);
+	return UNIT_END();
+}

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Transition and lifecycle writers: the JSON contract and the text table. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include "unit.h"
+#include "output.h"
+
+#define MS UINT64_C(1000000)
+#define SEC UINT64_C(1000000000)
+/* Boot + 5 s is 2024-01-01 12:34:56.789 UTC. */
+#define BOOT_TO_REAL (INT64_C(1704112496789000000) - INT64_C(5000000000))
+
+struct cap {
+	char *buf;
+	size_t len;
+	FILE *f;
+	struct tl_output out;
+};
+
+static void cap_open(struct cap *c, enum tl_format fmt, bool wide)
+{
+	c->buf = NULL;
+	c->len = 0;
+	c->f = open_memstream(&c->buf, &c->len);
+	tl_output_init(&c->out, c->f, fmt, wide);
+	c->out.boot_to_real_ns = BOOT_TO_REAL;
+}
+
+/* Returns the text written; free() it. */
+static char *cap_close(struct cap *c)
+{
+	fclose(c->f);
+	return c->buf;
+}
+
+static void tuple4(struct tl_tuple *t, const char *s, uint16_t sport,
+		   const char *d, uint16_t dport)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = AF_INET;
+	inet_pton(AF_INET, s, t->saddr);
+	inet_pton(AF_INET, d, t->daddr);
+	t->sport = sport;
+	t->dport = dport;
+	t->netns = 4026531840u;
+}
+
+static struct tl_transition mk_transition(void)
+{
+	struct tl_transition t;
+
+	memset(&t, 0, sizeof(t));
+	t.ts_ns = 5 * SEC;
+	t.conn = 7;
+	tuple4(&t.tuple, "127.0.0.1", 40000, "10.0.0.2", 8080);
+	t.owner.pid = 4242;
+	strcpy(t.owner.comm, "curl");
+	t.old_state = TL_TCP_FIN_WAIT2;
+	t.new_state = TL_TCP_TIME_WAIT;
+	t.in_old_ns = 1234567;
+	return t;
+}
+
+/* Active close through TIME_WAIT, never in CLOSE_WAIT. */
+static struct tl_lifecycle mk_lifecycle(void)
+{
+	static const struct tl_state_span path[] = {
+		{ TL_TCP_SYN_SENT, 1500000 }, { TL_TCP_ESTABLISHED, 2 * SEC },
+		{ TL_TCP_FIN_WAIT1, 300000 }, { TL_TCP_FIN_WAIT2, 4 * MS },
+		{ TL_TCP_TIME_WAIT, 60 * SEC }, { TL_STATE_CLOSED, 0 },
+	};
+	struct tl_lifecycle lc;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.conn = 12;
+	tuple4(&lc.tuple, "192.168.1.10", 51234, "93.184.216.34", 443);
+	lc.owner.pid = 999;
+	strcpy(lc.owner.comm, "wget");
+	lc.start_ns = 3 * SEC;
+	lc.end_ns = 3 * SEC + 1500000 + 2 * SEC + 300000 + 4 * MS + 60 * SEC;
+	memcpy(lc.states, path, sizeof(path));
+	lc.nstates = 6;
+	lc.fin_wait2_ns = 4 * MS;
+	lc.time_wait_ns = 60 * SEC;
+	lc.end = TL_END_TW_EXPIRED;
+	lc.complete = true;
+	lc.start_exact = true;
+	return lc;
+}
+
+static void test_json_transition(void)
+{
+	struct tl_transition t = mk_transition();
+	struct cap c;
+	char *got;
+
+	cap_open(&c, TL_FMT_JSON, false);
+	tl_output_transition(&c.out, &t);
+	got = cap_close(&c);
+	CHECK_STR(got, "{\"type\":\"transition\",\"ts_ns\":5000000000,\"conn\":7,"
+		  "\"family\":\"IPv4\",\"saddr\":\"127.0.0.1\",\"sport\":40000,"
+		  "\"daddr\":\"10.0.0.2\",\"dport\":8080,\"netns\":4026531840,"
+		  "\"old\":\"FIN_WAIT2\",\"new\":\"TIME_WAIT\",\"in_old_ns\":1234567,"
+		  "\"pid\":4242,\"comm\":\"curl\"}\n");
+	free(got);
+}
+
+static void test_json_lifecycle(void)
+{
+	struct tl_lifecycle lc = mk_lifecycle();
+	struct cap c;
+	char *got;
+
+	cap_open(&c, TL_FMT_JSON, false);
+	tl_output_lifecycle(&c.out, &lc);
+	got = cap_close(&c);
+	CHECK_STR(got, "{\"type\":\"lifecycle\",\"conn\":12,\"family\":\"IPv4\","
+		  "\"saddr\":\"192.168.1.10\",\"sport\":51234,\"daddr\":\"93.184.216.34\","
+		  "\"dport\":443,\"netns\":4026531840,\"pid\":999,\"comm\":\"wget\","
+		  "\"start_ns\":3000000000,\"end_ns\":65005800000,\"duration_ns\":62005800000,"
+		  "\"states\":[{\"state\":\"SYN_SENT\",\"ns\":1500000},"
+		  "{\"state\":\"ESTABLISHED\",\"ns\":2000000000},"
+		  "{\"state\":\"FIN_WAIT1\",\"ns\":300000},"
+		  "{\"state\":\"FIN_WAIT2\",\"ns\":4000000},"
+		  "{\"state\":\"TIME_WAIT\",\"ns\":60000000000},"
+		  "{\"state\":\"CLOSED\",\"ns\":0}],"
+		  "\"fin_wait2_ns\":4000000,\"close_wait_ns\":0,\"time_wait_ns\":60000000000,"
+		  "\"end\":\"tw_expired\",\"complete\":true,\"seeded\":false,"
+		  "\"start_exact\":true,\"gap\":false,\"evicted\":false}\n");
+	free(got);
+}
+
+static void test_json_escape_and_null_pid(void)
+{
+	struct tl_transition t = mk_transition();
+	struct tl_lifecycle lc = mk_lifecycle();
+	struct cap c;
+	char *got;
+
+	/* A full 16-byte comm has no NUL: it must stop at 16 anyway. */
+	memcpy(t.owner.comm, "a\"b\\c\x01\n\x7f" "d\xc3\xa9" "e\xff" "fgh", TL_COMM_LEN);
+	lc.owner.pid = -1;
+	strcpy(lc.owner.comm, "stale");
+	lc.complete = false;
+	lc.end = TL_END_UNKNOWN;
+	lc.seeded = true;
+	lc.start_exact = false;
+	lc.gap = true;
+	lc.evicted = true;
+	cap_open(&c, TL_FMT_JSON, false);
+	tl_output_transition(&c.out, &t);
+	tl_output_lifecycle(&c.out, &lc);
+	got = cap_close(&c);
+	CHECK(strstr(got, ",\"pid\":4242,\"comm\":\"a\\\"b\\\\c\\u0001\\u000a\\u007f"
+		      "d\xc3\xa9" "e\\u00ff" "fgh\"}\n{\"type\":\"lifecycle\"") != NULL);
+	CHECK(strstr(got, ",\"netns\":4026531840,\"pid\":null,\"comm\":null,"
+		      "\"start_ns\":") != NULL);
+	CHECK(strstr(got, "\"end\":\"unknown\",\"complete\":false,\"seeded\":true,"
+		      "\"start_exact\":false,\"gap\":true,\"evicted\":true}\n") != NULL);
+	free(got);
+}
+
+static void test_json_ipv6(void)
+{
+	struct tl_transition t = mk_transition();
+	struct cap c;
+	char *got;
+
+	t.tuple.family = AF_INET6;
+	inet_pton(AF_INET6, "::1", t.tuple.saddr);
+	inet_pton(AF_INET6, "2001:db8::ff00:42:8329", t.tuple.daddr);
+	t.owner.pid = -1;
+	t.old_state = TL_TCP_ESTABLISHED;
+	t.new_state = TL_TCP_CLOSE_WAIT;
+	cap_open(&c, TL_FMT_JSON, false);
+	tl_output_transition(&c.out, &t);
+	got = cap_close(&c);
+	CHECK(strstr(got, "\"family\":\"IPv6\",\"saddr\":\"::1\",\"sport\":40000,"
+		      "\"daddr\":\"2001:db8::ff00:42:8329\",\"dport\":8080,") != NULL);
+	CHECK(strstr(got, "\"old\":\"ESTABLISHED\",\"new\":\"CLOSE_WAIT\","
+		      "\"in_old_ns\":1234567,\"pid\":null,\"comm\":null}\n") != NULL);
+	free(got);
+}
+
+static const char trans_hdr[] =
+	"TIME         CONN PID     COMM             LADDR                 LPORT "
+	"RADDR                 RPORT OLDSTATE    -> NEWSTATE    MS\n";
+static const char lc_hdr[] =
+	"TIME         CONN PID     COMM             LADDR                 LPORT "
+	"RADDR                 RPORT FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES\n";
+
+static void test_text_transition(void)
+{
+	struct tl_transition t = mk_transition();
+	struct cap c;
+	char *got;
+
+	cap_open(&c, TL_FMT_TEXT, false);
+	tl_output_transition(&c.out, &t);
+	t.owner.pid = -1;
+	t.ts_ns += 1500 * MS;
+	t.in_old_ns = 60 * SEC;
+	t.old_state = TL_TCP_TIME_WAIT;
+	t.new_state = TL_TCP_CLOSE;
+	tl_output_transition(&c.out, &t);
+	got = cap_close(&c);
+	CHECK(!strncmp(got, trans_hdr, strlen(trans_hdr)));
+	CHECK_STR(got + strlen(trans_hdr),
+		  "12:34:56.789 7    4242    curl             127.0.0.1             40000 "
+		  "10.0.0.2              8080  FIN_WAIT2   -> TIME_WAIT   1.234\n"
+		  "12:34:58.289 7    -       -                127.0.0.1             40000 "
+		  "10.0.0.2              8080  TIME_WAIT   -> CLOSE       60000.000\n");
+	/* The header once, and nothing else in it. */
+	CHECK(strstr(got + 1, "TIME ") == NULL);
+	free(got);
+}
+
+static void test_text_lifecycle(void)
+{
+	struct tl_lifecycle lc = mk_lifecycle();
+	struct cap c;
+	char *got;
+
+	cap_open(&c, TL_FMT_TEXT, false);
+	tl_output_lifecycle(&c.out, &lc);
+	/* Passive close, still in CLOSE_WAIT when tracing stopped. */
+	lc.conn = 13;
+	lc.states[0].state = TL_TCP_SYN_RECV;
+	lc.states[2].state = TL_TCP_CLOSE_WAIT;
+	lc.nstates = 3;
+	lc.fin_wait2_ns = 0;
+	lc.time_wait_ns = 0;
+	lc.close_wait_ns = 300000;
+	lc.end = TL_END_UNKNOWN;
+	lc.complete = false;
+	lc.end_ns = 5 * SEC;
+	strcpy(lc.owner.comm, "ng\tinx");
+	tl_output_lifecycle(&c.out, &lc);
+	got = cap_close(&c);
+	CHECK(!strncmp(got, lc_hdr, strlen(lc_hdr)));
+	CHECK_STR(got + strlen(lc_hdr),
+		  "12:35:56.794 12   999     wget             192.168.1.10          51234 "
+		  "93.184.216.34         443          4.000             -    60000.000 "
+		  "tw_expired  SS>ES>FW1>FW2>TW\n"
+		  "12:34:56.789 13   999     ng?inx           192.168.1.10          51234 "
+		  "93.184.216.34         443              -         0.300            - "
+		  "unknown*    SR>ES>CW\n");
+	free(got);
+}
+
+/* Every column of a row starts under its header's name. */
+static void test_text_alignment(void)
+{
+	struct tl_lifecycle lc = mk_lifecycle();
+	struct cap c;
+	char *got, *row;
+	const char *h;
+	int cols = 0;
+
+	cap_open(&c, TL_FMT_TEXT, false);
+	tl_output_lifecycle(&c.out, &lc);
+	got = cap_close(&c);
+	row = strchr(got, '\n') + 1;
+	for (h = got; *h != '\n'; h++) {
+		size_t off = (size_t)(h - got);
+
+		if (*h == ' ' || (h > got && h[-1] != ' '))
+			continue;
+		cols++;
+		/* Left-aligned columns start at the name, right-aligned
+		 * ms columns end with it; either way a blank precedes. */
+		CHECK(off == 0 || row[off - 1] == ' ');
+	}
+	CHECK_EQ_U64(cols, 13);
+	free(got);
+}
+
+static void test_text_wide(void)
+{
+	struct tl_transition t = mk_transition();
+	struct cap c;
+	char *got;
+
+	t.tuple.family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8:1:2:3:4:5:6", t.tuple.saddr);
+	inet_pton(AF_INET6, "::1", t.tuple.daddr);
+	cap_open(&c, TL_FMT_TEXT, true);
+	tl_output_transition(&c.out, &t);
+	got = cap_close(&c);
+	CHECK(strstr(got, " LADDR                                   LPORT "
+		      "RADDR                                   RPORT ") != NULL);
+	CHECK(strstr(got, " 2001:db8:1:2:3:4:5:6                    40000 "
+		      "::1                                     8080  FIN_WAIT2 ") != NULL);
+	free(got);
+}
+
+int main(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	RUN(test_json_transition);
+	RUN(test_json_lifecycle);
+	RUN(test_json_escape_and_null_pid);
+	RUN(test_json_ipv6);
+	RUN(test_text_transition);
+	RUN(test_text_lifecycle);
+	RUN(test_text_alignment);
+	RUN(test_text_wide);
+	return UNIT_END();
+}

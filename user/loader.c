@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Loader: privilege and BTF checks, skeleton open/load/attach, ring
+ * buffer and iterator plumbing.  Reports errors through err only. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "tcplinger.skel.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON	38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF		39
+#endif
+
+#define BTF_PATH	"/sys/kernel/btf/vmlinux"
+#define RB_DEFAULT	(16UL << 20)
+#define RB_MAX		(1UL << 30)
+#define SEED_BATCH	64
+
+struct tl_loader {
+	struct tcplinger_bpf *skel;
+	struct ring_buffer *rb;
+	tl_event_fn on_event;
+	void *ctx;
+	uint32_t netns;		/* filter: 0 = any */
+	int handled;		/* events handed over by the current poll */
+	bool stop;		/* on_event asked the current poll to stop */
+};
+
+/* libbpf's print hook has no context: one flag for the process */
+static bool libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	if (!libbpf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+static bool has_bpf_caps(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+	uint64_t eff;
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	eff = (uint64_t)data[1].effective << 32 | data[0].effective;
+	return (eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON));
+}
+
+struct ksyms {
+	bool preempt_count;	/* resolvable as a ksym */
+	bool tw_handler;	/* tw_timer_handler listed */
+	bool tw_handler_addr;	/* ... with its address visible */
+};
+
+/* __preempt_count is in BTF, but the verifier resolves ksyms through
+ * kallsyms, which lists per-CPU variables only with KALLSYMS_ALL; and
+ * libbpf needs tw_timer_handler's real address, hidden by kptr_restrict. */
+static void scan_kallsyms(struct ksyms *ks)
+{
+	char line[256], sym[128];
+	unsigned long long addr;
+	FILE *f;
+
+	memset(ks, 0, sizeof(*ks));
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %*s %127s", &addr, sym) != 2)
+			continue;
+		if (!strcmp(sym, "__preempt_count")) {
+			ks->preempt_count = true;
+		} else if (!strcmp(sym, "tw_timer_handler")) {
+			ks->tw_handler = true;
+			ks->tw_handler_addr = addr != 0;
+		}
+	}
+	fclose(f);
+}
+
+static size_t ringbuf_size(size_t want)
+{
+	size_t page = sysconf(_SC_PAGESIZE), sz = page;
+
+	if (!want)
+		want = RB_DEFAULT;
+	while (sz < want)
+		sz <<= 1;
+	return sz;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct tl_loader *l = ctx;
+
+	if (size != sizeof(struct tl_event))
+		return 0;
+	l->handled++;
+	if (l->on_event && l->on_event(data, l->ctx)) {
+		l->stop = true;
+		/* libbpf stops consuming only on a negative return */
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+struct tp_prog {
+	struct bpf_program *prog;
+	struct bpf_link **link;
+	const char *name;
+};
+
+static int attach_all(struct tl_loader *l, bool use_pc, char *err,
+		      size_t errlen)
+{
+	struct tcplinger_bpf *s = l->skel;
+	struct tp_prog tps[] = {
+		{ use_pc ? s->progs.tl_state : s->progs.tl_state_stk,
+		  use_pc ? &s->links.tl_state : &s->links.tl_state_stk,
+		  "sock:inet_sock_set_state" },
+		{ s->progs.tl_tw_start, &s->links.tl_tw_start,
+		  "timer:timer_start" },
+		{ s->progs.tl_tw_expire, &s->links.tl_tw_expire,
+		  "timer:timer_expire_entry" },
+		{ s->progs.tl_tw_cancel, &s->links.tl_tw_cancel,
+		  "timer:timer_cancel" },
+		{ s->progs.tl_rst_recv, &s->links.tl_rst_recv,
+		  "tcp:tcp_receive_reset" },
+		{ s->progs.tl_rst_sent, &s->links.tl_rst_sent,
+		  "tcp:tcp_send_reset" },
+	};
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		*tps[i].link = bpf_program__attach(tps[i].prog);
+		if (!*tps[i].link) {
+			ret = -errno;
+			return fail(err, errlen, ret,
+				    "cannot attach to tracepoint %s: %s",
+				    tps[i].name, strerror(-ret));
+		}
+	}
+	return 0;
+}
+
+/* Opens, configures and loads the skeleton with one of the two variants
+ * of the state program. */
+static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
+		     uint64_t key, bool use_pc, char *err, size_t errlen)
+{
+	const struct tl_filter *f = &opts->filter;
+	struct tcplinger_bpf *s;
+	size_t rb_bytes;
+	int i, ret;
+
+	s = tcplinger_bpf__open();
+	if (!s) {
+		ret = -errno;
+		return fail(err, errlen, ret, "cannot open the BPF object: %s",
+			    strerror(-ret));
+	}
+	l->skel = s;
+
+	for (i = 0; i < f->n_lports; i++)
+		s->rodata->filter_lports[i] = f->lports[i];
+	s->rodata->n_lports = f->n_lports;
+	for (i = 0; i < f->n_rports; i++)
+		s->rodata->filter_rports[i] = f->rports[i];
+	s->rodata->n_rports = f->n_rports;
+	s->rodata->filter_family = f->family;
+	s->rodata->filter_netns = f->netns;
+	s->rodata->id_key = key;
+
+	rb_bytes = ringbuf_size(opts->ringbuf_bytes);
+	ret = bpf_map__set_max_entries(s->maps.events, rb_bytes);
+	if (ret)
+		return fail(err, errlen, ret,
+			    "cannot size the ring buffer to %zu bytes: %s",
+			    rb_bytes, strerror(-ret));
+
+	bpf_program__set_autoload(s->progs.tl_state, use_pc);
+	bpf_program__set_autoload(s->progs.tl_state_stk, !use_pc);
+
+	ret = tcplinger_bpf__load(s);
+	if (ret) {
+		ret = ret < 0 ? ret : -errno;
+		return fail(err, errlen, ret,
+			    "cannot load the BPF programs into the kernel: %s (verbose mode shows libbpf's log)",
+			    strerror(-ret));
+	}
+	return 0;
+}
+
+int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
+		   char *err, size_t errlen)
+{
+	const struct tl_filter *f = &opts->filter;
+	struct tl_loader *l;
+	struct ksyms ks;
+	bool use_pc;
+	uint64_t key;
+	int ret;
+
+	*out = NULL;
+	if (!has_bpf_caps())
+		return fail(err, errlen, -EPERM,
+			    "need root (or CAP_BPF and CAP_PERFMON) to load BPF programs: run with sudo");
+	if (access(BTF_PATH, R_OK))
+		return fail(err, errlen, -ENOENT,
+			    "kernel BTF not found at " BTF_PATH ": this kernel needs CONFIG_DEBUG_INFO_BTF=y");
+	if (f->n_lports < 0 || f->n_lports > TL_MAX_PORT_FILTER ||
+	    f->n_rports < 0 || f->n_rports > TL_MAX_PORT_FILTER)
+		return fail(err, errlen, -EINVAL,
+			    "at most %d local and %d remote ports can be filtered",
+			    TL_MAX_PORT_FILTER, TL_MAX_PORT_FILTER);
+	if (f->family != 0 && f->family != AF_INET && f->family != AF_INET6)
+		return fail(err, errlen, -EINVAL,
+			    "address family filter must be IPv4 or IPv6");
+	if (opts->ringbuf_bytes > RB_MAX)
+		return fail(err, errlen, -EINVAL,
+			    "ring buffer size %zu too large (at most %lu MiB)",
+			    opts->ringbuf_bytes, RB_MAX >> 20);
+
+	scan_kallsyms(&ks);
+	if (!ks.tw_handler)
+		return fail(err, errlen, -ENOTSUP,
+			    "kernel symbol tw_timer_handler not found in /proc/kallsyms: this kernel's TIME_WAIT timers cannot be traced");
+	if (!ks.tw_handler_addr)
+		return fail(err, errlen, -EPERM,
+			    "kernel symbol addresses are hidden in /proc/kallsyms: run as root with sysctl kernel.kptr_restrict below 2");
+
+	if (getrandom(&key, sizeof(key), 0) != sizeof(key))
+		return fail(err, errlen, -errno,
+			    "cannot get random bytes: %s", strerror(errno));
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	l->on_event = opts->on_event;
+	l->ctx = opts->ctx;
+	l->netns = f->netns;
+
+	libbpf_verbose = opts->verbose;
+	libbpf_set_print(libbpf_print);
+
+	use_pc = ks.preempt_count;
+	ret = load_skel(l, opts, key, use_pc, err, errlen);
+	if (ret && use_pc) {
+		/* the exact process-context test is optional: do without */
+		tcplinger_bpf__destroy(l->skel);
+		l->skel = NULL;
+		use_pc = false;
+		ret = load_skel(l, opts, key, use_pc, err, errlen);
+	}
+	if (ret)
+		goto err_out;
+
+	ret = attach_all(l, use_pc, err, errlen);
+	if (ret)
+		goto err_out;
+
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_sample,
+				 l, NULL);
+	if (!l->rb) {
+		ret = -errno;
+		fail(err, errlen, ret, "cannot set up the ring buffer: %s",
+		     strerror(-ret));
+		goto err_out;
+	}
+
+	*out = l;
+	return 0;
+
+err_out:
+	tl_loader_close(l);
+	return ret;
+}
+
+/* Runs the iterator once in the calling thread's netns (iter/tcp walks
+ * the netns of whoever creates the iterator). */
+static int seed_one(struct tl_loader *l, bool *stop)
+{
+	union {
+		struct tl_event ev[SEED_BATCH];
+		char raw[SEED_BATCH * sizeof(struct tl_event)];
+	} buf;
+	struct bpf_link *link;
+	size_t have = 0, off;
+	int fd, count = 0;
+	ssize_t n;
+
+	link = bpf_program__attach_iter(l->skel->progs.tl_seed, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		count = -errno;
+		goto out_link;
+	}
+	for (;;) {
+		n = read(fd, buf.raw + have, sizeof(buf.raw) - have);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			count = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		have += n;
+		for (off = 0; off + sizeof(struct tl_event) <= have;
+		     off += sizeof(struct tl_event)) {
+			struct tl_event ev;
+
+			memcpy(&ev, buf.raw + off, sizeof(ev));
+			count++;
+			if (l->on_event && l->on_event(&ev, l->ctx)) {
+				*stop = true;
+				goto out_fd;
+			}
+		}
+		/* keep a partial record for the next read */
+		memmove(buf.raw, buf.raw + off, have - off);
+		have -= off;
+	}
+out_fd:
+	close(fd);
+out_link:
+	bpf_link__destroy(link);
+	return count;
+}
+
+static int ns_ino(const char *path, ino_t *ino)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	*ino = st.st_ino;
+	return 0;
+}
+
+/* Collects one openable path per distinct netns that might match the
+ * filter: bind mounts under /run/netns, then every process's netns. */
+struct ns_list {
+	ino_t *ino;
+	char **path;
+	size_t n, cap;
+};
+
+static void ns_add(struct ns_list *nl, const char *path, uint32_t want)
+{
+	size_t i, cap;
+	ino_t ino;
+	void *p;
+
+	if (ns_ino(path, &ino))
+		return;
+	if (want && ino != want)
+		return;
+	for (i = 0; i < nl->n; i++)
+		if (nl->ino[i] == ino)
+			return;
+	if (nl->n == nl->cap) {
+		cap = nl->cap ? nl->cap * 2 : 16;
+		p = realloc(nl->ino, cap * sizeof(*nl->ino));
+		if (!p)
+			return;
+		nl->ino = p;
+		p = realloc(nl->path, cap * sizeof(*nl->path));
+		if (!p)
+			return;
+		nl->path = p;
+		nl->cap = cap;
+	}
+	nl->path[nl->n] = strdup(path);
+	if (!nl->path[nl->n])
+		return;
+	nl->ino[nl->n++] = ino;
+}
+
+static void ns_scan(struct ns_list *nl, uint32_t want)
+{
+	char path[300];
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir("/run/netns");
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/run/netns/%s", de->d_name);
+			ns_add(nl, path, want);
+		}
+		closedir(d);
+	}
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", de->d_name);
+		ns_add(nl, path, want);
+		if (want && nl->n)
+			break;
+	}
+	closedir(d);
+}
+
+static void ns_free(struct ns_list *nl)
+{
+	size_t i;
+
+	for (i = 0; i < nl->n; i++)
+		free(nl->path[i]);
+	free(nl->path);
+	free(nl->ino);
+}
+
+int tl_loader_seed(struct tl_loader *l)
+{
+	struct ns_list nl = {};
+	int self, fd, n, total = 0, ret = 0;
+	bool stop = false;
+	ino_t own = 0;
+	size_t i;
+
+	if (!l)
+		return -EINVAL;
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	if (ns_ino("/proc/thread-self/ns/net", &own)) {
+		close(self);
+		return -errno;
+	}
+
+	/* our own netns first, without any setns() */
+	if (!l->netns || l->netns == own) {
+		n = seed_one(l, &stop);
+		if (n < 0) {
+			ret = n;
+			goto out;
+		}
+		total += n;
+	}
+	if (stop || l->netns == own)
+		goto out;
+
+	ns_scan(&nl, l->netns);
+	for (i = 0; i < nl.n && !stop; i++) {
+		if (nl.ino[i] == own)
+			continue;
+		fd = open(nl.path[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* the netns or its process went away */
+		if (setns(fd, CLONE_NEWNET)) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		n = seed_one(l, &stop);
+		if (setns(self, CLONE_NEWNET)) {
+			/* stranded in another netns: must not go on */
+			ret = -errno;
+			goto out;
+		}
+		if (n < 0) {
+			ret = n;
+			goto out;
+		}
+		total += n;
+	}
+out:
+	ns_free(&nl);
+	close(self);
+	return ret < 0 ? ret : total;
+}
+
+int tl_loader_poll(struct tl_loader *l, int timeout_ms)
+{
+	int ret;
+
+	l->handled = 0;
+	l->stop = false;
+	ret = ring_buffer__poll(l->rb, timeout_ms);
+	if (ret < 0 && !l->stop)
+		return ret;
+	return l->handled;
+}
+
+int tl_loader_drain(struct tl_loader *l)
+{
+	int ret;
+
+	l->handled = 0;
+	l->stop = false;
+	ret = ring_buffer__consume(l->rb);
+	if (ret < 0 && !l->stop)
+		return ret;
+	return l->handled;
+}
+
+uint64_t tl_loader_drops(struct tl_loader *l)
+{
+	if (!l || !l->skel || !l->skel->bss)
+		return 0;
+	/* the kernel bumps it concurrently through the mmap'ed .bss */
+	return __atomic_load_n(&l->skel->bss->ringbuf_drops, __ATOMIC_RELAXED);
+}
+
+void tl_loader_close(struct tl_loader *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	tcplinger_bpf__destroy(l->skel);
+	free(l);
+}

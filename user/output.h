@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Writers for transitions and lifecycles: a bcc-like text table, or JSON
+ * lines whose field names are a contract with tools and tests.  Every row
+ * goes out with a single fwrite so that lines never interleave.
+ */
+#ifndef TCPLINGER_OUTPUT_H
+#define TCPLINGER_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "lifecycle.h"
+
+enum tl_format {
+	TL_FMT_TEXT,
+	TL_FMT_JSON,
+	/* TL_FMT_CSV would go here. */
+};
+
+struct tl_output {
+	FILE *f;
+	enum tl_format fmt;
+	int64_t boot_to_real_ns;	/* CLOCK_BOOTTIME + this = wall clock */
+	bool header_done;		/* text: header printed (once per output) */
+	bool wide;			/* text: address columns fit any IPv6 */
+};
+
+void tl_output_init(struct tl_output *out, FILE *f, enum tl_format fmt, bool wide);
+/* CLOCK_REALTIME - CLOCK_BOOTTIME now, for boot_to_real_ns. */
+int64_t tl_boot_to_real_ns(void);
+
+/* A text output shows one kind of row: the header is that of the first. */
+void tl_output_transition(struct tl_output *out, const struct tl_transition *t);
+void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc);
+void tl_output_flush(struct tl_output *out);
+
+#endif /* TCPLINGER_OUTPUT_H */

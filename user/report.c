@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Per-state linger summary; see report.h. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+
+const int tl_report_headline[3] = {
+	TL_TCP_FIN_WAIT2, TL_TCP_CLOSE_WAIT, TL_TCP_TIME_WAIT,
+};
+
+#define NS_PER_US	UINT64_C(1000)
+#define NS_PER_MS	UINT64_C(1000000)
+
+static bool is_headline(int state)
+{
+	return state == TL_TCP_FIN_WAIT2 || state == TL_TCP_CLOSE_WAIT ||
+	       state == TL_TCP_TIME_WAIT;
+}
+
+static const char *state_name(int state)
+{
+	const char *s = tl_state_name(state);
+
+	return s ? s : "?";
+}
+
+static const char *end_name(enum tl_end end)
+{
+	const char *s = tl_end_name(end);
+
+	return s ? s : "?";
+}
+
+void tl_report_reset(struct tl_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+}
+
+/* The linger figure of a headline state, which also covers the tw sock's
+ * share of it that a plain path span would miss. */
+static uint64_t linger_ns(const struct tl_lifecycle *lc, int state)
+{
+	switch (state) {
+	case TL_TCP_FIN_WAIT2:
+		return lc->fin_wait2_ns;
+	case TL_TCP_CLOSE_WAIT:
+		return lc->close_wait_ns;
+	default:
+		return lc->time_wait_ns;
+	}
+}
+
+static void add_spans(struct tl_report *rep, const struct tl_lifecycle *lc)
+{
+	bool seen[TL_TCP_MAX_STATES] = { false };
+	int i, n = lc->nstates;
+
+	if (n > TL_MAX_PATH + 1)
+		n = TL_MAX_PATH + 1;
+	for (i = 0; i < n; i++) {
+		int st = lc->states[i].state;
+
+		if (st <= 0 || st >= TL_TCP_MAX_STATES)	/* CLOSED or junk */
+			continue;
+		if (!is_headline(st)) {
+			tl_hist_add(&rep->state[st], lc->states[i].ns);
+			continue;
+		}
+		if (!seen[st])
+			tl_hist_add(&rep->state[st], linger_ns(lc, st));
+		seen[st] = true;
+	}
+	/* A linger figure off the path (e.g. an orphan's tw FIN_WAIT2
+	 * substate) still counts as a visit. */
+	for (i = 0; i < 3; i++) {
+		int st = tl_report_headline[i];
+
+		if (!seen[st] && linger_ns(lc, st))
+			tl_hist_add(&rep->state[st], linger_ns(lc, st));
+	}
+}
+
+void tl_report_add(struct tl_report *rep, const struct tl_lifecycle *lc)
+{
+	rep->lifecycles++;
+	if ((unsigned int)lc->end < TL_END_MAX)
+		rep->ends[lc->end]++;
+	if (!lc->complete) {
+		rep->incomplete++;
+		return;
+	}
+	rep->complete++;
+	add_spans(rep, lc);
+}
+
+void tl_report_merge(struct tl_report *dst, const struct tl_report *src)
+{
+	int i;
+
+	for (i = 0; i < TL_TCP_MAX_STATES; i++)
+		tl_hist_merge(&dst->state[i], &src->state[i]);
+	for (i = 0; i < TL_END_MAX; i++)
+		dst->ends[i] += src->ends[i];
+	dst->lifecycles += src->lifecycles;
+	dst->complete += src->complete;
+	dst->incomplete += src->incomplete;
+}
+
+/* Headline states first, then the rest in kernel order. */
+static int state_at(int i)
+{
+	int rest = i - 3, st;
+
+	if (i < 3)
+		return tl_report_headline[i];
+	for (st = 1; st < TL_TCP_MAX_STATES; st++) {
+		if (is_headline(st))
+			continue;
+		if (rest-- == 0)
+			return st;
+	}
+	return -1;
+}
+
+static bool state_shown(const struct tl_report *rep, int st)
+{
+	return is_headline(st) || rep->state[st].count;
+}
+
+/* ns as ms with 3 decimals, exact (no double rounding). */
+static const char *fmt_ms(char *buf, size_t len, uint64_t ns)
+{
+	snprintf(buf, len, "%" PRIu64 ".%03" PRIu64, ns / NS_PER_MS,
+		 ns % NS_PER_MS / NS_PER_US);
+	return buf;
+}
+
+static void print_table(FILE *f, const struct tl_report *rep)
+{
+	char b[4][32];
+	int i, st;
+
+	fprintf(f, "%-12s %8s %12s %12s %12s %12s\n",
+		"STATE", "COUNT", "P50_ms", "P90_ms", "P99_ms", "MAX_ms");
+	for (i = 0; (st = state_at(i)) >= 0; i++) {
+		const struct tl_hist *h = &rep->state[st];
+
+		if (!state_shown(rep, st))
+			continue;
+		if (!h->count) {
+			fprintf(f, "%-12s %8d %12s %12s %12s %12s\n",
+				state_name(st), 0, "-", "-", "-", "-");
+			continue;
+		}
+		fprintf(f, "%-12s %8" PRIu64 " %12s %12s %12s %12s\n",
+			state_name(st), h->count,
+			fmt_ms(b[0], sizeof(b[0]), tl_hist_percentile(h, 50)),
+			fmt_ms(b[1], sizeof(b[1]), tl_hist_percentile(h, 90)),
+			fmt_ms(b[2], sizeof(b[2]), tl_hist_percentile(h, 99)),
+			fmt_ms(b[3], sizeof(b[3]), h->max));
+	}
+}
+
+/* Range of log2 slot i; slot 0 also holds 0. */
+static uint64_t slot_lo(int i)
+{
+	return i ? (uint64_t)1 << i : 0;
+}
+
+static uint64_t slot_hi(int i)
+{
+	return i < 63 ? ((uint64_t)2 << i) - 1 : UINT64_MAX;
+}
+
+static void print_stars(FILE *f, uint64_t val, uint64_t val_max, int width)
+{
+	int stars = (int)((long double)val * width / val_max), i;
+
+	for (i = 0; i < width; i++)
+		fputc(i < stars ? '*' : ' ', f);
+}
+
+/* bcc's print_log2_hist layout, so the numbers read the same way. */
+static void print_log2(FILE *f, const uint64_t *vals, const char *unit)
+{
+	int i, idx_max = -1, stars, width;
+	uint64_t val_max = 0;
+
+	for (i = 0; i < TL_HIST_LOG2_SLOTS; i++) {
+		if (vals[i])
+			idx_max = i;
+		if (vals[i] > val_max)
+			val_max = vals[i];
+	}
+	if (idx_max < 0)
+		return;
+	stars = idx_max <= 32 ? 40 : 20;
+	width = idx_max <= 32 ? 10 : 20;
+	fprintf(f, "%*s%-*s : count    distribution\n", idx_max <= 32 ? 5 : 15, "",
+		idx_max <= 32 ? 19 : 29, unit);
+	for (i = 0; i <= idx_max; i++) {
+		fprintf(f, "%*" PRIu64 " -> %-*" PRIu64 " : %-8" PRIu64 " |",
+			width, slot_lo(i), width, slot_hi(i), vals[i]);
+		print_stars(f, vals[i], val_max, stars);
+		fputs("|\n", f);
+	}
+}
+
+static void print_hists(FILE *f, const struct tl_report *rep)
+{
+	uint64_t vals[TL_HIST_LOG2_SLOTS];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		int st = tl_report_headline[i];
+		const struct tl_hist *h = &rep->state[st];
+		/* Keep the row count readable: msecs once it reaches 10 ms. */
+		bool ms = h->max >= 10 * NS_PER_MS;
+
+		if (!h->count)
+			continue;
+		fprintf(f, "\n%s:\n", state_name(st));
+		tl_hist_log2_counts_unit(h, ms ? NS_PER_MS : NS_PER_US, vals);
+		print_log2(f, vals, ms ? "msecs" : "usecs");
+	}
+}
+
+void tl_report_print_text(FILE *f, const struct tl_report *rep, const char *title,
+			  uint64_t lost_events, uint64_t evicted)
+{
+	int e;
+
+	fprintf(f, "%s: %" PRIu64 " lifecycles (%" PRIu64 " complete, %" PRIu64
+		" incomplete)\n", title ? title : "summary", rep->lifecycles,
+		rep->complete, rep->incomplete);
+	print_table(f, rep);
+	print_hists(f, rep);
+	fputs("\nends:", f);
+	for (e = TL_END_NONE + 1; e < TL_END_MAX; e++)
+		fprintf(f, " %s=%" PRIu64, end_name(e), rep->ends[e]);
+	fprintf(f, "\n%" PRIu64 " events lost, %" PRIu64 " evicted\n",
+		lost_events, evicted);
+}
+
+static void json_state(FILE *m, const struct tl_hist *h, int st)
+{
+	uint64_t vals[TL_HIST_LOG2_SLOTS];
+	bool first = true;
+	int i;
+
+	fprintf(m, "\"%s\":{\"count\":%" PRIu64 ",\"p50_ns\":%" PRIu64
+		",\"p90_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
+		",\"log2_ns\":[", state_name(st), h->count,
+		tl_hist_percentile(h, 50), tl_hist_percentile(h, 90),
+		tl_hist_percentile(h, 99), h->max);
+	tl_hist_log2_counts(h, vals);
+	for (i = 0; i < TL_HIST_LOG2_SLOTS; i++) {
+		if (!vals[i])
+			continue;
+		fprintf(m, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", first ? "" : ",",
+			slot_lo(i), slot_hi(i), vals[i]);
+		first = false;
+	}
+	fputs("]}", m);
+}
+
+static void json_body(FILE *m, const struct tl_report *rep, uint64_t ts_ns,
+		      uint64_t interval_ns, bool final, uint64_t lost,
+		      uint64_t evicted)
+{
+	int e, i, st;
+	bool first = true;
+
+	fprintf(m, "{\"type\":\"summary\",\"ts_ns\":%" PRIu64 ",\"interval_ns\":%"
+		PRIu64 ",\"final\":%s,\"lifecycles\":%" PRIu64 ",\"incomplete\":%"
+		PRIu64 ",\"lost\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"ends\":{",
+		ts_ns, interval_ns, final ? "true" : "false", rep->lifecycles,
+		rep->incomplete, lost, evicted);
+	for (e = TL_END_NONE + 1; e < TL_END_MAX; e++)
+		fprintf(m, "%s\"%s\":%" PRIu64, e > TL_END_NONE + 1 ? "," : "",
+			end_name(e), rep->ends[e]);
+	fputs("},\"states\":{", m);
+	for (i = 0; (st = state_at(i)) >= 0; i++) {
+		if (!state_shown(rep, st))
+			continue;
+		if (!first)
+			fputc(',', m);
+		json_state(m, &rep->state[st], st);
+		first = false;
+	}
+	fputs("}}\n", m);
+}
+
+void tl_report_print_json(FILE *f, const struct tl_report *rep, uint64_t ts_ns,
+			  uint64_t interval_ns, bool final, uint64_t lost,
+			  uint64_t evicted)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m) {	/* out of memory: unbuffered beats nothing */
+		json_body(f, rep, ts_ns, interval_ns, final, lost, evicted);
+		return;
+	}
+	json_body(m, rep, ts_ns, interval_ns, final, lost, evicted);
+	if (fclose(m) == 0 && buf)
+		fwrite(buf, 1, len, f);
+	free(buf);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Per-state linger summary over ended lifecycles: one histogram per TCP
+ * state, counts by end reason.  FIN_WAIT2, CLOSE_WAIT and TIME_WAIT are
+ * the headline: they are where sockets linger after the application is
+ * done with them.
+ */
+#ifndef TCPLINGER_REPORT_H
+#define TCPLINGER_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "hist.h"
+#include "lifecycle.h"
+
+struct tl_report {
+	/* By enum tl_tcp_state; fed by complete lifecycles only, since an
+	 * incomplete one's durations are mere lower bounds. */
+	struct tl_hist state[TL_TCP_MAX_STATES];
+	uint64_t ends[TL_END_MAX];	/* every lifecycle, by end reason */
+	uint64_t lifecycles;
+	uint64_t complete;
+	uint64_t incomplete;
+};
+
+/* The headline states, in print order. */
+extern const int tl_report_headline[3];
+
+void tl_report_reset(struct tl_report *rep);
+void tl_report_add(struct tl_report *rep, const struct tl_lifecycle *lc);
+void tl_report_merge(struct tl_report *dst, const struct tl_report *src);
+
+/* Multi-line human summary: table, log2 histograms, end reasons. */
+void tl_report_print_text(FILE *f, const struct tl_report *rep, const char *title,
+			  uint64_t lost_events, uint64_t evicted);
+/* One JSON line, {"type":"summary",...}, written with a single fwrite. */
+void tl_report_print_json(FILE *f, const struct tl_report *rep, uint64_t ts_ns,
+			  uint64_t interval_ns, bool final, uint64_t lost,
+			  uint64_t evicted);
+
+#endif /* TCPLINGER_REPORT_H */
