@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """tcplinger test runner (stdlib only).
 
-  python3 tests/run_tests.py --build .output --san-build .output-san [-k SUBSTR] [--no-long]
+  python3 tests/run_tests.py --build .output --san-build .output-san [-k SUBSTR] [--no-long] [--keep]
 
 1. Unit tests: every <build>/tests/test_* and <san-build>/tests/test_*
    binary; each "ok NAME" / "not ok NAME" line it prints is one test.
@@ -24,7 +24,6 @@ import argparse
 import glob
 import json
 import os
-import queue
 import re
 import secrets
 import shutil
@@ -54,6 +53,8 @@ TRACER_READY_TIMEOUT = 40.0
 TRACER_STOP_TIMEOUT = 30.0
 SCEN_TIMEOUT = 60.0
 CMD_TIMEOUT = 15.0
+# Seeded ages come from jiffies (HZ=250 here: 4 ms) converted to ns.
+JIFFY_SLACK = 10 * NS_PER_MS
 
 
 def boot_ns():
@@ -940,6 +941,24 @@ class Suite:
             sc = Scenario(argv, stdin_pipe=True)
             sc.fact("ready")
             t_ready = boot_ns()
+            # Everything in place before the tracer starts (ss, bounded).
+            want = {(sc.ifact("e_client_port"), "ESTAB"), (sc.ifact("cw_client_port"), "CLOSE-WAIT"),
+                    (sc.ifact("tw_client_port"), "TIME-WAIT")}
+            port = sc.ifact("server_port")
+            for _ in range(40):
+                seen = set()
+                for l in ns.ss().splitlines():
+                    fl = l.split()
+                    if len(fl) >= 5:
+                        seen.add((fl[3].rsplit(":", 1)[-1], fl[4].rsplit(":", 1)[-1], fl[0]))
+                ok = all((str(p), str(port), st) in seen for p, st in want) and \
+                    ((str(port), str(sc.ifact("cw_client_port")), "FIN-WAIT-2") in seen)
+                if ok:
+                    break
+                time.sleep(0.05)
+            else:
+                raise TestFailure("sockets not in the expected states before tracing",
+                                  ["ss: %s" % (x,) for x in sorted(seen)])
             tracer = Tracer(self.tracer_bin(True), ns.inode, workdir, True, duration=60)
             try:
                 tracer.start()
@@ -985,8 +1004,10 @@ class Suite:
                 continue
             # Exact: within the socket's real life before tracing; an upper
             # bound: no later than the seeding, no earlier than the socket.
+            # Seeded times come from jiffies-based kernel stamps: allow
+            # a couple of jiffies (HZ=250: 4 ms) either way.
             hi = t_ready if lc.get("start_exact") else t_traced
-            ck.within(lc.get("start_ns"), f["t_start"], hi,
+            ck.within(lc.get("start_ns"), f["t_start"] - JIFFY_SLACK, hi + JIFFY_SLACK,
                       "%s start_ns (start_exact %r)" % (label, lc.get("start_exact")))
         if tw_c:
             ck.eq(tw_c.get("start_exact"), True, "TW client start_exact")
@@ -1195,6 +1216,7 @@ def main():
     ap.add_argument("--san-build", default=".output-san")
     ap.add_argument("-k", metavar="SUBSTR", help="run only the tests whose name contains SUBSTR")
     ap.add_argument("--no-long", action="store_true", help="skip tw_expiry (~62 s)")
+    ap.add_argument("--keep", action="store_true", help="keep the tracer outputs even if all pass")
     args = ap.parse_args()
     suite = Suite(args)
     try:
@@ -1205,7 +1227,7 @@ def main():
         suite.results.fail("runner", "exception %s: %s" % (type(e).__name__, e),
                            traceback.format_exc().splitlines()[-10:])
     finally:
-        if suite.results.failed:
+        if suite.results.failed or args.keep:
             print("# tracer outputs kept in %s" % suite.workroot)
         else:
             shutil.rmtree(suite.workroot, ignore_errors=True)

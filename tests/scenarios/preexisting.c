@@ -48,6 +48,9 @@ int main(int argc, char **argv)
 	close_fd(cw_s);
 	if (read_to_eof(cw_c, 0) != 0)
 		fail("CW client: data before EOF");
+	/* ACK the FIN now, not ~40 ms later (delayed ACK): the server side is
+	 * then at once an orphan FIN_WAIT2, before the tracer can start. */
+	set_int(cw_c, IPPROTO_TCP, TCP_QUICKACK, 1, "TCP_QUICKACK");
 	if (tcp_state(cw_c) != TCP_CLOSE_WAIT)
 		fail("CW client not in CLOSE_WAIT (%d)", tcp_state(cw_c));
 
