@@ -531,11 +531,15 @@ int tl_seed(struct bpf_iter__tcp *ctx)
 		if (!tp)
 			return 0;
 		ev.new_state = state;
-		/* entered on receiving a segment: rcv_tstamp is no earlier */
+		/* Entered on receiving a segment: rcv_tstamp is no earlier.
+		 * Whole jiffies only, less one, so the age stays a lower
+		 * bound whatever the jiffy's phase. */
 		if (state == TL_TCP_ESTABLISHED || state == TL_TCP_CLOSE_WAIT ||
-		    state == TL_TCP_FIN_WAIT2)
-			ev.aux = jiffies_to_ns((__u32)((__u32)bpf_jiffies64() -
-						       tp->rcv_tstamp));
+		    state == TL_TCP_FIN_WAIT2) {
+			__u32 j = (__u32)bpf_jiffies64() - tp->rcv_tstamp;
+
+			ev.aux = j > 1 ? jiffies_to_ns(j - 1) : 0;
+		}
 		if (skc->skc_flags & (1UL << SOCK_DEAD))
 			ev.flags |= TL_F_ORPHAN;
 		fill_sock(&ev, skc, &k, ptr_val(tp));
