@@ -263,6 +263,10 @@ static __always_inline bool tw_full(const struct sock *sk)
 		if (key == tw_key(&sk->__sk_common))
 			return false;
 	}
+	/* Embedded with tw_refcount since 6.1; older kernels: no flag. */
+	if (!bpf_core_field_exists(net->ipv4.tcp_death_row.tw_refcount) ||
+	    !bpf_core_field_exists(net->ipv4.tcp_death_row.sysctl_max_tw_buckets))
+		return false;
 	refs = BPF_CORE_READ(net, ipv4.tcp_death_row.tw_refcount.refs.counter);
 	max = BPF_CORE_READ(net, ipv4.tcp_death_row.sysctl_max_tw_buckets);
 	return refs - 1 >= max;

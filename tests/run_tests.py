@@ -14,6 +14,11 @@
    (ports, pid, CLOCK_BOOTTIME timestamps); the tracer's JSON lines are then
    checked against them.  tw_expiry (~62 s) runs in a thread alongside.
 3. CLI tests: bad option values, running unprivileged.
+4. record/replay: `tcplinger record` in a test netns while scenarios run;
+   its replay must match the live output byte for byte (replayed as uid
+   65534), CSV, cut and corrupted logs, foreign files, SIGKILL, a full
+   disk (a 128k tmpfs), --max-size, -w -; and a short run of the log
+   reader's fuzzer when it is built (<build>/tests/fuzz_logfile).
 
 Prints "PASS name" or "FAIL name: reason" (+ details) per test, then, as the
 very last line, "N passed, N failed" (", N skipped" when any were skipped).
@@ -21,6 +26,8 @@ Exit status 1 if anything failed.
 """
 
 import argparse
+import csv
+import difflib
 import glob
 import json
 import os
@@ -85,10 +92,10 @@ class Results:
         self.failed = 0
         self.skipped = 0
 
-    def ok(self, name):
+    def ok(self, name, detail=None):
         with self.lock:
             self.passed += 1
-            print("PASS %s" % name, flush=True)
+            print("PASS %s%s" % (name, " (%s)" % detail if detail else ""), flush=True)
 
     def fail(self, name, reason, details=()):
         with self.lock:
@@ -571,6 +578,192 @@ def check_pid_all(ck, sess, pid, comm):
             ck.eq(lc.get("comm"), comm, "conn %s comm" % lc.get("conn"))
 
 
+# ---------------------------------------------------------------- record / replay
+
+CSV_STATES = ["SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "CLOSING",
+              "TIME_WAIT", "CLOSE_WAIT", "LAST_ACK", "LISTEN"]
+CSV_HEADER = ("conn,family,saddr,sport,daddr,dport,netns,pid,comm,start_ns,end_ns,duration_ns,"
+              "fin_wait2_ns,close_wait_ns,time_wait_ns,end,complete,seeded,start_exact,gap,"
+              "evicted,path," + ",".join(s + "_ns" for s in CSV_STATES))
+RECORD_STOP_TIMEOUT = 30.0
+REPLAY_TIMEOUT = 120.0
+TRUNC_RE = re.compile(r"truncated at byte (\d+)")
+BADCRC_RE = re.compile(r"block (\d+) at byte (\d+): bad CRC, skipped")
+TS_RE = re.compile(rb'"ts_ns":(\d+)')
+
+
+class Recorder(Tracer):
+    """tcplinger record -w LOG --netns INODE [ARGS]; stdout/stderr to files
+    (stdout is the log itself with -w -)."""
+
+    def __init__(self, binary, inode, workdir, sanitized, log, args=(), tag="record",
+                 stdout_path=None):
+        super().__init__(binary, inode, workdir, sanitized)
+        self.log = log
+        self.argv = [binary, "record", "-w", log, "--netns", str(inode),
+                     "-d", "120"] + list(args)
+        self.out_path = stdout_path or os.path.join(workdir, tag + ".out")
+        self.err_path = os.path.join(workdir, tag + ".err")
+        self.json_out = "--print" in args and "--json" in args
+
+    def parse(self):
+        if self.json_out:
+            super().parse()
+        else:
+            self.records, self.bad_lines = [], []
+
+    def _closed(self):
+        for f in (self.out_f, self.err_f):
+            if not f.closed:
+                f.close()
+        err = self.stderr_text()
+        if self.sanitized and SANITIZER_RE.search(err):
+            raise TestFailure("sanitizer report on recorder stderr", self.stderr_tail(40))
+
+    def wait_exit(self, timeout=RECORD_STOP_TIMEOUT):
+        """For a recorder that ends by itself: its exit status."""
+        try:
+            self.rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise TestFailure("recorder did not end by itself within %ss" % timeout,
+                              self.stderr_tail())
+        self._closed()
+        return self.rc
+
+    def sigkill(self):
+        """SIGKILL now; returns the CLOCK_BOOTTIME of the kill."""
+        if self.p.poll() is not None:
+            raise TestFailure("recorder exited early (%d), before it was killed" % self.p.returncode,
+                              self.stderr_tail())
+        t = boot_ns()
+        self.p.kill()
+        try:
+            self.rc = self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("recorder still there 10 s after SIGKILL")
+        self.t_stop = t
+        self._closed()
+        return t
+
+    def stderr_lines(self):
+        return self.stderr_text().splitlines()
+
+
+class RecCtx:
+    """What a recording's drive() gets: the netns, the recorder, and start()
+    for scenario programs (all killed when the recording ends)."""
+
+    def __init__(self, suite):
+        self.suite = suite
+        self.ns = None
+        self.rec = None
+        self.scens = []
+
+    def start(self, scen, args=()):
+        sc = Scenario(self.ns.cmd([self.suite.scen_bin(scen)] + list(args)))
+        self.scens.append(sc)
+        return sc
+
+
+class Replay:
+    """One finished `tcplinger replay` run."""
+
+    def __init__(self, argv, rc, out, err, out_path=None):
+        self.argv, self.rc, self.out, self.err, self.out_path = argv, rc, out, err, out_path
+        self.err_lines = err.splitlines()
+        self._records = None
+
+    def details(self, n=8):
+        d = ["replay: %s" % " ".join(self.argv), "exit %d" % self.rc]
+        d += ["stderr: " + l for l in self.err_lines[-n:]]
+        if self.out is not None:
+            d += ["stdout: " + l for l in self.out.decode("utf-8", "replace").splitlines()[-4:]]
+        return d
+
+    def records(self):
+        """The JSON lines of stdout; a non-JSON line fails the test."""
+        if self._records is None:
+            recs = []
+            for i, raw in enumerate(self.out.split(b"\n")):
+                if not raw.strip():
+                    continue
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    rec = None
+                if not isinstance(rec, dict):
+                    raise TestFailure("replay stdout line %d is not a JSON object" % (i + 1),
+                                      [raw[:300].decode("utf-8", "replace")] + self.details())
+                recs.append(rec)
+            self._records = recs
+        return self._records
+
+
+def tkey(t):
+    """What identifies a transition whatever conn id it was given."""
+    return (t.get("ts_ns"), t.get("family"), t.get("saddr"), t.get("sport"), t.get("daddr"),
+            t.get("dport"), t.get("old"), t.get("new"))
+
+
+def is_subsequence(small, big):
+    """Every item of small appears in big, in the same order."""
+    it = iter(big)
+    return all(any(y == x for y in it) for x in small)
+
+
+def diff_excerpt(a, b, name_a, name_b, context=3, width=12):
+    """The first difference between two outputs, as a short unified diff."""
+    la, lb = a.split(b"\n"), b.split(b"\n")
+    i = 0
+    while i < len(la) and i < len(lb) and la[i] == lb[i]:
+        i += 1
+    lo = max(0, i - context)
+    d = ["%s: %d bytes, %d lines; %s: %d bytes, %d lines; first difference at line %d" % (
+        name_a, len(a), len(la), name_b, len(b), len(lb), i + 1)]
+    for l in difflib.unified_diff([x.decode("utf-8", "replace")[:300] for x in la[lo:i + width]],
+                                  [x.decode("utf-8", "replace")[:300] for x in lb[lo:i + width]],
+                                  name_a, name_b, lineterm="", n=context):
+        d.append(l)
+    return d[:40]
+
+
+def lc_spans(lc):
+    return {st: span(lc, st) for st in CSV_STATES}
+
+
+# The log layout (user/logfile.c; README.md, "Log file format"): an 8-byte
+# magic, u16 version, u16 flags, u32 length of the header fields, the
+# fields, u32 CRC; then blocks: a 32-byte header ("TLBK", u32 seq, raw
+# length, compressed length, events, CRC of the data, ids, CRC of the
+# header) and the compressed data.  All little-endian.
+LOG_MAGIC = b"TCPLNGR\0"
+LOG_VERSION_OFFSET = 8
+LOG_BHDR_LEN = 32
+
+
+def log_blocks(data):
+    """[(offset, length)] of every block of a whole log, header included."""
+    u32 = lambda o: int.from_bytes(data[o:o + 4], "little")
+    if data[:8] != LOG_MAGIC or len(data) < 20:
+        raise TestFailure("the recorded log does not begin with the magic %r" % LOG_MAGIC)
+    pos = 16 + u32(12) + 4
+    blocks = []
+    while pos < len(data):
+        if data[pos:pos + 4] != b"TLBK" or pos + LOG_BHDR_LEN > len(data):
+            raise TestFailure("the recorded log has no block header at byte %d (of %d)" % (
+                pos, len(data)), ["blocks so far: %s" % blocks[:20]])
+        if u32(pos + 4) != len(blocks):
+            raise TestFailure("block at byte %d has seq %d, expected %d" % (
+                pos, u32(pos + 4), len(blocks)))
+        n = LOG_BHDR_LEN + u32(pos + 12)
+        blocks.append((pos, n))
+        pos += n
+    if pos != len(data):
+        raise TestFailure("the recorded log's last block passes its end (%d > %d)" % (pos, len(data)))
+    return blocks
+
+
 # ---------------------------------------------------------------- the suite
 
 class Suite:
@@ -604,7 +797,7 @@ class Suite:
             return
         workdir = tempfile.mkdtemp(prefix=name + "-", dir=self.workroot)
         try:
-            fn(workdir)
+            detail = fn(workdir)
         except TestSkip as e:
             self.results.skip(name, str(e))
         except TestFailure as e:
@@ -613,7 +806,7 @@ class Suite:
             self.results.fail(name, "exception %s: %s" % (type(e).__name__, e),
                               traceback.format_exc().splitlines()[-8:])
         else:
-            self.results.ok(name)
+            self.results.ok(name, detail if isinstance(detail, str) else None)
 
     def scenario(self, workdir, scen, scen_args=(), sysctls=(), sanitized=True,
                  duration=60, drive=None, stdin_pipe=False, settle=0.4):
@@ -1167,6 +1360,573 @@ class Suite:
         if "root" not in lines[0].lower():
             raise TestFailure("stderr line does not mention root", det)
 
+    # -- record / replay
+
+    def recording(self, workdir, args, drive, sanitized=True, sysctls=(), log=None,
+                  stdout_path=None, settle=0.5):
+        """Netns + `tcplinger record -w LOG --netns INODE ARGS`.  drive(ctx)
+        starts scenarios with ctx.start() and may end the recorder itself
+        (wait_exit, sigkill, stop); otherwise it is stopped with SIGINT after
+        `settle` s.  Returns ctx (ctx.rec: the recorder)."""
+        ctx = RecCtx(self)
+        try:
+            ctx.ns = Netns()
+            for s in sysctls:
+                ctx.ns.sysctl(s)
+            log = log or os.path.join(workdir, "rec.tlog")
+            ctx.rec = Recorder(self.tracer_bin(sanitized), ctx.ns.inode, workdir, sanitized,
+                               log, args, stdout_path=stdout_path)
+            try:
+                ctx.rec.start()
+                drive(ctx)
+                if ctx.rec.rc is None:
+                    time.sleep(settle)
+                    ctx.rec.stop()
+            except TestFailure as e:
+                e.details += ctx.rec.stderr_tail()
+                for sc in ctx.scens:
+                    e.details += sc.details()[:4]
+                raise
+            return ctx
+        finally:
+            for sc in ctx.scens:
+                sc.kill()
+            if ctx.rec:
+                ctx.rec.kill()
+            if ctx.ns:
+                ctx.ns.close()
+
+    def replay(self, log, args=(), sanitized=True, unprivileged=None, out_path=None,
+               timeout=REPLAY_TIMEOUT):
+        """`tcplinger replay ARGS LOG`; unprivileged: a dir holding a copy of
+        the binary, run as uid/gid 65534.  stdout to out_path if given."""
+        binary = self.tracer_bin(sanitized)
+        if not os.access(binary, os.X_OK):
+            raise TestFailure("tracer binary missing: %s" % binary)
+        if unprivileged:
+            copy = os.path.join(unprivileged, "tcplinger")
+            if not os.path.exists(copy):
+                shutil.copy(binary, copy)
+                os.chmod(copy, 0o755)
+            binary = copy
+        argv = [binary, "replay"] + list(args) + [log]
+        if unprivileged:
+            argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + argv
+        env = dict(os.environ)
+        if sanitized:
+            env.update(SAN_ENV)
+        out_f = open(out_path, "wb") if out_path else subprocess.PIPE
+        try:
+            r = subprocess.run(argv, stdout=out_f, stderr=subprocess.PIPE, timeout=timeout,
+                               env=env, stdin=subprocess.DEVNULL,
+                               cwd=unprivileged or os.path.dirname(os.path.abspath(log)))
+        except subprocess.TimeoutExpired:
+            raise TestFailure("replay did not end within %ss: %s" % (timeout, " ".join(argv)))
+        finally:
+            if out_path:
+                out_f.close()
+        rp = Replay(argv, r.returncode, None if out_path else r.stdout,
+                    r.stderr.decode("utf-8", "replace"), out_path)
+        if sanitized and SANITIZER_RE.search(rp.err):
+            raise TestFailure("sanitizer report on replay stderr",
+                              rp.details(40))
+        if rp.rc < 0:
+            raise TestFailure("replay killed by signal %d" % -rp.rc, rp.details())
+        return rp
+
+    def replay_ok(self, log, args=(), **kw):
+        rp = self.replay(log, args, **kw)
+        if rp.rc != 0:
+            raise TestFailure("replay exited with %d" % rp.rc, rp.details())
+        return rp
+
+    def unpriv_dir(self, workdir):
+        """A world-readable dir for files uid 65534 must read."""
+        if not shutil.which("setpriv"):
+            raise TestSkip("setpriv not installed")
+        d = tempfile.mkdtemp(prefix="unpriv-", dir=workdir)
+        for p in (self.workroot, workdir, d):
+            os.chmod(p, 0o755)
+        return d
+
+    @staticmethod
+    def churn_forever(ctx, port=5008):
+        """churn that goes on until killed (~10k conn/s); returns it once
+        it is under way."""
+        sc = ctx.start("churn", ["-n", "1000000", "-p", str(port)])
+        sc.fact("t_start", timeout=20)
+        return sc
+
+    # Continuous churn: wide ephemeral range, TIME_WAIT reuse on loopback.
+    CHURN_SYSCTLS = ("net.ipv4.ip_local_port_range=10000 65000", "net.ipv4.tcp_tw_reuse=2")
+
+    def multiblock_log(self, workdir):
+        """A log of three bursts of churn about a second apart (so several
+        blocks: one at least every second), and its full replay.  Made
+        once, shared by the tests that only read it.  Returns (log bytes,
+        path, blocks, full Replay)."""
+        if getattr(self, "_multiblock", None):
+            return self._multiblock
+
+        def drive(ctx):
+            for i in range(3):
+                ctx.start("churn", ["-n", "1500", "-p", str(5010 + i)]).finish()
+                time.sleep(1.1)
+
+        ctx = self.recording(workdir, [], drive, sanitized=False,
+                             sysctls=["net.ipv4.tcp_tw_reuse=0"], settle=0.2)
+        with open(ctx.rec.log, "rb") as f:
+            data = f.read()
+        blocks = log_blocks(data)
+        if len(blocks) < 3:
+            raise TestFailure("log of %d bytes has %d blocks, expected at least 3" % (
+                len(data), len(blocks)), ["blocks (offset, length): %s" % blocks[:10]])
+        full = self.replay_ok(ctx.rec.log, ["--json", "--events"])
+        if full.err.strip():
+            raise TestFailure("replay of the intact log warned", full.details())
+        full.records()
+        self._multiblock = (data, ctx.rec.log, blocks, full)
+        return self._multiblock
+
+    def t_record_replay_identical(self, workdir):
+        udir = self.unpriv_dir(workdir)
+        log = os.path.join(workdir, "live.tlog")
+        n_churn = 2000
+
+        def drive(ctx):
+            # tw_reuse re-binds its client port: done before churn's
+            # TIME_WAITs hold ephemeral ports it could have been given.
+            scs = [ctx.start(s) for s in ("client_first", "server_first", "tw_reuse")]
+            for sc in scs:
+                sc.finish()
+            ctx.start("churn", ["-n", str(n_churn)]).finish()
+            time.sleep(1.2)     # an interval summary or two
+
+        ctx = self.recording(workdir, ["--print", "--json", "--events", "-i", "1"], drive,
+                             sanitized=True, sysctls=["net.ipv4.tcp_tw_reuse=0"], log=log)
+        rec = ctx.rec
+        ck = Checker()
+        mode = os.stat(log).st_mode & 0o7777
+        ck.eq(oct(mode), oct(0o600), "log file mode")
+        with open(rec.out_path, "rb") as f:
+            live = f.read()
+        sess = Session(rec.records, ctx.ns.inode)
+        want = 2 * n_churn + 2 + 2 + 4
+        ck.eq(len(sess.lifecycles), want, "live lifecycles")
+        tw = [lc for lc in sess.lifecycles if "TIME_WAIT" in names(lc)]
+        ck.true(len(tw) >= n_churn, "live lifecycles with TIME_WAIT: %d, expected >= %d" % (
+            len(tw), n_churn))
+        ck.true(len(sess.summaries) >= 2, "live output has %d summaries, expected interval "
+                "ones and a final one" % len(sess.summaries))
+        copy = os.path.join(udir, "copy.tlog")
+        shutil.copy(log, copy)
+        os.chmod(copy, 0o644)
+        rp = self.replay(copy, ["--json", "--events", "-i", "1"], unprivileged=udir)
+        if rp.rc != 0:
+            ck.true(False, "replay as uid 65534 exited with %d" % rp.rc)
+        elif rp.out != live:
+            ck.true(False, "replay (as uid 65534) differs from the live output")
+            ck.errors += diff_excerpt(live, rp.out, "live", "replay")
+        size = os.path.getsize(log)
+        per = size / max(1, len(sess.transitions))
+        ck.true(len(sess.transitions) > 0 and per <= 16,
+                "%.2f bytes per transition line (%d bytes, %d transitions), expected <= 16" % (
+                    per, size, len(sess.transitions)))
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + rp.details(4) + rec.stderr_tail(6))
+        return "%d lifecycles, %d transitions, log %d bytes: %.2f bytes/transition" % (
+            len(sess.lifecycles), len(sess.transitions), size, per)
+
+    def t_replay_csv(self, workdir):
+        facts = {}
+
+        def drive(ctx):
+            sc = ctx.start("client_first")
+            sc.finish()
+            facts.update(sc.facts)
+
+        ctx = self.recording(workdir, [], drive, sanitized=True)
+        log = ctx.rec.log
+        with open(ctx.rec.out_path, "rb") as f:
+            out = f.read()
+        ck = Checker()
+        ck.eq(out, b"", "record stdout without --print")
+        rj = self.replay_ok(log, ["--json"])
+        rc = self.replay_ok(log, ["--csv"])
+        lcs = [r for r in rj.records() if r.get("type") == "lifecycle"]
+        text = rc.out.decode("utf-8", "replace")
+        lines = text.splitlines()
+        ck.eq(lines[0] if lines else None, CSV_HEADER, "CSV header")
+        rows = list(csv.reader(lines[1:]))
+        ck.eq(len(rows), len(lcs), "CSV rows vs --json lifecycles")
+        ck.eq(len(lcs), 2, "lifecycles")
+        hdr = CSV_HEADER.split(",")
+        by_conn = {str(lc.get("conn")): lc for lc in lcs}
+        port, cport = int(facts["server_port"]), int(facts["client_port"])
+        seen_paths = {}
+        for i, row in enumerate(rows):
+            if not ck.eq(len(row), len(hdr), "CSV row %d field count" % (i + 1)):
+                continue
+            r = dict(zip(hdr, row))
+            lc = by_conn.get(r["conn"])
+            if not ck.true(lc is not None, "CSV row %d conn %s not in --json" % (i + 1, r["conn"])):
+                continue
+            lab = "row conn %s" % r["conn"]
+            for k in ("family", "saddr", "sport", "daddr", "dport", "netns", "start_ns", "end_ns",
+                      "duration_ns", "fin_wait2_ns", "close_wait_ns", "time_wait_ns", "end"):
+                ck.eq(r[k], str(lc.get(k)), "%s %s" % (lab, k))
+            for k in ("complete", "seeded", "start_exact", "gap", "evicted"):
+                ck.true(r[k].lower() in (("true", "1") if lc.get(k) else ("false", "0")),
+                        "%s %s = %r, --json says %r" % (lab, k, r[k], lc.get(k)))
+            ck.true(r["pid"] == str(lc.get("pid")) if lc.get("pid") is not None
+                    else r["pid"] in ("", "-"), "%s pid %r, --json %r" % (lab, r["pid"], lc.get("pid")))
+            ck.eq(r["TIME_WAIT_ns"], r["time_wait_ns"], lab + " TIME_WAIT_ns == time_wait_ns")
+            ck.eq(r["CLOSE_WAIT_ns"], r["close_wait_ns"], lab + " CLOSE_WAIT_ns == close_wait_ns")
+            for st, ns_ in lc_spans(lc).items():
+                ck.eq(r[st + "_ns"], str(ns_), "%s %s_ns vs --json states" % (lab, st))
+            path = names(lc)
+            ck.true(r["path"] in (">".join(path), ">".join(path[:-1] if path[-1:] == ["CLOSED"]
+                                                          else path)),
+                    "%s path %r, --json states %s" % (lab, r["path"], path))
+            seen_paths[(int(r["sport"]), int(r["dport"]))] = r["path"]
+        ck.true(seen_paths.get((cport, port), "").startswith(
+            "SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT"),
+            "client row path %r" % seen_paths.get((cport, port)))
+        ck.true(seen_paths.get((port, cport), "").startswith(
+            "SYN_RECV>ESTABLISHED>CLOSE_WAIT>LAST_ACK"),
+            "server row path %r" % seen_paths.get((port, cport)))
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + ["csv: " + l for l in lines[:6]] +
+                              rc.details(4))
+
+    def t_replay_truncated(self, workdir):
+        data, log, blocks, full = self.multiblock_log(workdir)
+        full_recs = full.records()
+        full_trans = [json.dumps(r, sort_keys=True) for r in full_recs
+                      if r.get("type") == "transition"]
+        full_lcs = {json.dumps(r, sort_keys=True) for r in full_recs
+                    if r.get("type") == "lifecycle" and r.get("complete") is True}
+        (om, nm), (ol, nl) = blocks[len(blocks) // 2], blocks[-1]
+        ob, nb = max(blocks[:-1], key=lambda b: b[1])
+        cuts = [("middle of the last block", ol + nl // 2),
+                ("middle of a middle block", om + nm // 2),
+                ("middle of the biggest block", ob + nb // 2),
+                ("3 bytes into the last block", ol + 3),
+                ("last byte missing", len(data) - 1)]
+        cuts = [c for i, c in enumerate(cuts) if c[1] not in [x[1] for x in cuts[:i]]]
+        ck = Checker()
+        counts = {}
+        for what, cut in cuts:
+            path = os.path.join(workdir, "cut-%d.tlog" % cut)
+            with open(path, "wb") as f:
+                f.write(data[:cut])
+            rp = self.replay(path, ["--json", "--events"])
+            lab = "cut at %d (%s)" % (cut, what)
+            if not ck.eq(rp.rc, 0, lab + " exit status"):
+                ck.errors += rp.details(4)
+                continue
+            warn = [l for l in rp.err_lines if "truncated at byte" in l]
+            if ck.eq(len(warn), 1, lab + ": stderr lines with 'truncated at byte'"):
+                off = int(TRUNC_RE.search(warn[0]).group(1))
+                start = max([o for o, _ in blocks if o <= cut] or [0])
+                ck.true(start <= off <= cut, "%s: warning says byte %d, expected in [%d, %d] "
+                        "(the incomplete block's start .. the cut)" % (lab, off, start, cut))
+            else:
+                ck.errors += rp.details(4)
+            recs = rp.records()
+            # The tail: lifecycles still open at the cut, then the summary.
+            first_open = next((i for i, r in enumerate(recs) if r.get("type") == "lifecycle"
+                               and r.get("complete") is not True), len(recs))
+            trans = [json.dumps(r, sort_keys=True) for r in recs[:first_open]
+                     if r.get("type") == "transition"]
+            lcs = [json.dumps(r, sort_keys=True) for r in recs[:first_open]
+                   if r.get("type") == "lifecycle"]
+            counts[cut] = len(trans)
+            if not ck.true(is_subsequence(trans, full_trans),
+                           "%s: its %d transitions are not, in order, among the full replay's %d"
+                           % (lab, len(trans), len(full_trans))):
+                bad = next((t for t in trans if t not in set(full_trans)), None)
+                ck.errors.append("  e.g. %s" % (bad or "(all present, order differs)")[:300])
+            notin = [l for l in lcs if l not in full_lcs]
+            ck.eq(len(notin), 0, lab + ": finished lifecycles not in the full replay")
+            ck.true(any(r.get("type") == "summary" for r in recs[-1:]),
+                    lab + ": output does not end with a summary")
+        # Everything before the cut: a later cut reports at least as much,
+        # and a cut in the last block keeps all the earlier blocks' events.
+        by_off = sorted(counts)
+        for a, b in zip(by_off, by_off[1:]):
+            ck.true(counts[a] <= counts[b], "cut at %d reports %d transitions, the later cut at "
+                    "%d only %d" % (a, counts[a], b, counts[b]))
+        clean = os.path.join(workdir, "clean-prefix.tlog")
+        with open(clean, "wb") as f:
+            f.write(data[:ol])
+        rp = self.replay(clean, ["--json", "--events"])
+        if ck.eq(rp.rc, 0, "replay of the blocks before the last exit status"):
+            n_before = sum(1 for r in rp.records() if r.get("type") == "transition")
+            ck.true(n_before > 0 and counts.get(ol + nl // 2, 0) >= n_before,
+                    "cut in the last block reports %s transitions, the blocks before it alone %d"
+                    % (counts.get(ol + nl // 2), n_before))
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + [
+                "log %d bytes, blocks (offset, length): %s" % (len(data), blocks[:12]),
+                "full replay: %d transitions" % len(full_trans)])
+        return "%d blocks; transitions per cut: %s of %d" % (
+            len(blocks), ", ".join("%d@%d" % (counts[c], c) for c in by_off), len(full_trans))
+
+    def t_replay_corrupt_block(self, workdir):
+        data, log, blocks, full = self.multiblock_log(workdir)
+        # The biggest block that is neither the first nor the last: traffic.
+        k = max(range(1, len(blocks) - 1), key=lambda i: blocks[i][1])
+        off, n = blocks[k]
+        bad = bytearray(data)
+        mid = off + n // 2
+        for i in range(mid - 2, mid + 2):
+            bad[i] ^= 0x5A
+        path = os.path.join(workdir, "corrupt.tlog")
+        with open(path, "wb") as f:
+            f.write(bad)
+        # Event times around the block: the replays of the blocks before
+        # it, and of those up to it.
+        def last_ts(upto):
+            p = os.path.join(workdir, "prefix-%d.tlog" % upto)
+            with open(p, "wb") as f:
+                f.write(data[:upto])
+            rp = self.replay_ok(p, ["--json", "--events"])
+            return max([t.get("ts_ns") for t in rp.records() if t.get("type") == "transition"]
+                       or [0])
+        t_before, t_after = last_ts(off), last_ts(off + n)
+        rp = self.replay(path, ["--json", "--events"])
+        ck = Checker()
+        ck.eq(rp.rc, 0, "exit status")
+        warn = [l for l in rp.err_lines if "CRC" in l]
+        if ck.eq(len(warn), 1, "stderr lines about a CRC"):
+            m = BADCRC_RE.search(warn[0])
+            if ck.true(m, "warning %r is not 'block N at byte OFFSET: bad CRC, skipped'" % warn[0]):
+                ck.eq(int(m.group(1)), k, "block number in the warning")
+                ck.eq(int(m.group(2)), off, "warning's byte offset")
+        others = [l for l in rp.err_lines if l.strip() and "CRC" not in l]
+        ck.eq(others, [], "other stderr lines")
+        full_t = [tkey(r) for r in full.records() if r.get("type") == "transition"]
+        got_t = [tkey(r) for r in rp.records() if r.get("type") == "transition"] if rp.rc == 0 else []
+        # Events from different CPUs may reach the log slightly out of
+        # order: leave a margin at the block's edges.
+        margin = 5 * NS_PER_MS
+        inside = [t for t in full_t if t_before + margin < t[0] < t_after - margin]
+        ck.true(inside, "the bad block's time range (%d, %d) has no transitions in the full replay"
+                % (t_before, t_after))
+        leaked = [t for t in got_t if t_before + margin < t[0] < t_after - margin]
+        ck.eq(len(leaked), 0, "transitions from the skipped block's time range")
+        later_full = [t for t in full_t if t[0] > t_after]
+        later_got = [t for t in got_t if t[0] > t_after]
+        ck.true(later_full and later_got, "transitions after the bad block: %d in the replay, "
+                "%d in the full one" % (len(later_got), len(later_full)))
+        ck.true(later_full[-1:] == later_got[-1:], "last transition %s, the full replay's %s" % (
+            later_got[-1:], later_full[-1:]))
+        missing = set(later_full) - set(later_got)
+        ck.true(len(missing) <= len(later_full) // 10,
+                "%d of the %d transitions after the bad block are missing" % (
+                    len(missing), len(later_full)))
+        early = [t for t in full_t if t[0] <= t_before - margin]
+        ck.eq([t for t in got_t if t[0] <= t_before - margin], early,
+              "transitions before the bad block")
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + rp.details(6) + [
+                "blocks (offset, length): %s; corrupted #%d at %d" % (blocks[:12], k, mid)])
+        return "block %d of %d skipped; %d/%d later transitions kept" % (
+            k, len(blocks), len(later_got), len(later_full))
+
+    def t_replay_foreign_file(self, workdir):
+        empty = os.path.join(workdir, "empty")
+        open(empty, "wb").close()
+        ck = Checker()
+        details = []
+
+        def one_error(path, needle, what):
+            rp = self.replay(path, ["--json"])
+            lines = [l for l in rp.err_lines if l.strip()]
+            ok = ck.eq(rp.rc, 1, what + " exit status")
+            ok &= ck.eq(len(lines), 1, what + " stderr lines")
+            ok &= ck.true(any(needle in l for l in lines), "%s: stderr does not say %r" % (what, needle))
+            ok &= ck.eq(rp.out, b"", what + " stdout")
+            if not ok:
+                details.extend(rp.details(4))
+
+        one_error("/bin/ls", "not a tcplinger log", "/bin/ls")
+        one_error(empty, "not a tcplinger log", "empty file")
+
+        def drive(ctx):
+            ctx.start("client_first").finish()
+
+        ctx = self.recording(workdir, [], drive, sanitized=True)
+        with open(ctx.rec.log, "rb") as f:
+            data = bytearray(f.read())
+        voff = LOG_VERSION_OFFSET
+        ver = int.from_bytes(data[voff:voff + 2], "little")
+        ck.eq(ver, 1, "version field of a fresh log (u16 at byte %d)" % voff)
+        bumped = os.path.join(workdir, "bumped.tlog")
+        data[voff:voff + 2] = (ver + 1).to_bytes(2, "little")
+        with open(bumped, "wb") as f:
+            f.write(data)
+        one_error(bumped, "version", "log with version %d" % (ver + 1))
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + details)
+
+    def t_record_sigkill(self, workdir):
+        obs = {}
+
+        def drive(ctx):
+            sc = self.churn_forever(ctx)
+            time.sleep(3.0)
+            if sc.p.poll() is not None:
+                raise TestFailure("churn ended (%s) before the recorder was killed" % sc.p.poll(),
+                                  sc.details())
+            obs["t"] = ctx.rec.sigkill()
+
+        ctx = self.recording(workdir, [], drive, sanitized=False, sysctls=self.CHURN_SYSCTLS)
+        out = os.path.join(workdir, "replay.out")
+        rp = self.replay(ctx.rec.log, ["--json", "--events"], sanitized=False, out_path=out)
+        if rp.rc != 0:
+            raise TestFailure("replay of the killed recording exited with %d" % rp.rc, rp.details())
+        last = None
+        n = 0
+        with open(out, "rb") as f:
+            for raw in f:
+                if raw.startswith(b'{"type":"transition"'):
+                    m = TS_RE.search(raw)
+                    if m:
+                        n += 1
+                        last = max(last or 0, int(m.group(1)))
+        t = obs["t"]
+        size = os.path.getsize(ctx.rec.log)
+        if last is None:
+            raise TestFailure("no transitions in the replay (log %d bytes)" % size, rp.details())
+        lag = t - last
+        if not (0 <= lag <= 1200 * NS_PER_MS):
+            raise TestFailure("last transition %s before the SIGKILL, expected within 1.2 s" %
+                              fmt_s(lag), rp.details() + ["log %d bytes, %d transitions" % (size, n)])
+        return "log %d bytes, %d transitions, the last %s before the kill%s" % (
+            size, n, fmt_s(lag), "; replay warned: " + rp.err_lines[0] if rp.err_lines else "")
+
+    def t_record_disk_full(self, workdir):
+        mnt = os.path.join(workdir, "tmpfs")
+        os.mkdir(mnt)
+        run(["mount", "-t", "tmpfs", "-o", "size=128k,mode=0755", "tmpfs", mnt])
+        try:
+            log = os.path.join(mnt, "full.tlog")
+
+            def drive(ctx):
+                self.churn_forever(ctx)
+                ctx.rec.wait_exit(30)
+
+            ctx = self.recording(workdir, [], drive, sanitized=True, log=log,
+                                 sysctls=self.CHURN_SYSCTLS)
+            rec = ctx.rec
+            lines = rec.stderr_lines()
+            ck = Checker()
+            ck.eq(rec.rc, 1, "recorder exit status")
+            enospc = [l for l in lines if "No space left on device" in l]
+            if ck.eq(len(enospc), 1, "stderr lines with 'No space left on device'"):
+                ck.eq(enospc[0], "tcplinger: writing %s failed: No space left on device" % log,
+                      "the error line")
+            size = os.path.getsize(log)
+            rp = self.replay(log, ["--json", "--events"])
+            ck.eq(rp.rc, 0, "replay of the partial log exit status")
+            n = sum(1 for r in rp.records() if r.get("type") == "transition") if rp.rc == 0 else 0
+            ck.true(n > 0, "the partial log (%d bytes) replays no transitions" % size)
+            if ck.errors:
+                raise TestFailure(ck.errors[0], ck.errors[1:] + rec.stderr_tail() + rp.details(4))
+            return "stopped at %d bytes; %d transitions replayed%s" % (
+                size, n, " (replay: %s)" % rp.err_lines[0] if rp.err_lines else "")
+        finally:
+            r = subprocess.run(["umount", mnt], capture_output=True, timeout=20)
+            if r.returncode != 0:
+                subprocess.run(["umount", "-l", mnt], capture_output=True, timeout=20)
+
+    def t_record_max_size(self, workdir):
+        def drive(ctx):
+            self.churn_forever(ctx)
+            ctx.rec.wait_exit(30)
+
+        ctx = self.recording(workdir, ["--max-size", "64K"], drive, sanitized=True,
+                             sysctls=self.CHURN_SYSCTLS)
+        rec = ctx.rec
+        ck = Checker()
+        ck.eq(rec.rc, 0, "recorder exit status")
+        lines = rec.stderr_lines()
+        hit = [l for l in lines if "reached --max-size" in l]
+        if ck.eq(len(hit), 1, "stderr lines with 'reached --max-size'"):
+            ck.eq(hit[0], "tcplinger: %s reached --max-size: recording stopped" % rec.log,
+                  "the --max-size line")
+        size = os.path.getsize(rec.log)
+        ck.true(size <= 65536, "log is %d bytes, more than --max-size 64K" % size)
+        # Traffic never stopped: a capped log should hold events, not just
+        # its header.
+        with open(rec.log, "rb") as f:
+            nblocks = len(log_blocks(f.read()))
+        ck.true(size >= 16384 and nblocks > 0, "log is %d bytes with %d blocks: expected 16K..64K "
+                "of events under continuous traffic" % (size, nblocks))
+        rp = self.replay(rec.log, ["--json", "--events"])
+        ck.eq(rp.rc, 0, "replay exit status")
+        ck.eq([l for l in rp.err_lines if l.strip()], [], "replay stderr (the log should be whole)")
+        n = sum(1 for r in rp.records() if r.get("type") == "transition") if rp.rc == 0 else 0
+        ck.true(n > 0, "the replay has no transitions")
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + rec.stderr_tail() + rp.details(4))
+        return "%d bytes, %d transitions" % (size, n)
+
+    def t_record_stdout(self, workdir):
+        out = os.path.join(workdir, "stdout.tlog")
+        facts = {}
+
+        def drive(ctx):
+            sc = ctx.start("client_first")
+            sc.finish()
+            facts.update(sc.facts)
+
+        ctx = self.recording(workdir, [], drive, sanitized=True, log="-", stdout_path=out)
+        rp = self.replay_ok(out, ["--json", "--events"])
+        sess = Session(rp.records(), ctx.ns.inode)
+        port, cport = int(facts["server_port"]), int(facts["client_port"])
+        ck = Checker()
+        ck.eq([l for l in rp.err_lines if l.strip()], [], "replay stderr")
+        check_summary(ck, sess)
+        ck.eq(len(sess.lifecycles), 2, "number of lifecycles")
+        cli = sess.one(ck, cport, port, "client")
+        srv = sess.one(ck, port, cport, "server")
+        pid, comm = int(facts["pid"]), self.comm_of("client_first")
+        check_lifecycle(ck, sess, cli, "client",
+                        ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"],
+                        pid=pid, comm=comm)
+        check_lifecycle(ck, sess, srv, "server",
+                        ["SYN_RECV", "ESTABLISHED", "CLOSE_WAIT", "LAST_ACK", "CLOSED"],
+                        end="closed", pid=pid, comm=comm)
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + [jline(r) for r in rp.records()[:8]] +
+                              ctx.rec.stderr_tail())
+        return "%d bytes on stdout" % os.path.getsize(out)
+
+    def t_fuzz_logfile(self, workdir):
+        fuzzer = os.path.join(self.build, "tests", "fuzz_logfile")
+        if not os.access(fuzzer, os.X_OK):
+            raise TestSkip("no fuzzer binary at %s (not built)" % fuzzer)
+        corpus = os.path.join(workdir, "corpus")
+        src = os.path.join(ROOT, "tests", "fuzz", "corpus")
+        if os.path.isdir(src):
+            shutil.copytree(src, corpus)
+        else:
+            os.mkdir(corpus)
+        try:
+            r = subprocess.run([fuzzer, "-max_total_time=20", corpus], capture_output=True,
+                               text=True, timeout=90, cwd=workdir, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("fuzzer still running 90 s after start (-max_total_time=20)")
+        tail = ["fuzzer: " + l for l in (r.stdout + r.stderr).splitlines()[-25:]]
+        if r.returncode != 0:
+            raise TestFailure("fuzzer exited with %d" % r.returncode, tail)
+        m = re.findall(r"#(\d+)\s+DONE", r.stderr)
+        return "%s runs%s" % (m[-1] if m else "?", "" if os.path.isdir(src) else
+                              " (no tests/fuzz/corpus: started empty)")
+
     # -- driver
 
     def main(self):
@@ -1200,6 +1960,16 @@ class Suite:
                 ("simultaneous", self.t_simultaneous),
                 ("preexisting", self.t_preexisting),
                 ("churn", self.t_churn),
+                ("record_replay_identical", self.t_record_replay_identical),
+                ("replay_csv", self.t_replay_csv),
+                ("replay_truncated", self.t_replay_truncated),
+                ("replay_corrupt_block", self.t_replay_corrupt_block),
+                ("replay_foreign_file", self.t_replay_foreign_file),
+                ("record_sigkill", self.t_record_sigkill),
+                ("record_disk_full", self.t_record_disk_full),
+                ("record_max_size", self.t_record_max_size),
+                ("record_stdout", self.t_record_stdout),
+                ("replay_fuzz_logfile", self.t_fuzz_logfile),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)

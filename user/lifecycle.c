@@ -33,7 +33,6 @@ enum {
 	C_ENDING = 1 << 9,	/* on the pending list, waiting out the grace */
 	C_TW_CANCELLED = 1 << 10, /* ending because the tw timer was cancelled */
 	C_EVICTED = 1 << 11,
-	C_USED = 1 << 12,	/* slot holds a record */
 };
 
 struct conn {
@@ -44,6 +43,7 @@ struct conn {
 	uint64_t enter_ns;	/* entry into the current state */
 	uint64_t end_ns;
 	uint64_t tw_entry_ns;	/* cancelled in FIN_WAIT2 substate: when TIME_WAIT began */
+	uint64_t seed_ns;	/* seeded: when; queued events older than it are in it */
 	uint64_t dur[TL_MAX_PATH];	/* time in each finished path state */
 	uint8_t path[TL_MAX_PATH];
 	uint8_t npath;
@@ -282,8 +282,8 @@ static void fill_lifecycle(const struct conn *c, uint64_t now, struct tl_lifecyc
 	for (int k = 0; k < n; k++) {
 		uint64_t ns = c->dur[k];
 
-		if (k == n - 1)
-			ns = ended ? 0 : (lc->end_ns > c->enter_ns ? lc->end_ns - c->enter_ns : 0);
+		if (k == n - 1 && !ended && lc->end_ns > c->enter_ns)
+			ns += lc->end_ns - c->enter_ns;
 		lc->states[k].state = c->path[k];
 		lc->states[k].ns = ns;
 		if (c->path[k] == TL_TCP_FIN_WAIT2)
@@ -400,7 +400,6 @@ static uint32_t alloc_conn(struct tl_engine *e)
 		i = e->nconns;	/* no free slot: all below nconns are in use */
 	}
 	memset(&e->conns[i], 0, sizeof(e->conns[i]));
-	e->conns[i].flags = C_USED;
 	e->conns[i].owner.pid = -1;
 	e->conns[i].conn = ++e->next_conn;
 	e->nconns++;
@@ -468,14 +467,15 @@ static void enter(struct tl_engine *e, uint32_t i, int state, uint64_t ts)
 	uint64_t in_old = ts > c->enter_ns ? ts - c->enter_ns : 0;
 	int old = c->state;
 
+	c->dur[c->npath - 1] += in_old;
 	if (c->npath == TL_MAX_PATH) {
-		/* A path this long is not TCP as we know it: fold the tail. */
+		/* A path this long is not TCP as we know it: the last slot
+		 * takes the new state and keeps the time of those it replaced. */
 		c->flags |= C_GAP;
-		c->npath--;
+		c->path[c->npath - 1] = (uint8_t)state;
 	} else {
-		c->dur[c->npath - 1] = in_old;
+		c->path[c->npath++] = (uint8_t)state;
 	}
-	c->path[c->npath++] = (uint8_t)state;
 	c->state = (uint8_t)state;
 	c->enter_ns = ts;
 	emit_transition(e, c, ts, old, state == TL_STATE_CLOSED ? TL_TCP_CLOSE : state, in_old);
@@ -532,17 +532,20 @@ static bool starts_lifecycle(const struct tl_event *ev)
 
 /* ---- event handlers ------------------------------------------------- */
 
+/* Seeds are read before the ring buffer: a queued event older than the
+ * seed of its socket is already reflected in it. */
+static bool seed_covers(const struct conn *c, const struct tl_event *ev)
+{
+	return c && (c->flags & C_SEEDED) && c->npath == 1 && !(c->flags & C_ENDING) &&
+	       ev->ts_ns <= c->seed_ns;
+}
+
 static void on_state(struct tl_engine *e, const struct tl_event *ev)
 {
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
-	if (ev->old_state == ev->new_state)
-		return;
-	/* Seeds are read before the ring buffer: events older than a seed
-	 * are already reflected in it (end_ns holds the seed's time). */
-	if (c && (c->flags & C_SEEDED) && c->npath == 1 && c->sk_id == ev->sk_id &&
-	    !(c->flags & C_ENDING) && ev->ts_ns <= c->end_ns)
+	if (ev->old_state == ev->new_state || seed_covers(c, ev))
 		return;
 	if (c && (c->sk_id != ev->sk_id || (c->flags & C_ENDING) || starts_lifecycle(ev))) {
 		/* A reused socket address, or a tw id clash: the old record
@@ -573,8 +576,10 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 			tuples_sync(e, i);
 			return;
 		}
-		/* First seen mid-life: its state so far has unknown length. */
-		c->flags |= C_START_INEXACT;
+		/* First seen mid-life: its state so far has unknown length,
+		 * and what came before was missed. */
+		c->flags |= C_START_INEXACT | C_GAP;
+		e->stats.gaps++;
 	}
 
 	take_owner(c, ev);
@@ -647,6 +652,8 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
+	if (seed_covers(c, ev))
+		return;
 	if (c && c->tw_id == ev->sk_id && (ev->flags & TL_F_REARM)) {
 		/* Only a re-arm: the tw sock lives on, maybe in a new substate. */
 		if (c->flags & C_TW_CANCELLED) {
@@ -682,7 +689,8 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 		return;
 	c = &e->conns[i];
 	c->tw_id = ev->sk_id;
-	c->flags |= C_START_INEXACT;
+	c->flags |= C_START_INEXACT | C_GAP;
+	e->stats.gaps++;
 	map_id(e, ev->sk_id, i);
 }
 
@@ -691,7 +699,7 @@ static void on_tw_cancel(struct tl_engine *e, const struct tl_event *ev)
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
-	if (!c || c->tw_id != ev->sk_id || (c->flags & C_ENDING))
+	if (!c || c->tw_id != ev->sk_id || (c->flags & C_ENDING) || seed_covers(c, ev))
 		return;
 	/* Killed, unless a re-arm start follows within the grace. */
 	c->flags |= C_TW_CANCELLED;
@@ -705,8 +713,17 @@ static void on_tw_expire(struct tl_engine *e, const struct tl_event *ev)
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 	uint64_t tw_at;
 
-	if (!c || c->tw_id != ev->sk_id || (c->flags & C_ENDING))
+	if (!c || c->tw_id != ev->sk_id)
 		return;
+	if (c->flags & C_TW_CANCELLED) {
+		/* What looked like a kill was the expiry detaching the timer. */
+		list_del(e, &e->pending, i);
+		c->flags &= ~(C_TW_CANCELLED | C_ENDING);
+		c->tw_entry_ns = 0;
+		list_push(e, &e->lru, i);
+	} else if (c->flags & C_ENDING) {
+		return;
+	}
 	tw_at = silent_time_wait_entry(c, ev);
 	if (tw_at)
 		enter(e, i, TL_TCP_TIME_WAIT, tw_at);
@@ -739,7 +756,7 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 		return;
 	c = &e->conns[i];
 	c->flags |= C_SEEDED;
-	c->end_ns = ev->ts_ns;	/* seed time, until the record ends */
+	c->seed_ns = ev->ts_ns;
 	if (!(ev->flags & TL_F_AGE_EXACT))
 		c->flags |= C_START_INEXACT;
 	if (ev->flags & TL_F_ORPHAN)
@@ -802,7 +819,9 @@ void tl_engine_free(struct tl_engine *e)
 void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev)
 {
 	e->stats.events++;
-	if (ev->ts_ns > e->clock)
+	/* Seeds are read while the ring fills: their time must not hurry
+	 * the endings queued behind them. */
+	if (ev->ts_ns > e->clock && ev->type != TL_EV_SEED)
 		e->clock = ev->ts_ns;
 	/* Endings whose grace ran out before this event come first. */
 	settle_due(e, e->clock);

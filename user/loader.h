@@ -8,15 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../bpf/events.h"
-
-struct tl_filter {
-	uint16_t lports[TL_MAX_PORT_FILTER];
-	int n_lports;
-	uint16_t rports[TL_MAX_PORT_FILTER];
-	int n_rports;
-	int family;		/* 0 (any), AF_INET or AF_INET6 */
-	uint32_t netns;		/* netns inode; 0 = any */
-};
+#include "filter.h"
 
 /* Return non-zero to stop the current poll. */
 typedef int (*tl_event_fn)(const struct tl_event *ev, void *ctx);
@@ -36,9 +28,10 @@ struct tl_loader;
  * what to do into err. */
 int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
 		   char *err, size_t errlen);
-/* Emits a TL_EV_SEED for every matching socket that exists now (iter/tcp),
- * through on_event.  Returns the number seeded or a negative errno. */
-int tl_loader_seed(struct tl_loader *l);
+/* Emits a TL_EV_SEED for every matching socket that exists now (iter/tcp,
+ * in every network namespace), through on_event.  Returns the number
+ * seeded or a negative errno; *skipped counts namespaces not entered. */
+int tl_loader_seed(struct tl_loader *l, int *skipped);
 /* Waits up to timeout_ms for events and hands them to on_event.
  * Returns events handled, or a negative errno (-EINTR on a signal). */
 int tl_loader_poll(struct tl_loader *l, int timeout_ms);

@@ -1,85 +1,112 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * tcplinger: trace TCP socket lifecycles and how long each socket lingers
- * in FIN_WAIT2, CLOSE_WAIT and TIME_WAIT.  Command line, signals and the
- * live loop: loader -> lifecycle engine -> output and reports.
+ * in FIN_WAIT2, CLOSE_WAIT and TIME_WAIT.  Command line and dispatch.
  */
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include "lifecycle.h"
-#include "loader.h"
-#include "output.h"
-#include "report.h"
+#include "cli.h"
 
 #define NSEC_PER_SEC 1000000000ULL
-#define POLL_MS 100
-
-struct trace_opts {
-	struct tl_filter filter;
-	bool events;
-	bool json;
-	bool verbose;
-	bool listeners;
-	uint64_t interval_ns;
-	uint64_t duration_ns;
-	long pid;		/* 0: any */
-	size_t max_conns;
-	size_t ringbuf_bytes;
-};
 
 const char *argp_program_version = "tcplinger 0.1";
-const char *argp_program_bug_address = NULL;
 
-static const char doc[] =
-	"Trace TCP socket lifecycles: which connections linger in FIN_WAIT2, "
+enum {
+	OPT_NETNS = 1000, OPT_MAX_CONNS, OPT_RINGBUF, OPT_LISTENERS, OPT_CSV,
+	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO,
+};
+
+/* Option groups; each subcommand takes the ones that make sense for it. */
+static const struct argp_option report_options[] = {
+	{ NULL, 0, NULL, 0, "Reports:", 1 },
+	{ "events", 'e', NULL, 0, "Print every state transition, as tcpstates does", 1 },
+	{ "json", 'j', NULL, 0, "JSON lines (lifecycles; transitions too with --events)", 1 },
+	{ "csv", OPT_CSV, NULL, 0, "CSV: one row per lifecycle, one column per state", 1 },
+	{ "interval", 'i', "SECS", 0, "A per-state linger summary every SECS", 1 },
+	{ "wide", 'W', NULL, 0, "Text columns wide enough for IPv6 addresses", 1 },
+	{ "pid", 'p', "PID", 0, "Only connections owned by this process", 1 },
+	{ "listeners", OPT_LISTENERS, NULL, 0, "Report listening sockets too", 1 },
+	{ "max-conns", OPT_MAX_CONNS, "N", 0,
+	  "Track at most N connections; the least recently active are evicted "
+	  "(default 1048576)", 1 },
+	{ 0 },
+};
+
+static const struct argp_option filter_options[] = {
+	{ NULL, 0, NULL, 0, "Filters:", 2 },
+	{ "lport", 'L', "PORT[,PORT]", 0, "Only these local ports (up to 8)", 2 },
+	{ "rport", 'D', "PORT[,PORT]", 0, "Only these remote ports (up to 8)", 2 },
+	{ "ipv4", '4', NULL, 0, "Only IPv4", 2 },
+	{ "ipv6", '6', NULL, 0, "Only IPv6", 2 },
+	{ "netns", OPT_NETNS, "INODE|PATH", 0,
+	  "Only this network namespace: its inode number or a path such as "
+	  "/run/netns/NAME or /proc/PID/ns/net", 2 },
+	{ 0 },
+};
+
+static const struct argp_option live_options[] = {
+	{ NULL, 0, NULL, 0, "Tracing:", 3 },
+	{ "duration", 'd', "SECS", 0, "Stop after SECS", 3 },
+	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "BPF ring buffer size in MiB (default 16)", 3 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's diagnostics", 3 },
+	{ 0 },
+};
+
+static const struct argp_option record_options[] = {
+	{ NULL, 0, NULL, 0, "Recording:", 4 },
+	{ "write", 'w', "FILE", 0, "Write the log to FILE (- for stdout)", 4 },
+	{ "max-size", OPT_MAX_SIZE, "SIZE", 0, "Stop recording before FILE passes SIZE (e.g. 100M)", 4 },
+	{ "print", OPT_PRINT, NULL, 0, "Also report live, as trace does", 4 },
+	{ 0 },
+};
+
+static const struct argp_option replay_options[] = {
+	{ NULL, 0, NULL, 0, "Replay:", 4 },
+	{ "from", OPT_FROM, "SECS", 0, "Start SECS after the recording began", 4 },
+	{ "to", OPT_TO, "SECS", 0, "Stop SECS after the recording began", 4 },
+	{ 0 },
+};
+
+static const char trace_doc[] =
+	"Trace TCP socket lifecycles live: which connections linger in FIN_WAIT2, "
 	"CLOSE_WAIT and TIME_WAIT, for how long, and who owns them.\v"
 	"Prints one line per finished lifecycle; --events prints every state "
 	"transition instead (TIME_WAIT included, which sock:inet_sock_set_state "
 	"alone cannot show).  Ctrl-C ends the trace and prints the lifecycles "
 	"still open (marked incomplete) and a summary.\n\n"
+	"Subcommands: trace (the default), record, replay; "
+	"`tcplinger SUBCOMMAND --help` for each.\n\n"
 	"Examples:\n"
 	"  tcplinger                     # lifecycles as they end\n"
 	"  tcplinger --events -L 80,443  # every transition on local ports 80/443\n"
 	"  tcplinger -i 10 -d 60         # summary every 10 s, for a minute\n"
 	"  tcplinger --json | jq 'select(.time_wait_ns > 0)'\n";
 
-enum { OPT_NETNS = 1000, OPT_MAX_CONNS, OPT_RINGBUF, OPT_LISTENERS };
+static const char record_doc[] =
+	"Record the event stream to a compact log, to replay and analyse later, "
+	"on any machine.\v"
+	"Examples:\n"
+	"  tcplinger record -w incident.tlog -d 600\n"
+	"  tcplinger record -w - -L 443 | ssh host 'cat > incident.tlog'\n";
 
-static const struct argp_option options[] = {
-	{ "events", 'e', NULL, 0, "Print every state transition, as tcpstates does", 0 },
-	{ "json", 'j', NULL, 0, "Print JSON lines (lifecycles; transitions too with --events)", 0 },
-	{ "interval", 'i', "SECS", 0, "Print a per-state linger summary every SECS", 0 },
-	{ "duration", 'd', "SECS", 0, "Stop after SECS", 0 },
-	{ "lport", 'L', "PORT[,PORT]", 0, "Only these local ports (up to 8)", 1 },
-	{ "rport", 'D', "PORT[,PORT]", 0, "Only these remote ports (up to 8)", 1 },
-	{ "ipv4", '4', NULL, 0, "Only IPv4", 1 },
-	{ "ipv6", '6', NULL, 0, "Only IPv6", 1 },
-	{ "netns", OPT_NETNS, "INODE|PATH", 0,
-	  "Only this network namespace: its inode number or a path such as "
-	  "/run/netns/NAME or /proc/PID/ns/net", 1 },
-	{ "pid", 'p', "PID", 0, "Only connections owned by this process", 1 },
-	{ "listeners", OPT_LISTENERS, NULL, 0, "Report listening sockets too", 2 },
-	{ "max-conns", OPT_MAX_CONNS, "N", 0,
-	  "Track at most N connections; the least recently active are evicted "
-	  "(default 1048576)", 2 },
-	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "BPF ring buffer size in MiB (default 16)", 2 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's diagnostics", 2 },
-	{ 0 },
-};
+static const char replay_doc[] =
+	"Replay a recorded log through the same reports as live tracing; "
+	"needs neither root nor BPF.\v"
+	"Examples:\n"
+	"  tcplinger replay incident.tlog -i 10\n"
+	"  tcplinger replay incident.tlog --csv > lifecycles.csv\n"
+	"  tcplinger replay incident.tlog --json --from 120 --to 180 | jq ...\n";
 
 static void die_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "tcplinger: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see tcplinger --help)\n");
+	fprintf(stderr, " (see --help)\n");
 	exit(2);
 }
 
@@ -99,7 +126,7 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 /* Seconds, possibly fractional: "10", "0.5". */
-static bool parse_secs(const char *s, uint64_t *ns)
+static bool parse_secs(const char *s, bool zero_ok, uint64_t *ns)
 {
 	char *end;
 	double v;
@@ -108,18 +135,42 @@ static bool parse_secs(const char *s, uint64_t *ns)
 		return false;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || *end || !(v > 0) || v > 1e9)
+	if (errno || *end || v < 0 || (!zero_ok && !(v > 0)) || v > 1e9)
 		return false;
 	*ns = (uint64_t)(v * NSEC_PER_SEC);
-	return *ns > 0;
+	return zero_ok || *ns > 0;
 }
 
-static void parse_ports(const char *arg, uint16_t *ports, int *n, const char *what)
+/* Bytes with an optional K, M or G (powers of 1024). */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	}
+	if (*end || !v || v > (UINT64_MAX >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+static void parse_ports(const char *arg, uint16_t *ports, int *n)
 {
 	char *copy = strdup(arg), *save = NULL, *tok;
 
 	if (!copy)
-		die_usage("out of memory parsing %s", what);
+		die_usage("out of memory parsing '%s'", arg);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;
 
@@ -148,64 +199,97 @@ static uint32_t parse_netns(const char *arg)
 	return 0;
 }
 
+static void set_format(struct tl_cli *c, enum tl_format fmt)
+{
+	if (c->fmt != TL_FMT_TEXT && c->fmt != fmt)
+		die_usage("%s", "--json and --csv exclude each other");
+	c->fmt = fmt;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
-	struct trace_opts *o = state->input;
+	struct tl_cli *c = state->input;
 	uint64_t v;
 
 	switch (key) {
 	case 'e':
-		o->events = true;
+		c->events = true;
+		break;
+	case 'W':
+		c->wide = true;
 		break;
 	case 'j':
-		o->json = true;
+		set_format(c, TL_FMT_JSON);
+		break;
+	case OPT_CSV:
+		set_format(c, TL_FMT_CSV);
 		break;
 	case 'v':
-		o->verbose = true;
+		c->verbose = true;
 		break;
 	case 'i':
-		if (!parse_secs(arg, &o->interval_ns))
+		if (!parse_secs(arg, false, &c->interval_ns))
 			die_usage("invalid --interval '%s': expected a positive number of seconds", arg);
 		break;
 	case 'd':
-		if (!parse_secs(arg, &o->duration_ns))
+		if (!parse_secs(arg, false, &c->duration_ns))
 			die_usage("invalid --duration '%s': expected a positive number of seconds", arg);
 		break;
 	case 'L':
-		parse_ports(arg, o->filter.lports, &o->filter.n_lports, "--lport");
+		parse_ports(arg, c->filter.lports, &c->filter.n_lports);
 		break;
 	case 'D':
-		parse_ports(arg, o->filter.rports, &o->filter.n_rports, "--rport");
+		parse_ports(arg, c->filter.rports, &c->filter.n_rports);
 		break;
 	case '4':
 	case '6':
-		if (o->filter.family)
+		if (c->filter.family && c->filter.family != (key == '4' ? AF_INET : AF_INET6))
 			die_usage("%s", "-4 and -6 exclude each other");
-		o->filter.family = key == '4' ? AF_INET : AF_INET6;
+		c->filter.family = key == '4' ? AF_INET : AF_INET6;
 		break;
 	case OPT_NETNS:
-		o->filter.netns = parse_netns(arg);
+		c->filter.netns = parse_netns(arg);
 		break;
 	case 'p':
 		if (!parse_u64(arg, INT_MAX, &v) || !v)
 			die_usage("invalid --pid '%s': expected a process id", arg);
-		o->pid = (long)v;
+		c->pid = (long)v;
 		break;
 	case OPT_LISTENERS:
-		o->listeners = true;
+		c->listeners = true;
 		break;
 	case OPT_MAX_CONNS:
 		if (!parse_u64(arg, UINT32_MAX - 1, &v) || !v)
 			die_usage("invalid --max-conns '%s': expected a positive count", arg);
-		o->max_conns = (size_t)v;
+		c->max_conns = (size_t)v;
 		break;
 	case OPT_RINGBUF:
 		if (!parse_u64(arg, 1024, &v) || !v)
 			die_usage("invalid --ringbuf-size '%s': expected 1-1024 (MiB)", arg);
-		o->ringbuf_bytes = (size_t)v << 20;
+		c->ringbuf_bytes = (size_t)v << 20;
+		break;
+	case 'w':
+		c->path = arg;
+		break;
+	case OPT_MAX_SIZE:
+		if (!parse_size(arg, &c->max_size))
+			die_usage("invalid --max-size '%s': expected bytes, or a number with K, M or G", arg);
+		break;
+	case OPT_PRINT:
+		c->print = true;
+		break;
+	case OPT_FROM:
+		if (!parse_secs(arg, true, &c->from_ns))
+			die_usage("invalid --from '%s': expected seconds since the recording began", arg);
+		break;
+	case OPT_TO:
+		if (!parse_secs(arg, false, &c->to_ns))
+			die_usage("invalid --to '%s': expected seconds since the recording began", arg);
 		break;
 	case ARGP_KEY_ARG:
-		die_usage("unexpected argument '%s'", arg);
+		if (c->path || !c->want_file)
+			die_usage("unexpected argument '%s'", arg);
+		c->path = arg;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -213,223 +297,85 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* ---- live session --------------------------------------------------- */
-
-struct session {
-	const struct trace_opts *opts;
-	struct tl_engine *engine;
-	struct tl_output out;
-	struct tl_report interval;	/* since the last interval summary */
-	struct tl_report total;
-	uint64_t lost;			/* kernel drops already fed to the engine */
-	bool refreshing;		/* seeds now only update tracked sockets */
-};
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
+/* Joins option groups into one table for argp. */
+static struct argp_option *options_of(const struct argp_option *const *groups)
 {
-	(void)sig;
-	stop = 1;
-}
+	size_t n = 0, k = 0;
+	struct argp_option *all;
 
-static uint64_t now_boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static bool owner_wanted(const struct session *s, const struct tl_owner *owner)
-{
-	return !s->opts->pid || owner->pid == s->opts->pid;
-}
-
-static void on_transition(const struct tl_transition *t, void *ctx)
-{
-	struct session *s = ctx;
-
-	if (s->opts->events && owner_wanted(s, &t->owner))
-		tl_output_transition(&s->out, t);
-}
-
-static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
-{
-	struct session *s = ctx;
-
-	if (!owner_wanted(s, &lc->owner))
-		return;
-	tl_report_add(&s->interval, lc);
-	/* In text mode --events shows transitions in place of lifecycles:
-	 * two tables in one stream would not read. */
-	if (s->opts->json || !s->opts->events)
-		tl_output_lifecycle(&s->out, lc);
-}
-
-static int on_event(const struct tl_event *ev, void *ctx)
-{
-	struct session *s = ctx;
-
-	if (s->refreshing && ev->type == TL_EV_SEED) {
-		struct tl_event copy = *ev;
-
-		copy.flags |= TL_F_REFRESH;
-		tl_engine_feed(s->engine, &copy);
-		return 0;
-	}
-	tl_engine_feed(s->engine, ev);
-	return 0;
-}
-
-/* Hands the kernel's drop count to the engine, which distrusts what it
- * has open; then lets the clock move on for endings in their grace. */
-static void clock_tick(struct session *s, struct tl_loader *l)
-{
-	uint64_t t = now_boot_ns(), drops;
-	struct tl_event ev = { .ts_ns = t };
-
-	/* Everything reserved before t is in the ring now: take it first. */
-	tl_loader_drain(l);
-	drops = tl_loader_drops(l);
-	if (drops > s->lost) {
-		ev.type = TL_EV_LOST;
-		ev.aux = drops - s->lost;
-		s->lost = drops;
-		tl_engine_feed(s->engine, &ev);
-	}
-	ev.type = TL_EV_TICK;
-	ev.aux = 0;
-	tl_engine_feed(s->engine, &ev);
-}
-
-static void print_summary(struct session *s, uint64_t now, uint64_t since, bool final)
-{
-	struct tl_engine_stats st;
-	const struct tl_report *rep = final ? &s->total : &s->interval;
-
-	tl_engine_stats(s->engine, &st);
-	if (final)
-		tl_report_merge(&s->total, &s->interval);
-	if (s->opts->json) {
-		tl_report_print_json(s->out.f, rep, now, now - since, final, s->lost, st.evicted);
-	} else {
-		char title[96];
-
-		snprintf(title, sizeof(title), final ? "Summary of the whole trace (%.1f s)"
-						     : "Summary of the last %.1f s",
-			 (double)(now - since) / NSEC_PER_SEC);
-		fputc('\n', s->out.f);
-		tl_report_print_text(s->out.f, rep, title, s->lost, st.evicted);
-		s->out.header_done = false;	/* repeat the header after a summary */
-	}
-	if (!final) {
-		tl_report_merge(&s->total, &s->interval);
-		tl_report_reset(&s->interval);
-	}
-}
-
-static int run_trace(const struct trace_opts *opts)
-{
-	struct tl_engine_opts eopts = { .max_conns = opts->max_conns, .listeners = opts->listeners };
-	struct tl_loader_opts lopts = { .filter = opts->filter, .ringbuf_bytes = opts->ringbuf_bytes,
-					.verbose = opts->verbose, .on_event = on_event };
-	struct session *s = calloc(1, sizeof(*s));
-	struct tl_engine_sink sink;
-	struct tl_loader *l = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
-	uint64_t start, last_summary, now;
-	char err[256];
-	int ret;
-
-	if (!s) {
+	for (int g = 0; groups[g]; g++)
+		for (const struct argp_option *o = groups[g]; o->name || o->doc; o++)
+			n++;
+	all = calloc(n + 1, sizeof(*all));
+	if (!all) {
 		fprintf(stderr, "tcplinger: out of memory\n");
-		return 1;
+		exit(1);
 	}
-	s->opts = opts;
-	sink = (struct tl_engine_sink){ .transition = on_transition, .lifecycle = on_lifecycle, .ctx = s };
-	s->engine = tl_engine_new(&eopts, &sink);
-	tl_output_init(&s->out, stdout, opts->json ? TL_FMT_JSON : TL_FMT_TEXT, false);
-	s->out.boot_to_real_ns = tl_boot_to_real_ns();
-	tl_report_reset(&s->interval);
-	tl_report_reset(&s->total);
-	lopts.ctx = s;
+	for (int g = 0; groups[g]; g++)
+		for (const struct argp_option *o = groups[g]; o->name || o->doc; o++)
+			all[k++] = *o;
+	return all;
+}
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+static void record_cmdline(struct tl_cli *c, int argc, char **argv)
+{
+	size_t len = 0;
 
-	ret = tl_loader_open(&l, &lopts, err, sizeof(err));
-	if (ret < 0 || !s->engine) {
-		fprintf(stderr, "tcplinger: %s\n", ret < 0 ? err : "out of memory");
-		tl_engine_free(s->engine);
-		free(s);
-		return 1;
-	}
-	/* Sockets that exist already: seeded before the ring is read, so the
-	 * engine can tell which queued events a seed already reflects. */
-	ret = tl_loader_seed(l);
-	if (ret < 0 && opts->verbose)
-		fprintf(stderr, "tcplinger: could not list existing sockets: %s\n", strerror(-ret));
-	start = last_summary = now_boot_ns();
-	fprintf(stderr, "Tracing TCP socket lifecycles%s... Hit Ctrl-C to end.\n",
-		opts->events ? " (every transition)" : "");
-
-	while (!stop) {
-		ret = tl_loader_poll(l, POLL_MS);
-		if (ret < 0 && ret != -EINTR) {
-			fprintf(stderr, "tcplinger: reading events failed: %s\n", strerror(-ret));
-			break;
-		}
-		clock_tick(s, l);
-		now = now_boot_ns();
-		if (opts->interval_ns && now - last_summary >= opts->interval_ns) {
-			print_summary(s, now, last_summary, false);
-			last_summary = now;
-		}
-		tl_output_flush(&s->out);
-		if (opts->duration_ns && now - start >= opts->duration_ns)
-			break;
-	}
-
-	clock_tick(s, l);
-	/* tw socks may have turned TIME_WAIT without a trace: look again
-	 * before reporting what is still open. */
-	s->refreshing = true;
-	tl_loader_seed(l);
-	now = now_boot_ns();
-	tl_engine_finish(s->engine, now);
-	print_summary(s, now, start, true);
-	tl_output_flush(&s->out);
-	if (s->lost)
-		fprintf(stderr, "tcplinger: %llu events lost: the ring buffer was full "
-			"(try --ringbuf-size or narrower filters)\n", (unsigned long long)s->lost);
-	{
-		struct tl_engine_stats st;
-
-		tl_engine_stats(s->engine, &st);
-		if (st.evicted)
-			fprintf(stderr, "tcplinger: %llu connections evicted by --max-conns %zu\n",
-				(unsigned long long)st.evicted, opts->max_conns);
-	}
-	tl_loader_close(l);
-	tl_engine_free(s->engine);
-	free(s);
-	return 0;
+	for (int i = 0; i < argc && len < sizeof(c->cmdline) - 1; i++)
+		len += (size_t)snprintf(c->cmdline + len, sizeof(c->cmdline) - len, "%s%s",
+					i ? " " : "", argv[i]);
 }
 
 int main(int argc, char **argv)
 {
-	struct trace_opts opts = { 0 };
-	struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+	static const struct argp_option *const trace_groups[] = {
+		report_options, filter_options, live_options, NULL };
+	static const struct argp_option *const record_groups[] = {
+		record_options, report_options, filter_options, live_options, NULL };
+	static const struct argp_option *const replay_groups[] = {
+		report_options, filter_options, replay_options, NULL };
+	const char *cmd = "trace";
+	struct tl_cli cli = { .fmt = TL_FMT_TEXT };
+	struct argp argp = { .parser = parse_opt };
 
-	/* `tcplinger trace ...` and `tcplinger ...` are the same. */
-	if (argc > 1 && !strcmp(argv[1], "trace")) {
+	record_cmdline(&cli, argc, argv);
+	if (argc > 1 && (!strcmp(argv[1], "trace") || !strcmp(argv[1], "record") ||
+			 !strcmp(argv[1], "replay"))) {
+		cmd = argv[1];
 		argv[1] = argv[0];
 		argv++;
 		argc--;
 	}
-	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
+	if (!strcmp(cmd, "record")) {
+		argp.options = options_of(record_groups);
+		argp.doc = record_doc;
+	} else if (!strcmp(cmd, "replay")) {
+		argp.options = options_of(replay_groups);
+		argp.doc = replay_doc;
+		argp.args_doc = "FILE";
+		cli.want_file = true;
+	} else {
+		argp.options = options_of(trace_groups);
+		argp.doc = trace_doc;
+	}
+	if (argp_parse(&argp, argc, argv, 0, NULL, &cli))
 		return 2;
-	return run_trace(&opts);
+	free((void *)argp.options);
+
+	if (!strcmp(cmd, "replay")) {
+		if (!cli.path)
+			die_usage("%s", "replay needs a log FILE");
+		if (cli.to_ns && cli.to_ns <= cli.from_ns)
+			die_usage("%s", "--to must come after --from");
+		return tl_run_replay(&cli);
+	}
+	if (!strcmp(cmd, "record")) {
+		if (!cli.path)
+			die_usage("%s", "record needs -w FILE (or -w - for stdout)");
+		if (!strcmp(cli.path, "-") && cli.print)
+			die_usage("%s", "--print and -w - would share stdout");
+	} else {
+		cli.print = true;	/* trace is record without a log, printing */
+	}
+	return tl_run_live(&cli);
 }

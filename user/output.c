@@ -236,6 +236,80 @@ static void json_lifecycle(struct line *l, const struct tl_lifecycle *lc)
 	    jbool(lc->start_exact), jbool(lc->gap), jbool(lc->evicted));
 }
 
+/* ---- CSV (RFC 4180) ---- */
+
+/* The states a lifecycle can pass, one column each, in the order a
+ * connection meets them. */
+static const int csv_states[] = {
+	TL_TCP_SYN_SENT, TL_TCP_SYN_RECV, TL_TCP_ESTABLISHED, TL_TCP_FIN_WAIT1,
+	TL_TCP_FIN_WAIT2, TL_TCP_CLOSING, TL_TCP_TIME_WAIT, TL_TCP_CLOSE_WAIT,
+	TL_TCP_LAST_ACK, TL_TCP_LISTEN,
+};
+
+static void csv_header(struct line *l)
+{
+	put(l, "conn,family,saddr,sport,daddr,dport,netns,pid,comm,start_ns,end_ns,"
+	    "duration_ns,fin_wait2_ns,close_wait_ns,time_wait_ns,end,complete,seeded,"
+	    "start_exact,gap,evicted,path");
+	for (size_t i = 0; i < sizeof(csv_states) / sizeof(csv_states[0]); i++)
+		put(l, ",%s_ns", state_name(csv_states[i]));
+	put(l, "\n");
+}
+
+/* comm is the only free text: quote it when it needs quoting. */
+static void put_csv_str(struct line *l, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) &&
+	    !memchr(s, '\r', n)) {
+		put(l, "%.*s", (int)n, s);
+		return;
+	}
+	put(l, "\"");
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			put(l, "\"");	/* a quote is written twice */
+		put(l, "%c", s[i]);
+	}
+	put(l, "\"");
+}
+
+static void csv_lifecycle(struct line *l, const struct tl_lifecycle *lc)
+{
+	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+	const struct tl_tuple *tp = &lc->tuple;
+	uint64_t ns[TL_STATE_CLOSED + 1] = { 0 };
+	int i;
+
+	fmt_addr(sa, sizeof(sa), tp->family, tp->saddr);
+	fmt_addr(da, sizeof(da), tp->family, tp->daddr);
+	put(l, "%" PRIu64 ",%s,%s,%u,%s,%u,%" PRIu32 ",", lc->conn,
+	    family_name(tp->family), sa, tp->sport, da, tp->dport, tp->netns);
+	if (lc->owner.pid >= 0) {
+		put(l, "%" PRId32 ",", lc->owner.pid);
+		put_csv_str(l, lc->owner.comm, sizeof(lc->owner.comm));
+	} else {
+		put(l, ",");
+	}
+	put(l, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+	    ",%s,%s,%s,%s,%s,%s,", lc->start_ns, lc->end_ns,
+	    lc->end_ns > lc->start_ns ? lc->end_ns - lc->start_ns : 0,
+	    lc->fin_wait2_ns, lc->close_wait_ns, lc->time_wait_ns, end_name(lc->end),
+	    jbool(lc->complete), jbool(lc->seeded), jbool(lc->start_exact),
+	    jbool(lc->gap), jbool(lc->evicted));
+	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
+		int st = lc->states[i].state;
+
+		put(l, "%s%s", i ? ">" : "", state_name(st));
+		if (st >= 0 && st <= TL_STATE_CLOSED)
+			ns[st] += lc->states[i].ns;
+	}
+	for (size_t k = 0; k < sizeof(csv_states) / sizeof(csv_states[0]); k++)
+		put(l, ",%" PRIu64, ns[csv_states[k]]);
+	put(l, "\n");
+}
+
 /* ---- text ---- */
 
 static int addr_w(const struct tl_output *out)
@@ -286,10 +360,11 @@ static void put_text_comm(struct line *l, const struct tl_owner *o)
 		put(l, "%-7s %-16s ", "-", "-");
 		return;
 	}
-	/* Keep the terminal sane: no control bytes in a table. */
+	/* Keep the terminal sane: printable ASCII only (a raw 0x9b would be
+	 * a control sequence introducer). */
 	n = strnlen(o->comm, TL_COMM_LEN);
 	for (i = 0; i < n; i++)
-		comm[i] = (unsigned char)o->comm[i] < 0x20 || o->comm[i] == 0x7f ?
+		comm[i] = (unsigned char)o->comm[i] < 0x20 || (unsigned char)o->comm[i] >= 0x7f ?
 			  '?' : o->comm[i];
 	comm[n] = '\0';
 	put(l, "%-7" PRId32 " %-16s ", o->pid, n ? comm : "-");
@@ -388,8 +463,10 @@ void tl_output_transition(struct tl_output *out, const struct tl_transition *t)
 
 	if (out->fmt == TL_FMT_JSON)
 		json_transition(&l, t);
-	else
+	else if (out->fmt == TL_FMT_TEXT)
 		text_transition(out, &l, t);
+	else
+		return;	/* CSV rows are lifecycles */
 	emit(out, &l);
 }
 
@@ -399,9 +476,16 @@ void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 
 	l.len = 0;	/* no need to clear 4 KiB per row */
 
-	if (out->fmt == TL_FMT_JSON)
+	if (out->fmt == TL_FMT_JSON) {
 		json_lifecycle(&l, lc);
-	else
+	} else if (out->fmt == TL_FMT_CSV) {
+		if (!out->header_done) {
+			csv_header(&l);
+			out->header_done = true;
+		}
+		csv_lifecycle(&l, lc);
+	} else {
 		text_lifecycle(out, &l, lc);
+	}
 	emit(out, &l);
 }

@@ -15,7 +15,7 @@
 enum tl_format {
 	TL_FMT_TEXT,
 	TL_FMT_JSON,
-	/* TL_FMT_CSV would go here. */
+	TL_FMT_CSV,	/* lifecycles only: one row each, one column per state */
 };
 
 struct tl_output {

@@ -18,67 +18,32 @@ static bool is_headline(int state)
 	       state == TL_TCP_TIME_WAIT;
 }
 
-static const char *state_name(int state)
-{
-	const char *s = tl_state_name(state);
-
-	return s ? s : "?";
-}
-
-static const char *end_name(enum tl_end end)
-{
-	const char *s = tl_end_name(end);
-
-	return s ? s : "?";
-}
-
 void tl_report_reset(struct tl_report *rep)
 {
 	memset(rep, 0, sizeof(*rep));
 }
 
-/* The linger figure of a headline state, which also covers the tw sock's
- * share of it that a plain path span would miss. */
-static uint64_t linger_ns(const struct tl_lifecycle *lc, int state)
-{
-	switch (state) {
-	case TL_TCP_FIN_WAIT2:
-		return lc->fin_wait2_ns;
-	case TL_TCP_CLOSE_WAIT:
-		return lc->close_wait_ns;
-	default:
-		return lc->time_wait_ns;
-	}
-}
-
+/* One sample per visited state: the lifecycle's whole time in it.  A first
+ * span whose start is not exact is only a lower bound: it stays out. */
 static void add_spans(struct tl_report *rep, const struct tl_lifecycle *lc)
 {
+	uint64_t ns[TL_TCP_MAX_STATES] = { 0 };
 	bool seen[TL_TCP_MAX_STATES] = { false };
 	int i, n = lc->nstates;
 
 	if (n > TL_MAX_PATH + 1)
 		n = TL_MAX_PATH + 1;
-	for (i = 0; i < n; i++) {
+	for (i = lc->start_exact ? 0 : 1; i < n; i++) {
 		int st = lc->states[i].state;
 
 		if (st <= 0 || st >= TL_TCP_MAX_STATES)	/* CLOSED or junk */
 			continue;
-		if (!is_headline(st)) {
-			tl_hist_add(&rep->state[st], lc->states[i].ns);
-			continue;
-		}
-		if (!seen[st])
-			tl_hist_add(&rep->state[st], linger_ns(lc, st));
+		ns[st] += lc->states[i].ns;
 		seen[st] = true;
 	}
-	/* A linger figure off the path (e.g. an orphan's tw FIN_WAIT2
-	 * substate) still counts as a visit. */
-	for (i = 0; i < 3; i++) {
-		int st = tl_report_headline[i];
-
-		if (!seen[st] && linger_ns(lc, st))
-			tl_hist_add(&rep->state[st], linger_ns(lc, st));
-	}
+	for (i = 1; i < TL_TCP_MAX_STATES; i++)
+		if (seen[i])
+			tl_hist_add(&rep->state[i], ns[i]);
 }
 
 void tl_report_add(struct tl_report *rep, const struct tl_lifecycle *lc)
@@ -150,11 +115,11 @@ static void print_table(FILE *f, const struct tl_report *rep)
 			continue;
 		if (!h->count) {
 			fprintf(f, "%-12s %8d %12s %12s %12s %12s\n",
-				state_name(st), 0, "-", "-", "-", "-");
+				tl_state_name(st), 0, "-", "-", "-", "-");
 			continue;
 		}
 		fprintf(f, "%-12s %8" PRIu64 " %12s %12s %12s %12s\n",
-			state_name(st), h->count,
+			tl_state_name(st), h->count,
 			fmt_ms(b[0], sizeof(b[0]), tl_hist_percentile(h, 50)),
 			fmt_ms(b[1], sizeof(b[1]), tl_hist_percentile(h, 90)),
 			fmt_ms(b[2], sizeof(b[2]), tl_hist_percentile(h, 99)),
@@ -220,7 +185,7 @@ static void print_hists(FILE *f, const struct tl_report *rep)
 
 		if (!h->count)
 			continue;
-		fprintf(f, "\n%s:\n", state_name(st));
+		fprintf(f, "\n%s:\n", tl_state_name(st));
 		tl_hist_log2_counts_unit(h, ms ? NS_PER_MS : NS_PER_US, vals);
 		print_log2(f, vals, ms ? "msecs" : "usecs");
 	}
@@ -238,7 +203,7 @@ void tl_report_print_text(FILE *f, const struct tl_report *rep, const char *titl
 	print_hists(f, rep);
 	fputs("\nends:", f);
 	for (e = TL_END_NONE + 1; e < TL_END_MAX; e++)
-		fprintf(f, " %s=%" PRIu64, end_name(e), rep->ends[e]);
+		fprintf(f, " %s=%" PRIu64, tl_end_name(e), rep->ends[e]);
 	fprintf(f, "\n%" PRIu64 " events lost, %" PRIu64 " evicted\n",
 		lost_events, evicted);
 }
@@ -251,7 +216,7 @@ static void json_state(FILE *m, const struct tl_hist *h, int st)
 
 	fprintf(m, "\"%s\":{\"count\":%" PRIu64 ",\"p50_ns\":%" PRIu64
 		",\"p90_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
-		",\"log2_ns\":[", state_name(st), h->count,
+		",\"log2_ns\":[", tl_state_name(st), h->count,
 		tl_hist_percentile(h, 50), tl_hist_percentile(h, 90),
 		tl_hist_percentile(h, 99), h->max);
 	tl_hist_log2_counts(h, vals);
@@ -279,7 +244,7 @@ static void json_body(FILE *m, const struct tl_report *rep, uint64_t ts_ns,
 		rep->incomplete, lost, evicted);
 	for (e = TL_END_NONE + 1; e < TL_END_MAX; e++)
 		fprintf(m, "%s\"%s\":%" PRIu64, e > TL_END_NONE + 1 ? "," : "",
-			end_name(e), rep->ends[e]);
+			tl_end_name(e), rep->ends[e]);
 	fputs("},\"states\":{", m);
 	for (i = 0; (st = state_at(i)) >= 0; i++) {
 		if (!state_shown(rep, st))

@@ -585,6 +585,117 @@ static void refresh_seed_finds_silent_time_wait(void)
 	tl_engine_free(e);
 }
 
+/* Seeds are read while the ring fills: they must not hurry the endings
+ * queued behind them (here an abortive close's late RST). */
+static void seeds_do_not_move_the_clock(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event seed = ev_base(TL_EV_SEED, T0 + 1 * SEC, 70, 5, false);
+
+	seed.new_state = ES;
+	tl_engine_feed(e, &seed);
+	state(e, T0, 71, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 71, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 71, 0, false, ES, CL, TL_F_IN_TASK, 100);
+	simple(e, TL_EV_RESET_SENT, T0 + 2 * MS + 5000, 71);
+	tick(e, T0 + 2 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK_EQ_U64(seen[0].end, TL_END_RESET);
+	tl_engine_free(e);
+}
+
+/* A queued tw start older than the tw's seed is already in the seed. */
+static void seeded_time_wait_is_not_doubled(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event seed = ev_base(TL_EV_SEED, T0 + 1 * SEC, 0x720, 0, false);
+
+	seed.new_state = TW;
+	seed.aux = 1 * SEC;
+	seed.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT;
+	tl_engine_feed(e, &seed);
+	state(e, T0 - 5 * MS, 72, 0, false, FW1, FW2, 0, 0);
+	tw(e, TL_EV_TW_START, T0, 0x720, 0, false, TW, 0);
+	state(e, T0, 72, 0, false, FW2, CL, 0, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 60 * SEC, 0x720, 0, false, TW, 0);
+	tl_engine_finish(e, T0 + 61 * SEC);
+	/* The tw once; the FIN_WAIT2 fragment queued before it, incomplete. */
+	CHECK_EQ_U64(nseen, 2);
+	CHECK(!seen[0].complete && seen[0].gap);
+	CHECK(PATH(&seen[1], TW, CLOSED));
+	CHECK(seen[1].seeded && seen[1].complete);
+	CHECK_EQ_U64(seen[1].time_wait_ns, 60 * SEC);
+	tl_engine_free(e);
+}
+
+/* If an expiry's detach is ever taken for a kill, the expiry corrects it. */
+static void expiry_after_cancel_is_an_expiry(void)
+{
+	struct tl_engine *e = engine(0);
+
+	state(e, T0, 73, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 73, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 73, 0, false, ES, FW1, TL_F_IN_TASK, 100);
+	state(e, T0 + 3 * MS, 73, 0, false, FW1, FW2, 0, 0);
+	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0x730, 0, false, TW, 0);
+	state(e, T0 + 4 * MS, 73, 0, false, FW2, CL, 0, 0);
+	tw(e, TL_EV_TW_CANCEL, T0 + 4 * MS + 60 * SEC, 0x730, 0, false, TW, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 4 * MS + 60 * SEC + 100, 0x730, 0, false, TW, 0);
+	tick(e, T0 + 70 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_EXPIRED);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW, CLOSED));
+	tl_engine_free(e);
+}
+
+/* A connection first met mid-life (evicted earlier, or its start
+ * missed) is never reported complete: its first span is unknown. */
+static void mid_life_records_are_incomplete(void)
+{
+	struct tl_engine *e = engine(1);
+
+	state(e, T0, 74, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 74, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 75, 1, false, CL, SS, TL_F_IN_TASK, 100);	/* evicts 74 */
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(seen[0].evicted);
+	state(e, T0 + 3 * MS, 74, 0, false, ES, CW, 0, 0);	/* evicts 75 */
+	state(e, T0 + 4 * MS, 74, 0, false, CW, LA, TL_F_IN_TASK, 100);
+	state(e, T0 + 5 * MS, 74, 0, false, LA, CL, 0, 0);
+	tick(e, T0 + 1 * SEC);
+	CHECK_EQ_U64(nseen, 3);
+	CHECK(!seen[2].complete && seen[2].gap && !seen[2].start_exact);
+	CHECK_EQ_U64(seen[2].end, TL_END_UNKNOWN);
+	tl_engine_free(e);
+}
+
+/* Past TL_MAX_PATH states the last slot folds the rest, keeping time. */
+static void long_path_keeps_its_time(void)
+{
+	struct tl_engine *e = engine(0);
+	uint64_t ts = T0;
+	uint64_t total = 0;
+
+	int prev = SS;
+
+	state(e, ts, 76, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	for (int k = 0; k < 10; k++) {
+		int next = k % 2 ? ES : CW;
+
+		state(e, ts + 1 * MS, 76, 0, false, prev, next, 0, 0);
+		prev = next;
+		ts += 1 * MS;
+	}
+	tl_engine_finish(e, ts + 1 * MS);
+	CHECK_EQ_U64(nseen, 1);
+	for (int k = 0; k < seen[0].nstates; k++)
+		total += seen[0].states[k].ns;
+	CHECK_EQ_U64(seen[0].nstates, TL_MAX_PATH);
+	CHECK_EQ_U64(total, ts + 1 * MS - T0);
+	CHECK(seen[0].gap);
+	tl_engine_free(e);
+}
+
 static void names(void)
 {
 	CHECK_STR(tl_state_name(TL_TCP_FIN_WAIT2), "FIN_WAIT2");
@@ -647,6 +758,11 @@ int main(void)
 	RUN(silent_rearm_found_at_expiry);
 	RUN(silent_rearm_then_killed);
 	RUN(refresh_seed_finds_silent_time_wait);
+	RUN(seeds_do_not_move_the_clock);
+	RUN(seeded_time_wait_is_not_doubled);
+	RUN(expiry_after_cancel_is_an_expiry);
+	RUN(mid_life_records_are_incomplete);
+	RUN(long_path_keeps_its_time);
 	RUN(names);
 	RUN(many_connections);
 	return UNIT_END();

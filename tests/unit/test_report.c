@@ -322,11 +322,10 @@ static struct tl_lifecycle mk_lc(const struct span *sp, int n, enum tl_end end,
 
 static void test_report_add(void)
 {
-	/* Active close, TIME_WAIT ran out.  fin_wait2_ns is larger than the
-	 * FIN_WAIT2 span (tw substate share): the report must take it. */
+	/* Active close, TIME_WAIT ran out. */
 	static const struct span active[] = {
 		{ TL_TCP_SYN_SENT, 1 * MS }, { TL_TCP_ESTABLISHED, 10 * SEC },
-		{ TL_TCP_FIN_WAIT1, 2 * MS }, { TL_TCP_FIN_WAIT2, 4 * MS },
+		{ TL_TCP_FIN_WAIT1, 2 * MS }, { TL_TCP_FIN_WAIT2, 5 * MS },
 		{ TL_TCP_TIME_WAIT, 60 * SEC }, { TL_STATE_CLOSED, 0 },
 	};
 	static const struct span passive[] = {
@@ -341,10 +340,10 @@ static void test_report_add(void)
 		{ TL_TCP_ESTABLISHED, 99 * SEC }, { TL_TCP_FIN_WAIT1, 1 * MS },
 		{ TL_TCP_FIN_WAIT2, 1 * MS }, { TL_TCP_TIME_WAIT, 30 * SEC },
 	};
-	/* Orphan whose FIN_WAIT2 went on in a tw sock, off the path. */
+	/* Orphan whose FIN_WAIT2 timed out in its tw sock. */
 	static const struct span orphan[] = {
 		{ TL_TCP_ESTABLISHED, 1 * SEC }, { TL_TCP_FIN_WAIT1, 1 * MS },
-		{ TL_STATE_CLOSED, 0 },
+		{ TL_TCP_FIN_WAIT2, 60 * SEC }, { TL_STATE_CLOSED, 0 },
 	};
 	static const struct span killed[] = {
 		{ TL_TCP_SYN_SENT, 1 * MS }, { TL_TCP_ESTABLISHED, 1 * SEC },
@@ -383,7 +382,7 @@ static void test_report_add(void)
 	lc.time_wait_ns = 30 * SEC;
 	tl_report_add(&rep, &lc);
 
-	lc = mk_lc(orphan, 3, TL_END_FIN_TIMEOUT, true);
+	lc = mk_lc(orphan, 4, TL_END_FIN_TIMEOUT, true);
 	lc.fin_wait2_ns = 60 * SEC;
 	tl_report_add(&rep, &lc);
 
@@ -543,11 +542,29 @@ static void test_report_json(void)
 	free(got);
 }
 
+/* A seeded lifecycle's first span is a lower bound: not a sample. */
+static void test_report_inexact_start(void)
+{
+	static const struct span sp[] = {
+		{ TL_TCP_CLOSE_WAIT, 3600 * SEC }, { TL_TCP_LAST_ACK, 1 * MS },
+		{ TL_STATE_CLOSED, 0 },
+	};
+	struct tl_lifecycle lc = mk_lc(sp, 3, TL_END_CLOSED, true);
+
+	lc.start_exact = false;
+	lc.close_wait_ns = 3600 * SEC;
+	tl_report_reset(&rep);
+	tl_report_add(&rep, &lc);
+	CHECK_EQ_U64(rep.state[TL_TCP_CLOSE_WAIT].count, 0);
+	CHECK_EQ_U64(rep.state[TL_TCP_LAST_ACK].count, 1);
+	CHECK_EQ_U64(rep.complete, 1);
+}
+
 static void test_report_text(void)
 {
 	static const struct span sp[] = {
 		{ TL_TCP_ESTABLISHED, 2 * SEC }, { TL_TCP_FIN_WAIT1, 2 * MS },
-		{ TL_TCP_FIN_WAIT2, 3 * MS }, { TL_TCP_TIME_WAIT, 60 * SEC },
+		{ TL_TCP_FIN_WAIT2, 3 * MS + 456 * 1000 }, { TL_TCP_TIME_WAIT, 60 * SEC },
 		{ TL_STATE_CLOSED, 0 },
 	};
 	/* CLOSE_WAIT has no sample but, as a headline state, keeps its row. */
@@ -621,6 +638,7 @@ int main(void)
 	RUN(test_report_add);
 	RUN(test_report_headline_once);
 	RUN(test_report_json);
+	RUN(test_report_inexact_start);
 	RUN(test_report_text);
 	RUN(test_report_merge);
 	return UNIT_END();

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Options of every subcommand, as parsed by main.c. */
+#ifndef TCPLINGER_CLI_H
+#define TCPLINGER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "filter.h"
+#include "output.h"
+
+struct tl_cli {
+	struct tl_filter filter;
+	enum tl_format fmt;
+	bool events;
+	bool wide;
+	bool verbose;
+	bool listeners;
+	bool print;		/* record: also report live */
+	uint64_t interval_ns;
+	uint64_t duration_ns;
+	uint64_t from_ns, to_ns;	/* replay: window from the recording's start; to 0 = end */
+	long pid;		/* 0: any */
+	size_t max_conns;
+	size_t ringbuf_bytes;
+	uint64_t max_size;	/* record: bytes, 0 = no cap */
+	const char *path;	/* record: -w; replay: the log */
+	bool want_file;		/* replay: FILE is an argument */
+	char cmdline[512];	/* as recorded in a log's header */
+};
+
+/* trace and record: live from the kernel.  Returns the exit code. */
+int tl_run_live(const struct tl_cli *cli);
+/* replay: from a log.  Returns the exit code. */
+int tl_run_replay(const struct tl_cli *cli);
+
+#endif /* TCPLINGER_CLI_H */

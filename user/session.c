@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <stdlib.h>
+#include "report.h"
+#include "session.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+
+struct tl_session {
+	struct tl_session_opts opts;
+	struct tl_engine *engine;
+	struct tl_output out;
+	struct tl_report interval;	/* since the last interval summary */
+	struct tl_report total;
+	uint64_t start_ns;		/* first tick; 0 before it */
+	uint64_t last_summary_ns;
+	uint64_t now_ns;		/* last tick */
+	uint64_t lost_before;		/* totals at the last summary */
+	uint64_t evicted_before;
+	bool finishing;			/* reporting what is still open */
+};
+
+static bool owner_wanted(const struct tl_session *s, const struct tl_owner *owner)
+{
+	return !s->opts.pid || owner->pid == s->opts.pid;
+}
+
+static void on_transition(const struct tl_transition *t, void *ctx)
+{
+	struct tl_session *s = ctx;
+
+	if (s->opts.events && !s->opts.quiet && owner_wanted(s, &t->owner))
+		tl_output_transition(&s->out, t);
+}
+
+static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
+{
+	struct tl_session *s = ctx;
+
+	if (!owner_wanted(s, &lc->owner))
+		return;
+	tl_report_add(&s->interval, lc);
+	if (s->opts.quiet)
+		return;
+	/* In text mode --events shows transitions in place of lifecycles
+	 * (two tables at once would not read), until those left open at the
+	 * end get a table of their own. */
+	if (s->opts.fmt != TL_FMT_TEXT || !s->opts.events || s->finishing)
+		tl_output_lifecycle(&s->out, lc);
+}
+
+static void print_summary(struct tl_session *s, bool final)
+{
+	uint64_t since = final ? s->start_ns : s->last_summary_ns;
+	uint64_t now = s->now_ns, lost, evicted;
+	struct tl_engine_stats st;
+	const struct tl_report *rep = final ? &s->total : &s->interval;
+
+	tl_engine_stats(s->engine, &st);
+	/* An interval summary counts what happened in the interval. */
+	lost = st.lost - (final ? 0 : s->lost_before);
+	evicted = st.evicted - (final ? 0 : s->evicted_before);
+	s->lost_before = st.lost;
+	s->evicted_before = st.evicted;
+	if (final) {
+		tl_report_merge(&s->total, &s->interval);
+		tl_report_reset(&s->interval);
+	}
+	if (s->opts.fmt == TL_FMT_JSON) {
+		tl_report_print_json(s->out.f, rep, now, now - since, final, lost, evicted);
+	} else {
+		/* CSV holds lifecycles only: its summaries go to stderr. */
+		FILE *f = s->opts.fmt == TL_FMT_CSV ? stderr : s->out.f;
+		char title[96];
+
+		snprintf(title, sizeof(title), final ? "Summary of the whole trace (%.1f s)"
+						     : "Summary of the last %.1f s",
+			 (double)(now - since) / NSEC_PER_SEC);
+		fputc('\n', f);
+		tl_report_print_text(f, rep, title, lost, evicted);
+		if (s->opts.fmt == TL_FMT_TEXT)
+			s->out.header_done = false;	/* repeat the header after it */
+	}
+	if (!final) {
+		tl_report_merge(&s->total, &s->interval);
+		tl_report_reset(&s->interval);
+	}
+}
+
+struct tl_session *tl_session_new(const struct tl_session_opts *opts)
+{
+	struct tl_engine_opts eopts = { .max_conns = opts->max_conns, .listeners = opts->listeners };
+	struct tl_engine_sink sink = { .transition = on_transition, .lifecycle = on_lifecycle };
+	struct tl_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->opts = *opts;
+	sink.ctx = s;
+	s->engine = tl_engine_new(&eopts, &sink);
+	if (!s->engine) {
+		free(s);
+		return NULL;
+	}
+	tl_output_init(&s->out, opts->out, opts->fmt, opts->wide);
+	s->out.boot_to_real_ns = opts->boot_to_real_ns;
+	tl_report_reset(&s->interval);
+	tl_report_reset(&s->total);
+	return s;
+}
+
+void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
+{
+	tl_engine_feed(s->engine, ev);
+	if (ev->type != TL_EV_TICK)
+		return;
+	s->now_ns = ev->ts_ns;
+	if (!s->start_ns)
+		s->start_ns = s->last_summary_ns = ev->ts_ns;
+	if (s->opts.interval_ns && ev->ts_ns - s->last_summary_ns >= s->opts.interval_ns) {
+		print_summary(s, false);
+		s->last_summary_ns = ev->ts_ns;
+	}
+}
+
+void tl_session_finish(struct tl_session *s)
+{
+	s->finishing = true;
+	if (s->opts.fmt == TL_FMT_TEXT && s->opts.events && !s->opts.quiet) {
+		fprintf(s->out.f, "\nStill open at the end of the trace:\n");
+		s->out.header_done = false;
+	}
+	tl_engine_finish(s->engine, s->now_ns);
+	print_summary(s, true);
+	tl_output_flush(&s->out);
+}
+
+void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats *st)
+{
+	tl_engine_stats(s->engine, st);
+}
+
+void tl_session_free(struct tl_session *s)
+{
+	if (!s)
+		return;
+	tl_engine_free(s->engine);
+	free(s);
+}
