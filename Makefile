@@ -46,17 +46,19 @@ SKEL := $(OUTPUT)/tcplinger.skel.h
 USER_SRCS := $(sort $(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # Pure logic (no BPF, no CLI): what unit tests link against.
-LOGIC_OBJS := $(filter-out $(OUTPUT)/user/main.o $(OUTPUT)/user/loader.o,$(USER_OBJS))
+LOGIC_OBJS := $(filter-out $(OUTPUT)/user/main.o $(OUTPUT)/user/loader.o $(OUTPUT)/user/live.o,$(USER_OBJS))
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+FUZZ_BIN := $(OUTPUT)/tests/fuzz_logfile
+FUZZ_SECS ?= 300
 SCEN_SRCS := $(sort $(wildcard tests/scenarios/*.c))
 SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
 
-DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config gcc make \
-	iproute2 python3 procps
+DEPS_PKGS := clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev \
+	pkg-config gcc make iproute2 python3 procps util-linux
 
-.PHONY: all clean deps run test test-bins vmlinux
+.PHONY: all clean deps run test test-bins vmlinux fuzz
 .DELETE_ON_ERROR:
 
 all: tcplinger
@@ -96,7 +98,23 @@ $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(call msg,CC-SCEN,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
 
+# libFuzzer target for the log reader (clang: the fuzzer runtime is its own).
+$(FUZZ_BIN): tests/fuzz/fuzz_logfile.c user/logfile.c user/idmap.c user/logfile.h user/varint.h \
+		user/idmap.h bpf/events.h | $(OUTPUT)/tests
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iuser -Ibpf \
+		tests/fuzz/fuzz_logfile.c user/logfile.c user/idmap.c -lz -o $@
+
+ifeq ($(SAN),1)
 test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS)
+else
+test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS) $(FUZZ_BIN)
+endif
+
+# Fuzz the log reader for FUZZ_SECS (default 300) from the seed corpus.
+fuzz: $(FUZZ_BIN)
+	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-corpus tests/fuzz/corpus
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
@@ -127,3 +145,57 @@ clean:
 	$(Q)rm -rf .output .output-san tcplinger
 
 -include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+
+# ---------------------------------------------------------------- bench
+# make bench (root; not part of make test; about 5 minutes): the tracer's
+# cost under connection churn against no tracer, an empty BPF program,
+# tcpstates and a bpftrace script, plus replay speed and memory per
+# connection (tests/bench/bench.py).  Table: .output/bench/results.md.
+# Bench-only packages are installed here, not by deps (perf is optional).
+BENCH_PKGS := bpftrace libbpf-tools
+BENCH_OPT_PKGS := linux-perf
+BENCH_DIR := $(OUTPUT)/bench
+BENCH_BINS := $(BENCH_DIR)/churn_load $(BENCH_DIR)/hold_conns $(BENCH_DIR)/empty_loader \
+	$(BENCH_DIR)/empty.bpf.o
+BENCH_ARGS ?=
+
+.PHONY: bench bench-deps bench-bins
+
+$(BENCH_DIR):
+	$(Q)mkdir -p $@
+
+$(BENCH_DIR)/churn_load $(BENCH_DIR)/hold_conns: $(BENCH_DIR)/%: tests/bench/%.c tests/bench/bench.h \
+		| $(BENCH_DIR)
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $< -lpthread -o $@
+
+$(BENCH_DIR)/empty_loader: tests/bench/empty_loader.c | $(BENCH_DIR)
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(LIBBPF_CFLAGS) $< $(LDLIBS) -o $@
+
+$(BENCH_DIR)/empty.bpf.o: tests/bench/empty.bpf.c | $(BENCH_DIR)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) $(LIBBPF_CFLAGS) \
+		$(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+bench-bins: $(OUTPUT)/tcplinger $(BENCH_BINS)
+
+bench-deps:
+	@missing=""; for p in $(BENCH_PKGS) $(BENCH_OPT_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make bench-deps: run as root to install:$$missing" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq || exit 1; \
+		for p in $$missing; do \
+			apt-get install -y -qq --no-install-recommends $$p >/dev/null && continue; \
+			case " $(BENCH_OPT_PKGS) " in *" $$p "*) echo "bench-deps: $$p not installed (optional)";; \
+			*) exit 1;; esac; \
+		done; \
+	fi
+
+bench: deps bench-deps
+	$(Q)$(MAKE) --no-print-directory all bench-bins
+	$(Q)python3 tests/bench/bench.py --build $(OUTPUT) $(BENCH_ARGS)

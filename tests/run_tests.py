@@ -1675,8 +1675,9 @@ class Suite:
 
     def t_replay_corrupt_block(self, workdir):
         data, log, blocks, full = self.multiblock_log(workdir)
-        # The biggest block that is neither the first nor the last: traffic.
-        k = max(range(1, len(blocks) - 1), key=lambda i: blocks[i][1])
+        # The biggest block with traffic before and after it: neither the
+        # first, nor the last, nor the last one before the final tail.
+        k = max(range(1, max(2, len(blocks) - 2)), key=lambda i: blocks[i][1])
         off, n = blocks[k]
         bad = bytearray(data)
         mid = off + n // 2

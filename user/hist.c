@@ -111,12 +111,13 @@ uint64_t tl_hist_percentile(const struct tl_hist *h, double p)
 	}
 	if (i == TL_HIST_BUCKETS)	/* counts disagree with count */
 		return h->max;
+	/* The extremes are known exactly: a rank in their bucket gets them. */
+	if (i == tl_hist_bucket(h->max))
+		return h->max;
+	if (i == tl_hist_bucket(h->min))
+		return h->min;
 	v = bucket_mid(i);
-	if (v < h->min)
-		v = h->min;
-	if (v > h->max)
-		v = h->max;
-	return v;
+	return v < h->min ? h->min : v > h->max ? h->max : v;
 }
 
 static unsigned int log2_slot(uint64_t v)

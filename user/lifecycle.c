@@ -646,6 +646,17 @@ static uint64_t silent_time_wait_entry(const struct conn *c, const struct tl_eve
 	return at ? at : 1;
 }
 
+/* The tw timer's cancel was not a kill after all: the tw sock lives on. */
+static void undo_cancel(struct tl_engine *e, uint32_t i)
+{
+	struct conn *c = &e->conns[i];
+
+	list_del(e, &e->pending, i);
+	c->flags &= ~(C_TW_CANCELLED | C_ENDING);
+	c->end_ns = c->tw_entry_ns = 0;
+	list_push(e, &e->lru, i);
+}
+
 static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 {
 	struct tl_tuple t;
@@ -656,12 +667,8 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 		return;
 	if (c && c->tw_id == ev->sk_id && (ev->flags & TL_F_REARM)) {
 		/* Only a re-arm: the tw sock lives on, maybe in a new substate. */
-		if (c->flags & C_TW_CANCELLED) {
-			list_del(e, &e->pending, i);
-			c->flags &= ~(C_TW_CANCELLED | C_ENDING);
-			c->end_ns = c->tw_entry_ns = 0;
-			list_push(e, &e->lru, i);
-		}
+		if (c->flags & C_TW_CANCELLED)
+			undo_cancel(e, i);
 		if (c->state != ev->new_state)
 			enter(e, i, ev->new_state, ev->ts_ns);
 		touch(e, i);
@@ -717,10 +724,7 @@ static void on_tw_expire(struct tl_engine *e, const struct tl_event *ev)
 		return;
 	if (c->flags & C_TW_CANCELLED) {
 		/* What looked like a kill was the expiry detaching the timer. */
-		list_del(e, &e->pending, i);
-		c->flags &= ~(C_TW_CANCELLED | C_ENDING);
-		c->tw_entry_ns = 0;
-		list_push(e, &e->lru, i);
+		undo_cancel(e, i);
 	} else if (c->flags & C_ENDING) {
 		return;
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Transition-log codec.  A log is a header then independent blocks, each
- * a zlib stream of compactly encoded events.  Every piece of delta and
+ * a DEFLATE stream of compactly encoded events.  Every piece of delta and
  * dictionary state restarts with each block, so any block can be decoded
  * (or lost) on its own; see README.md, "Log file format".
  */
@@ -267,10 +267,10 @@ static int mru_find(const struct taskctx *t, uint32_t pid)
 /* Moves entry i (or a new pid when i < 0) to the front. */
 static void mru_touch(struct taskctx *t, int i, uint32_t pid)
 {
-	if (i < 0) {
+	if (i < 0)
 		i = t->nmru < PID_MRU ? (int)t->nmru++ : PID_MRU - 1;
-	}
-	memmove(&t->mru[1], &t->mru[0], (size_t)i * sizeof(t->mru[0]));
+	for (; i > 0; i--)
+		t->mru[i] = t->mru[i - 1];
 	t->mru[0] = pid;
 }
 
@@ -616,7 +616,7 @@ static void put_bhdr(uint8_t *b, uint32_t seq, uint32_t raw_len, uint32_t comp_l
 	tl_put32(b + 28, (uint32_t)crc32(0, b, 28));
 }
 
-/* Section table, then the sections, as one zlib stream at out. */
+/* Section table, then the sections, as one DEFLATE stream at out. */
 static int deflate_block(struct tl_log_writer *w, size_t *comp_len)
 {
 	uint8_t tab[SECTAB_MAX], *t = tab;
@@ -681,17 +681,34 @@ int tl_logw_flush(struct tl_log_writer *w)
 	return ret ? wfail(w, ret) : 0;
 }
 
+/* Under a size cap, a block is cut while it would still fit even if it
+ * did not compress at all (DEFLATE adds at most 5 bytes per 16 KiB stored,
+ * plus the section table): a block that does not fit is lost whole. */
+static size_t block_limit(const struct tl_log_writer *w)
+{
+	uint64_t room, used = w->bytes + BHDR_LEN + SECTAB_MAX + 64;
+
+	if (!w->max_size)
+		return BLOCK_TARGET;
+	room = w->max_size > used ? w->max_size - used : 0;
+	room -= room / 1024;
+	return room < BLOCK_TARGET ? (size_t)room : BLOCK_TARGET;
+}
+
 int tl_logw_add(struct tl_log_writer *w, const struct tl_event *ev)
 {
+	size_t limit = block_limit(w);
 	int ret;
 
 	if (w->err)
 		return w->err;
-	if (w->raw_len + EV_MAX > BLOCK_TARGET || w->nslots >= SLOT_CAP ||
+	if (w->raw_len + EV_MAX > limit || w->nslots >= SLOT_CAP ||
 	    w->ntuples >= TUPLE_CAP) {
 		ret = tl_logw_flush(w);
 		if (ret)
 			return ret;
+		if (EV_MAX > block_limit(w))
+			return wfail(w, -EFBIG);	/* full: the file stays a valid log */
 	}
 	ret = enc_event(w, ev);
 	/* A half-encoded event leaves the block unusable. */
@@ -1208,7 +1225,7 @@ static int dec_netns(struct tl_log_reader *r, const uint8_t **pp, uint32_t *ns)
 
 static int dec_tuple(struct tl_log_reader *r, const uint8_t **c, uint32_t *idx)
 {
-	uint64_t code = tl_get_uvarint(&c[S_SOCK]), k = (code + 1) / 2;
+	uint64_t code = tl_get_uvarint(&c[S_SOCK]), k = code / 2 + (code & 1);
 	struct tuple t;
 	int err;
 

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Small helpers shared by the benchmark load programs (header only).  They
+ * make real TCP sockets over loopback inside the network namespace they are
+ * run in, and print results as "key=value" lines on stdout for
+ * tests/bench/bench.py.  Any failed syscall ends the program with a message
+ * on stderr and exit status 1; every blocking socket call has a timeout.
+ */
+#ifndef TCPLINGER_BENCH_H
+#define TCPLINGER_BENCH_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long any single blocking socket call may wait. */
+#define BENCH_IO_TIMEOUT_S 10
+
+static const char *bench_prog = "bench";
+
+__attribute__((format(printf, 1, 2), noreturn, unused))
+static void die(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fprintf(stderr, "%s: ", bench_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(err));
+	fflush(stdout);
+	exit(1);
+}
+
+__attribute__((format(printf, 1, 2), noreturn, unused))
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", bench_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stdout);
+	exit(1);
+}
+
+static __attribute__((unused)) uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts))
+		die("clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One "key=value" line, flushed. */
+__attribute__((format(printf, 2, 3), unused))
+static void fact(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	flockfile(stdout);
+	printf("%s=", key);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
+static __attribute__((unused)) long parse_long(const char *s, long lo, long hi,
+					       const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || !*s || v < lo || v > hi)
+		fail("bad %s '%s' (%ld..%ld)", what, s, lo, hi);
+	return v;
+}
+
+static __attribute__((unused)) void set_int(int fd, int level, int opt,
+					    int val, const char *name)
+{
+	if (setsockopt(fd, level, opt, &val, sizeof(val)))
+		die("setsockopt(%s=%d)", name, val);
+}
+
+static __attribute__((unused)) void set_timeouts(int fd, int secs)
+{
+	struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		die("setsockopt(SO_RCVTIMEO)");
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
+		die("setsockopt(SO_SNDTIMEO)");
+}
+
+/* 127.0.0.1 (host order 0x7f000001) or any other loopback address. */
+static __attribute__((unused)) struct sockaddr_in v4addr(uint32_t host_addr,
+							 int port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(host_addr);
+	return a;
+}
+
+static __attribute__((unused)) int bench_listen(uint32_t host_addr, int port,
+						int backlog)
+{
+	struct sockaddr_in a = v4addr(host_addr, port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("socket");
+	set_timeouts(fd, BENCH_IO_TIMEOUT_S);
+	set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		die("bind(listener port %d)", port);
+	if (listen(fd, backlog))
+		die("listen");
+	return fd;
+}
+
+/* A client socket bound to source address src (port picked by connect(),
+ * which checks the whole 4-tuple), connected to 127.0.0.1:port. */
+static __attribute__((unused)) int bench_connect(uint32_t src, int port)
+{
+	struct sockaddr_in s = v4addr(src, 0), d = v4addr(0x7f000001u, port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("socket");
+	set_timeouts(fd, BENCH_IO_TIMEOUT_S);
+	set_int(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT");
+	if (bind(fd, (struct sockaddr *)&s, sizeof(s)))
+		die("bind(source %s)", inet_ntoa(s.sin_addr));
+	if (connect(fd, (struct sockaddr *)&d, sizeof(d)))
+		die("connect(127.0.0.1:%d from %s)", port, inet_ntoa(s.sin_addr));
+	return fd;
+}
+
+static __attribute__((unused)) void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("write");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static __attribute__((unused)) void read_exact(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("read");
+		}
+		if (n == 0)
+			fail("read: unexpected EOF (%zu bytes missing)", len);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Waits for the peer's FIN: no data may come first. */
+static __attribute__((unused)) void read_eof(int fd)
+{
+	char c;
+
+	for (;;) {
+		ssize_t n = read(fd, &c, 1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("read (waiting for EOF)");
+		}
+		if (n == 0)
+			return;
+		fail("read: data before EOF");
+	}
+}
+
+static __attribute__((unused)) void close_fd(int fd)
+{
+	if (close(fd))
+		die("close");
+}
+
+#endif /* TCPLINGER_BENCH_H */
