@@ -12,14 +12,14 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include "units.h"
 #include "cli.h"
 #include "loader.h"
 #include "logfile.h"
 #include "session.h"
 
-#define NSEC_PER_SEC 1000000000ULL
 #define POLL_MS 100
-#define LOG_FLUSH_NS NSEC_PER_SEC	/* a kill -9 loses at most this much */
+#define LOG_FLUSH_NS NS_PER_SEC	/* a kill -9 loses at most this much */
 
 struct live {
 	const struct tl_cli *cli;
@@ -45,7 +45,7 @@ static uint64_t now_ns(clockid_t clk)
 	struct timespec ts;
 
 	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 /* Every event of the session passes here, in order. */

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include "units.h"
 #include "cli.h"
 
-#define NSEC_PER_SEC 1000000000ULL
 
 const char *argp_program_version = "tcplinger 0.1";
 
@@ -137,7 +137,7 @@ static bool parse_secs(const char *s, bool zero_ok, uint64_t *ns)
 	v = strtod(s, &end);
 	if (errno || *end || v < 0 || (!zero_ok && !(v > 0)) || v > 1e9)
 		return false;
-	*ns = (uint64_t)(v * NSEC_PER_SEC);
+	*ns = (uint64_t)(v * NS_PER_SEC);
 	return zero_ok || *ns > 0;
 }
 

@@ -6,11 +6,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "units.h"
 #include "output.h"
 
-#define NS_PER_US	UINT64_C(1000)
-#define NS_PER_MS	UINT64_C(1000000)
-#define NS_PER_SEC	UINT64_C(1000000000)
 
 #define ADDR_W		21	/* "255.255.255.255" with room to spare */
 #define ADDR_W_WIDE	39	/* a full IPv6 address */

@@ -3,14 +3,13 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "units.h"
 #include "report.h"
 
 const int tl_report_headline[3] = {
 	TL_TCP_FIN_WAIT2, TL_TCP_CLOSE_WAIT, TL_TCP_TIME_WAIT,
 };
 
-#define NS_PER_US	UINT64_C(1000)
-#define NS_PER_MS	UINT64_C(1000000)
 
 static bool is_headline(int state)
 {

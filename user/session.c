@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <stdlib.h>
+#include "units.h"
 #include "report.h"
 #include "session.h"
 
-#define NSEC_PER_SEC 1000000000ULL
 
 struct tl_session {
 	struct tl_session_opts opts;
@@ -74,7 +74,7 @@ static void print_summary(struct tl_session *s, bool final)
 
 		snprintf(title, sizeof(title), final ? "Summary of the whole trace (%.1f s)"
 						     : "Summary of the last %.1f s",
-			 (double)(now - since) / NSEC_PER_SEC);
+			 (double)(now - since) / NS_PER_SEC);
 		fputc('\n', f);
 		tl_report_print_text(f, rep, title, lost, evicted);
 		if (s->opts.fmt == TL_FMT_TEXT)

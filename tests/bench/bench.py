@@ -1,0 +1,1102 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""tcplinger benchmark driver (stdlib only; root; run by `make bench`).
+
+  python3 tests/bench/bench.py --build .output [--secs 5] [--rounds 3]
+      [--record-secs 10] [--hold 100000] [--no-profile] [--out FILE]
+
+All traffic is loopback inside network namespaces made here (one per run,
+deleted after it).  Steps:
+
+ 0. verify: a small churn_load run traced by `tcplinger --json --events`
+    and by tcpstates at once; the transitions each reports must equal
+    churn_load's expected counts (the definition of "expected").
+ 1. overhead: ROUNDS rounds, each running every configuration once (the
+    order rotates each round) for SECS of churn_load at full speed: no
+    tracer; empty BPF programs on tcplinger's tracepoints (the floor);
+    tcplinger live > /dev/null; tcplinger record -w FILE; tcpstates
+    > /dev/null; bpftrace tcpstates.bt > /dev/null.  Per run: conn/s,
+    the tracer's CPU time (utime+stime from ready to idle after the load),
+    its VmHWM and its own drop report.  Medians are reported; the ratio to
+    no tracer is the median of the per-round ratios.
+ 2. loss: one more run per tool at full speed with its output counted
+    (tcplinger --json --events, tcpstates, bpftrace), against churn_load's
+    expected transitions.
+ 3. record + replay: RECORD_SECS of churn recorded; its replay counted
+    (--json --events), then timed: `replay --json FILE > /dev/null` and
+    `replay FILE -p 1` (the engine runs, nothing matches the pid filter);
+    bytes per transition on disk.
+ 4. memory: tcplinger's RSS with 0 and HOLD open connections (both ends
+    tracked), then the same load under --max-conns HOLD/2: the evicted
+    count must be reported.
+ 5. profile (if perf works): perf record of tcplinger live and record
+    during churn; the top symbols.
+
+Writes the tables to .output/bench/results.md (and results.json), and
+prints them.  Every tracer is stopped and every namespace deleted in
+finally blocks; every wait is bounded.
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+READY_MARK = "Ctrl-C to end"
+CHURN_PORT = 7100
+HOLD_PORT = 7200
+TRACER_READY_TIMEOUT = 40.0
+TRACER_STOP_TIMEOUT = 60.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+NETNS_SYSCTLS = (
+    "net.ipv4.tcp_tw_reuse=0",               # no TIME_WAIT recycled: counts stay exact
+    "net.ipv4.ip_local_port_range=10000 65000",
+    "net.ipv4.tcp_max_tw_buckets=4000000",   # every TIME_WAIT gets its bucket
+    "net.core.somaxconn=65535",
+)
+
+# Targets (reported as pass/miss, never asserted).
+T_OVERHEAD_PCT = 3.0
+T_FLOOR_POINTS = 1.5
+T_CPU_US = 0.5
+T_REPLAY_PER_S = 10e6
+T_BYTES_PER_TRANSITION = 8.0
+T_BYTES_PER_CONN = 200.0
+
+
+class BenchError(Exception):
+    def __init__(self, msg, details=()):
+        super().__init__(msg)
+        self.details = list(details)
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, timeout=30, check=True, **kw):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL, **kw)
+    except subprocess.TimeoutExpired:
+        raise BenchError("timed out after %ss: %s" % (timeout, " ".join(cmd)))
+    if check and r.returncode != 0:
+        raise BenchError("failed (%d): %s" % (r.returncode, " ".join(cmd)),
+                         (r.stdout + r.stderr).splitlines()[-10:])
+    return r
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a process (all its threads), in seconds."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    fields = s[s.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_status(pid):
+    """VmRSS, VmHWM, RssAnon, RssFile in bytes."""
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                    out[k] = int(v.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def tw_slab_objs():
+    try:
+        with open("/proc/slabinfo") as f:
+            for line in f:
+                if line.startswith("tw_sock_TCP "):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def bpf_perf_attachments():
+    """[(pid, tracepoint)] of BPF programs attached through perf/raw tp."""
+    try:
+        r = run(["bpftool", "-j", "perf"], timeout=10, check=False)
+        return [(e.get("pid"), e.get("tracepoint")) for e in json.loads(r.stdout or "[]")]
+    except (BenchError, ValueError, OSError):
+        return []
+
+
+def facts_of(text):
+    facts = {}
+    for line in text.splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            facts[k.strip()] = v.strip()
+    return facts
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+# ---------------------------------------------------------------- netns
+
+class Netns:
+    """A fresh network namespace, lo up, the bench's sysctls; close() kills
+    what runs in it, deletes it and waits (bounded) for its timewait socks
+    to be freed, so that the next run does not pay for them."""
+
+    def __init__(self):
+        self.name = "tlbench-" + secrets.token_hex(4)
+        self.created = False
+        self.tw_before = tw_slab_objs()
+        run(["ip", "netns", "add", self.name])
+        self.created = True
+        run(["ip", "-n", self.name, "link", "set", "lo", "up"])
+        for s in NETNS_SYSCTLS:
+            run(["ip", "netns", "exec", self.name, "sysctl", "-qw", s])
+        self.inode = os.stat("/run/netns/" + self.name).st_ino
+
+    def cmd(self, argv):
+        return ["ip", "netns", "exec", self.name] + list(argv)
+
+    def close(self):
+        if not self.created:
+            return
+        try:
+            r = run(["ip", "netns", "pids", self.name], check=False, timeout=10)
+            for tok in r.stdout.split():
+                try:
+                    os.kill(int(tok), signal.SIGKILL)
+                except (ValueError, ProcessLookupError, PermissionError):
+                    pass
+        except BenchError:
+            pass
+        for _ in range(50):
+            r = subprocess.run(["ip", "netns", "del", self.name], capture_output=True,
+                               text=True, timeout=10)
+            if r.returncode == 0 or not os.path.exists("/run/netns/" + self.name):
+                break
+            time.sleep(0.1)
+        self.created = False
+        # The kernel frees the namespace's sockets in a worker: let it finish.
+        deadline = time.monotonic() + 10
+        base = self.tw_before or 0
+        while time.monotonic() < deadline:
+            n = tw_slab_objs()
+            if n is None or n <= base + 2000:
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+
+
+# ---------------------------------------------------------------- tools
+
+class Tool:
+    """A tracer process: stdout to a file or /dev/null, stderr to a file.
+    Ready when READY_MARK is on stderr (ready="line") or when it has a BPF
+    program on sock:inet_sock_set_state (ready="bpf")."""
+
+    def __init__(self, name, argv, workdir, ready, stdout_path=None):
+        self.name = name
+        self.argv = list(argv)
+        self.ready = ready
+        self.stdout_path = stdout_path
+        self.err_path = os.path.join(workdir, "%s.%s.err" % (name, secrets.token_hex(3)))
+        self.p = None
+        self.rc = None
+        self.cpu_ready = None
+        self.stderr = ""
+
+    def start(self):
+        self.out_f = open(self.stdout_path or os.devnull, "wb")
+        self.err_f = open(self.err_path, "wb")
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.out_f,
+                                  stderr=self.err_f, start_new_session=True)
+        deadline = time.monotonic() + TRACER_READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.p.poll() is not None:
+                raise BenchError("%s exited (%d) before it was ready" % (self.name, self.p.returncode),
+                                 self.err_text().splitlines()[-8:])
+            if self.ready == "line" and READY_MARK in self.err_text():
+                break
+            if self.ready == "bpf" and any(pid == self.p.pid and tp == "inet_sock_set_state"
+                                           for pid, tp in bpf_perf_attachments()):
+                break
+            time.sleep(0.1)
+        else:
+            raise BenchError("%s not ready within %ss" % (self.name, TRACER_READY_TIMEOUT),
+                             self.err_text().splitlines()[-8:])
+        time.sleep(0.3)   # start-up work (seeding, first poll) out of the way
+        self.cpu_ready = proc_cpu_s(self.p.pid)
+
+    def err_text(self):
+        try:
+            with open(self.err_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def cpu(self):
+        return proc_cpu_s(self.p.pid)
+
+    def wait_idle(self, max_s=5.0):
+        """Until its CPU time stops growing (it has caught up), bounded."""
+        deadline = time.monotonic() + max_s
+        last = self.cpu()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.cpu()
+            if now == last:
+                return
+            last = now
+
+    def stop(self):
+        if self.p.poll() is not None:
+            raise BenchError("%s exited early (%d)" % (self.name, self.p.returncode),
+                             self.err_text().splitlines()[-8:])
+        self.p.send_signal(signal.SIGINT)
+        try:
+            self.rc = self.p.wait(timeout=TRACER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise BenchError("%s did not stop within %ss of SIGINT" % (self.name, TRACER_STOP_TIMEOUT))
+        self.close_files()
+        self.stderr = self.err_text()
+        return self.rc
+
+    def close_files(self):
+        for f in (getattr(self, "out_f", None), getattr(self, "err_f", None)):
+            if f and not f.closed:
+                f.close()
+
+    def kill(self):
+        if self.p is not None and self.p.poll() is None:
+            try:
+                self.p.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.close_files()
+
+
+def tl_lost_from_stderr(text):
+    m = re.search(r"(\d+) events lost", text)
+    return int(m.group(1)) if m else 0
+
+
+def tl_evicted_from_stderr(text):
+    m = re.search(r"(\d+) connections evicted", text)
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------- the bench
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        b = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build
+        self.tl = os.path.join(b, "tcplinger")
+        self.churn = os.path.join(b, "bench", "churn_load")
+        self.hold = os.path.join(b, "bench", "hold_conns")
+        self.empty_loader = os.path.join(b, "bench", "empty_loader")
+        self.empty_obj = os.path.join(b, "bench", "empty.bpf.o")
+        self.tcpstates = shutil.which("tcpstates") or ("/usr/sbin/tcpstates"
+                                                        if os.path.exists("/usr/sbin/tcpstates") else None)
+        self.bpftrace = shutil.which("bpftrace")
+        self.bt_script = os.path.join(ROOT, "tests", "bench", "tcpstates.bt")
+        self.perf = shutil.which("perf")
+        self.outdir = os.path.dirname(os.path.abspath(args.out))
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        self.tmp = tempfile.mkdtemp(prefix="tlbench-", dir=shm)
+        self.mounted_tracefs = False
+        self.results = {"notes": [], "errors": []}
+        self.t_start = time.monotonic()
+
+    # ---- helpers
+
+    def elapsed(self):
+        return time.monotonic() - self.t_start
+
+    def error(self, what, e):
+        msg = "%s: %s" % (what, e)
+        if isinstance(e, BenchError) and e.details:
+            msg += " | " + " / ".join(str(d) for d in e.details[-4:])
+        log("ERROR " + msg)
+        self.results["errors"].append(msg)
+
+    def setup(self):
+        if os.geteuid() != 0:
+            raise BenchError("run as root (BPF, network namespaces)")
+        for p in (self.tl, self.churn, self.hold, self.empty_loader, self.empty_obj):
+            if not os.path.exists(p):
+                raise BenchError("missing %s: run `make bench` (it builds everything)" % p)
+        # tcpstates and bpftrace attach through tracefs tracepoint ids.
+        if not os.path.isdir("/sys/kernel/tracing/events"):
+            r = run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=False)
+            if r.returncode == 0:
+                self.mounted_tracefs = True
+            else:
+                self.results["notes"].append("tracefs not mounted and could not be: "
+                                             "tcpstates/bpftrace may fail")
+        os.makedirs(self.outdir, exist_ok=True)
+        foreign = sorted({pid for pid, tp in bpf_perf_attachments()
+                          if tp in ("inet_sock_set_state", "timer_start", "timer_cancel",
+                                    "timer_expire_entry")})
+        self.results["foreign_at_start"] = foreign
+
+    def teardown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.mounted_tracefs:
+            subprocess.run(["umount", "/sys/kernel/tracing"], capture_output=True, timeout=10)
+
+    def configs(self):
+        c = [("none", "no tracer", None, None),
+             ("empty", "empty BPF programs (floor)",
+              lambda ns, d: [self.empty_loader, "-d", "300", self.empty_obj], "line"),
+             ("tcplinger", "tcplinger > /dev/null",
+              lambda ns, d: [self.tl, "--netns", str(ns.inode), "-d", "300"], "line"),
+             ("record", "tcplinger record -w FILE",
+              lambda ns, d: [self.tl, "record", "-w", os.path.join(d, "rec.tlog"),
+                             "--netns", str(ns.inode), "-d", "300"], "line")]
+        if self.tcpstates:
+            c.append(("tcpstates", "tcpstates (libbpf-tools) > /dev/null",
+                      lambda ns, d: [self.tcpstates], "bpf"))
+        else:
+            self.results["notes"].append("tcpstates not installed: skipped")
+        if self.bpftrace:
+            c.append(("bpftrace", "bpftrace tcpstates.bt > /dev/null",
+                      lambda ns, d: [self.bpftrace, self.bt_script], "bpf"))
+        else:
+            self.results["notes"].append("bpftrace not installed: skipped")
+        return c
+
+    def churn_run(self, key, argv_fn, ready, secs, stdout_path=None, n=None):
+        """One churn_load run in a fresh netns under a tool (or none).
+        Returns a dict of the measurements."""
+        ns = Netns()
+        d = tempfile.mkdtemp(dir=self.tmp)
+        tool = None
+        try:
+            if argv_fn:
+                tool = Tool(key, argv_fn(ns, d), d, ready, stdout_path)
+                tool.start()
+            argv = [self.churn, "-t", str(secs), "-p", str(CHURN_PORT)]
+            if n:
+                argv += ["-n", str(n)]
+            r = run(ns.cmd(argv), timeout=secs + 60, check=False)
+            f = facts_of(r.stdout)
+            if r.returncode != 0 or f.get("done") != "1":
+                raise BenchError("churn_load failed (%d)" % r.returncode,
+                                 (r.stdout + r.stderr).splitlines()[-6:])
+            res = {"conn": int(f["connections"]), "conn_per_s": float(f["conn_per_s"]),
+                   "elapsed_ms": float(f["elapsed_ms"]),
+                   "tp": int(f["transitions_tracepoint"]), "tl": int(f["transitions_tcplinger"])}
+            if tool:
+                tool.wait_idle()
+                cpu = tool.cpu()
+                st = proc_status(tool.p.pid)
+                res["cpu_s"] = cpu - tool.cpu_ready if cpu is not None else None
+                res["hwm"] = st.get("VmHWM")
+                rc = tool.stop()
+                res["rc"] = rc
+                res["stderr"] = tool.stderr[-2000:]
+                if key in ("tcplinger", "record", "tl_events"):
+                    res["lost"] = tl_lost_from_stderr(tool.stderr)
+                if rc != 0:
+                    raise BenchError("%s exited with %d" % (key, rc), tool.stderr.splitlines()[-6:])
+                if key == "record":
+                    p = os.path.join(d, "rec.tlog")
+                    res["file_bytes"] = os.path.getsize(p) if os.path.exists(p) else None
+            return res
+        finally:
+            if tool:
+                tool.kill()
+            ns.close()
+            shutil.rmtree(d, ignore_errors=True)
+
+    # ---- 0. verify the expected counts
+
+    def verify(self):
+        log("verify: expected transition counts (small run)")
+        ns = Netns()
+        tools = []
+        try:
+            tl_out = os.path.join(self.tmp, "verify.tl.json")
+            tools.append(Tool("tcplinger", [self.tl, "--json", "--events", "--netns", str(ns.inode),
+                                            "-d", "120"], self.tmp, "line", tl_out))
+            ts_out = os.path.join(self.tmp, "verify.ts.txt")
+            if self.tcpstates:
+                tools.append(Tool("tcpstates", [self.tcpstates], self.tmp, "bpf", ts_out))
+            for t in tools:
+                t.start()
+            r = run(ns.cmd([self.churn, "-n", "2000", "-p", str(CHURN_PORT)]), timeout=60)
+            f = facts_of(r.stdout)
+            for t in tools:
+                t.wait_idle()
+                t.stop()
+            v = {"connections": int(f["connections"]),
+                 "client_first": int(f["client_first"]), "server_first": int(f["server_first"]),
+                 "expected_tcplinger": int(f["transitions_tcplinger"]),
+                 "expected_tracepoint": int(f["transitions_tracepoint"])}
+            v["tcplinger"], summary = count_tl_json(tl_out)
+            v["tcplinger_lost"] = summary.get("lost")
+            v["tcplinger_ok"] = v["tcplinger"] == v["expected_tcplinger"]
+            if self.tcpstates:
+                v["tcpstates"], _ = count_state_lines(ts_out, CHURN_PORT)
+                v["tcpstates_ok"] = v["tcpstates"] == v["expected_tracepoint"]
+            self.results["verify"] = v
+            if not v["tcplinger_ok"] or not v.get("tcpstates_ok", True):
+                self.results["notes"].append("verify: counts differ from churn_load's expected: %s" % v)
+        finally:
+            for t in tools:
+                t.kill()
+            ns.close()
+
+    # ---- 1. overhead
+
+    def overhead(self):
+        cfgs = self.configs()
+        rounds = []
+        for r in range(self.args.rounds):
+            order = cfgs[r % len(cfgs):] + cfgs[:r % len(cfgs)]
+            this = {}
+            for key, label, fn, ready in order:
+                log("round %d/%d: %s (%.0f s elapsed)" % (r + 1, self.args.rounds, key, self.elapsed()))
+                try:
+                    this[key] = self.churn_run(key, fn, ready, self.args.secs)
+                    this[key].pop("stderr", None)
+                except BenchError as e:
+                    self.error("round %d %s" % (r + 1, key), e)
+            rounds.append(this)
+        self.results["rounds"] = rounds
+        rows = []
+        for key, label, fn, ready in cfgs:
+            runs = [rd[key] for rd in rounds if key in rd]
+            ratios = [rd[key]["conn_per_s"] / rd["none"]["conn_per_s"]
+                      for rd in rounds if key in rd and "none" in rd]
+            trans = "tp" if key in ("tcpstates", "bpftrace") else "tl"
+            cpu_us = [x["cpu_s"] / x[trans] * 1e6 for x in runs
+                      if x.get("cpu_s") is not None and x[trans]]
+            row = {"key": key, "label": label, "runs": len(runs),
+                   "conn_per_s": median([x["conn_per_s"] for x in runs]),
+                   "min": min((x["conn_per_s"] for x in runs), default=None),
+                   "max": max((x["conn_per_s"] for x in runs), default=None),
+                   "ratio": median(ratios),
+                   "cpu_us": median(cpu_us) if fn else None,
+                   "hwm": median([x.get("hwm") for x in runs]) if fn else None,
+                   "lost": sum(x.get("lost", 0) for x in runs) if key in ("tcplinger", "record") else None,
+                   "trans": trans}
+            if key == "record":
+                bpt = [x["file_bytes"] / x["tl"] for x in runs if x.get("file_bytes") and x["tl"]]
+                row["bytes_per_transition"] = median(bpt)
+            rows.append(row)
+        self.results["overhead"] = rows
+
+    # ---- 2. loss at full speed, output counted
+
+    def loss(self):
+        out = []
+        passes = [("tcplinger --json --events", "tl_events",
+                   lambda ns, d: [self.tl, "--json", "--events", "--netns", str(ns.inode), "-d", "300"],
+                   "line", "tl")]
+        if self.tcpstates:
+            passes.append(("tcpstates", "tcpstates", lambda ns, d: [self.tcpstates], "bpf", "tp"))
+        if self.bpftrace:
+            passes.append(("bpftrace tcpstates.bt", "bpftrace",
+                           lambda ns, d: [self.bpftrace, self.bt_script], "bpf", "tp"))
+        for label, key, fn, ready, trans in passes:
+            log("loss: %s (%.0f s elapsed)" % (label, self.elapsed()))
+            path = os.path.join(self.tmp, "loss.%s.out" % key)
+            try:
+                res = self.churn_run(key, fn, ready, self.args.secs, stdout_path=path)
+                row = {"label": label, "conn": res["conn"], "conn_per_s": res["conn_per_s"],
+                       "expected": res[trans]}
+                if key == "tl_events":
+                    row["reported"], summary = count_tl_json(path)
+                    row["own_report"] = "summary lost=%s" % summary.get("lost")
+                else:
+                    row["reported"], own = count_state_lines(path, CHURN_PORT)
+                    row["own_report"] = own or ("stderr: " + first_lost_line(res.get("stderr", "")))
+                row["lost"] = row["expected"] - row["reported"]
+                out.append(row)
+            except BenchError as e:
+                self.error("loss %s" % label, e)
+            finally:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        self.results["loss"] = out
+
+    # ---- 3. record, then replay
+
+    def replay(self):
+        log("record: %d s of churn (%.0f s elapsed)" % (self.args.record_secs, self.elapsed()))
+        log_path = os.path.join(self.outdir, "churn.tlog")
+        try:
+            os.unlink(log_path)
+        except OSError:
+            pass
+        res = self.churn_run("record", lambda ns, d: [self.tl, "record", "-w", log_path,
+                                                      "--netns", str(ns.inode), "-d", "300"],
+                             "line", self.args.record_secs)
+        size = os.path.getsize(log_path)
+        rp = {"conn": res["conn"], "expected": res["tl"], "file_bytes": size,
+              "record_lost_stderr": res.get("lost", 0), "cpu_s": res.get("cpu_s")}
+        # Counted replay: every transition the recording holds.
+        counted = os.path.join(self.tmp, "replay.events.json")
+        with open(counted, "wb") as f:
+            r = subprocess.run([self.tl, "replay", "--json", "--events", log_path], stdout=f,
+                               stderr=subprocess.PIPE, timeout=300)
+        if r.returncode != 0:
+            raise BenchError("replay --json --events failed (%d)" % r.returncode,
+                             r.stderr.decode("utf-8", "replace").splitlines()[-5:])
+        rp["transitions"], summary = count_tl_json(counted)
+        rp["lost"] = rp["expected"] - rp["transitions"]
+        rp["summary_lost"] = summary.get("lost")
+        os.unlink(counted)
+        rp["bytes_per_transition"] = size / rp["transitions"] if rp["transitions"] else None
+        timings = {}
+        for label, argv in (("replay --json FILE > /dev/null", [self.tl, "replay", "--json", log_path]),
+                            ("replay FILE -p 1 (engine, nothing printed)",
+                             [self.tl, "replay", log_path, "-p", "1"]),
+                            ("replay --json --events FILE > /dev/null",
+                             [self.tl, "replay", "--json", "--events", log_path])):
+            walls, cpus = [], []
+            for _ in range(3):
+                wall, cpu, rc = timed(argv)
+                if rc != 0:
+                    raise BenchError("%s exited with %d" % (label, rc))
+                walls.append(wall)
+                cpus.append(cpu)
+            w = median(walls)
+            timings[label] = {"wall_s": w, "cpu_s": median(cpus),
+                              "per_s": rp["transitions"] / w if w else None}
+        rp["timings"] = timings
+        self.results["replay"] = rp
+        if not self.args.keep_log:
+            os.unlink(log_path)
+
+    # ---- 4. memory per tracked connection, and the cap
+
+    def memory(self):
+        n = self.args.hold
+        mem = {"n": n}
+        for cap in (None, n // 2):
+            log("memory: %d connections held%s (%.0f s elapsed)" % (
+                n, ", --max-conns %d" % cap if cap else "", self.elapsed()))
+            ns = Netns()
+            argv = [self.tl, "--netns", str(ns.inode), "-d", "300"]
+            if cap:
+                argv += ["--max-conns", str(cap)]
+            tool = Tool("tcplinger", argv, self.tmp, "line")
+            hold = None
+            try:
+                tool.start()
+                time.sleep(0.5)
+                st0 = proc_status(tool.p.pid)
+                hold = subprocess.Popen(ns.cmd([self.hold, "-n", str(n), "-p", str(HOLD_PORT),
+                                                "-t", "120"]),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, start_new_session=True)
+                facts = read_facts_until(hold, "opened", 120)
+                if "opened" not in facts:
+                    raise BenchError("hold_conns did not open its connections", [
+                        hold.stderr.read().decode("utf-8", "replace") if hold.poll() is not None
+                        else "still running"])
+                tool.wait_idle()
+                st1 = proc_status(tool.p.pid)
+                tool.stop()
+                hold.stdin.write(b"go\n")
+                hold.stdin.flush()
+                read_facts_until(hold, "done", 120, facts)
+                hold.wait(timeout=60)
+                r = {"open_ms": float(facts.get("elapsed_ms", 0)),
+                     "rss0": st0.get("VmRSS"), "rss1": st1.get("VmRSS"),
+                     "anon0": st0.get("RssAnon"), "anon1": st1.get("RssAnon"),
+                     "hwm1": st1.get("VmHWM"),
+                     "lost": tl_lost_from_stderr(tool.stderr),
+                     "evicted": tl_evicted_from_stderr(tool.stderr)}
+                if cap:
+                    mem["capped"] = dict(r, cap=cap)
+                else:
+                    r["per_conn_rss"] = (r["rss1"] - r["rss0"]) / (2 * n) if n else None
+                    r["per_conn_anon"] = (r["anon1"] - r["anon0"]) / (2 * n) if n else None
+                    mem["uncapped"] = r
+            except BenchError as e:
+                self.error("memory%s" % (" (cap)" if cap else ""), e)
+            finally:
+                tool.kill()
+                if hold is not None and hold.poll() is None:
+                    hold.kill()
+                    try:
+                        hold.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        pass
+                ns.close()
+        self.results["memory"] = mem
+
+    # ---- 5. profile
+
+    def profile(self):
+        if not self.perf:
+            self.results["notes"].append("perf not installed: no profile")
+            return
+        prof = {}
+        for key, fn in (("tcplinger", lambda ns, d: [self.tl, "--netns", str(ns.inode), "-d", "300"]),
+                        ("record", lambda ns, d: [self.tl, "record", "-w", os.path.join(d, "p.tlog"),
+                                                  "--netns", str(ns.inode), "-d", "300"])):
+            log("profile: %s (%.0f s elapsed)" % (key, self.elapsed()))
+            ns = Netns()
+            d = tempfile.mkdtemp(dir=self.tmp)
+            tool = Tool(key, fn(ns, d), d, "line")
+            perf = None
+            data = os.path.join(d, "perf.data")
+            secs = self.args.secs
+            try:
+                tool.start()
+                perf = subprocess.Popen([self.perf, "record", "-q", "-e", "cpu-clock", "-F", "1999",
+                                         "-p", str(tool.p.pid), "-o", data, "--", "sleep", str(secs)],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, start_new_session=True)
+                time.sleep(0.3)
+                r = run(ns.cmd([self.churn, "-t", str(secs - 1), "-p", str(CHURN_PORT)]),
+                        timeout=secs + 60)
+                perf.wait(timeout=secs + 30)
+                tool.stop()
+                rep = run([self.perf, "report", "-i", data, "--stdio", "--no-children",
+                           "--sort", "sym", "--percent-limit", "0.7"], timeout=60, check=False)
+                prof[key] = {"conn_per_s": float(facts_of(r.stdout).get("conn_per_s", 0)),
+                             "top": parse_perf_report(rep.stdout)[:18]}
+            except (BenchError, subprocess.TimeoutExpired) as e:
+                self.error("profile %s" % key, e)
+            finally:
+                if perf is not None and perf.poll() is None:
+                    perf.kill()
+                    perf.wait(timeout=10)
+                tool.kill()
+                ns.close()
+                shutil.rmtree(d, ignore_errors=True)
+        self.results["profile"] = prof
+
+    # ---- report
+
+    def machine(self):
+        model = "?"
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        model = line.split(":", 1)[1].strip()
+                        break
+            with open("/proc/meminfo") as f:
+                mem_kb = int(f.readline().split()[1])
+        except (OSError, ValueError):
+            mem_kb = 0
+        rev = run(["git", "-C", ROOT, "describe", "--always", "--dirty"], check=False).stdout.strip()
+
+        def ver(argv):
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+                return (r.stdout or r.stderr).strip().splitlines()[0]
+            except (OSError, IndexError, subprocess.TimeoutExpired):
+                return "?"
+        return {"nproc": os.cpu_count(), "model": model, "kernel": os.uname().release,
+                "mem_gib": mem_kb / 1048576, "rev": rev or "?",
+                "bpftrace": ver([self.bpftrace, "--version"]) if self.bpftrace else "-",
+                "libbpf_tools": ver(["dpkg-query", "-W", "-f=${Version}", "libbpf-tools"])}
+
+
+# ---------------------------------------------------------------- counting
+
+def count_tl_json(path):
+    """(transition lines, final summary dict) of tcplinger --json output."""
+    n = 0
+    summary = {}
+    tail = b""
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 22)
+            if not chunk:
+                break
+            buf = tail + chunk
+            cut = buf.rfind(b"\n") + 1
+            n += buf[:cut].count(b'{"type":"transition"')
+            tail = buf[cut:]
+    n += tail.count(b'{"type":"transition"')
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - 65536))
+        for line in f.read().splitlines():
+            if line.startswith(b'{"type":"summary"'):
+                try:
+                    summary = json.loads(line)
+                except ValueError:
+                    pass
+    return n, summary
+
+
+def count_state_lines(path, port):
+    """(transition lines of the churn's port, own drop report) of tcpstates
+    or tcpstates.bt output: ... LADDR LPORT RADDR RPORT OLD -> NEW MS."""
+    n = 0
+    lost = 0
+    port = str(port)
+    with open(path, "r", errors="replace") as f:
+        for line in f:
+            if " -> " not in line:
+                m = re.search(r"[Ll]ost (\d+) events", line)
+                if m:
+                    lost += int(m.group(1))
+                continue
+            t = line.split()
+            try:
+                i = t.index("->")
+            except ValueError:
+                continue
+            if i < 4 or t[i - 1] == "OLDSTATE":
+                continue
+            if t[i - 4] == port or t[i - 2] == port:
+                n += 1
+    return n, ("own report: %d lost" % lost if lost else "")
+
+
+def first_lost_line(text):
+    tot = sum(int(m) for m in re.findall(r"lost (\d+) events", text, re.I))
+    return "%d lost" % tot if tot else "none"
+
+
+def read_facts_until(p, key, timeout, facts=None):
+    """key=value lines from p.stdout (a binary pipe) until key appears,
+    timeout seconds at most."""
+    facts = {} if facts is None else facts
+    deadline = time.monotonic() + timeout
+    fd = p.stdout.fileno()
+    buf = getattr(p, "_bench_buf", b"")
+    while key not in facts:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        r, _, _ = select.select([fd], [], [], min(left, 0.5))
+        if not r:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            k, sep, v = line.decode("utf-8", "replace").partition("=")
+            if sep:
+                facts[k] = v
+    p._bench_buf = buf
+    return facts
+
+
+def timed(argv):
+    """(wall s, user+sys s, rc) of one run, stdout to /dev/null."""
+    t0 = time.monotonic()
+    with open(os.devnull, "wb") as null:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=null, stderr=subprocess.DEVNULL)
+        try:
+            _, status, ru = os.wait4(p.pid, 0)
+        finally:
+            p.returncode = 0
+    wall = time.monotonic() - t0
+    rc = os.waitstatus_to_exitcode(status)
+    return wall, ru.ru_utime + ru.ru_stime, rc
+
+
+def parse_perf_report(text):
+    """[(percent, kind, symbol)] from perf report --stdio --sort sym."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+\[(.)\]\s+(.+?)\s*$", line)
+        if m:
+            out.append((float(m.group(1)), "user" if m.group(2) == "." else "kernel", m.group(3)))
+    return out
+
+
+# ---------------------------------------------------------------- formatting
+
+def fmt_num(x, spec="{:,.0f}"):
+    return "-" if x is None else spec.format(x)
+
+
+def verdict(ok):
+    return "n/a" if ok is None else ("pass" if ok else "MISS")
+
+
+def render(b, res, cmdline, wall_s):
+    m = res["machine"]
+    L = []
+    L.append("# tcplinger benchmark results")
+    L.append("")
+    L.append("- Date: %s; tcplinger %s" % (time.strftime("%Y-%m-%d %H:%M:%S %Z"), m["rev"]))
+    L.append("- Machine: %d CPUs, %s; kernel %s; %.1f GiB RAM" % (
+        m["nproc"], m["model"], m["kernel"], m["mem_gib"]))
+    L.append("- Tools: %s; libbpf-tools %s" % (m["bpftrace"], m["libbpf_tools"]))
+    L.append("- Command: `%s` (%.0f s)" % (cmdline, wall_s))
+    a = b.args
+    L.append("- Load: tests/bench/churn_load, 1 client + 1 server thread over loopback in a fresh netns "
+             "per run, 1-byte request/reply, close order alternating (client first / server first), "
+             "64 client addresses; %d s per run, %d rounds, configurations in rotating order." % (
+                 a.secs, a.rounds))
+    if res.get("foreign_at_start"):
+        L.append("- Noise: other processes had BPF programs on the same tracepoints during the run "
+                 "(pids %s): their cost is in every configuration." % ", ".join(
+                     str(p) for p in res["foreign_at_start"]))
+    L.append("")
+
+    rows = res.get("overhead", [])
+    none = next((r for r in rows if r["key"] == "none"), None)
+    if rows:
+        L.append("## Connection churn, side by side (medians)")
+        L.append("")
+        L.append("| Configuration | conn/s | min - max | vs no tracer | events lost | "
+                 "tracer CPU µs/transition | tracer peak RSS |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            lost = r["lost"]
+            if r["key"] in ("tcpstates", "bpftrace"):
+                lr = next((x for x in res.get("loss", []) if x["label"].startswith(r["key"])), None)
+                lost = lr["lost"] if lr else None
+            L.append("| %s | %s | %s - %s | %s | %s | %s | %s |" % (
+                r["label"], fmt_num(r["conn_per_s"]), fmt_num(r["min"]), fmt_num(r["max"]),
+                "-" if r["ratio"] is None or r["key"] == "none" else "%.1f %%" % (100 * r["ratio"]),
+                "-" if lost is None else "%d" % lost,
+                "-" if r["cpu_us"] is None else "%.3f" % r["cpu_us"],
+                "-" if r["hwm"] is None else "%.1f MiB" % (r["hwm"] / 1048576)))
+        L.append("")
+        L.append("vs no tracer: median over rounds of conn/s ÷ the same round's no-tracer conn/s. "
+                 "Events lost: tcplinger's own drop report (stderr), summed over its runs; "
+                 "tcpstates/bpftrace: expected − printed in the counted pass below. "
+                 "CPU: the tracer process's utime+stime from ready until it is idle after the "
+                 "load, per transition (tcplinger's transitions for tcplinger, tracepoint "
+                 "events for tcpstates/bpftrace); the BPF programs' own cost is in conn/s.")
+        L.append("")
+
+    loss = res.get("loss", [])
+    v = res.get("verify")
+    if loss or v:
+        L.append("## Event loss at full churn (output counted)")
+        L.append("")
+        if v:
+            L.append("Expected counts checked on %d connections first: tcplinger %d of %d%s. "
+                     "Per connection, either close order: 10 tcplinger transitions, 10 tracepoint "
+                     "events (+2 per run for the listener)." % (
+                         v["connections"], v["tcplinger"], v["expected_tcplinger"],
+                         ("; tcpstates %d of %d" % (v["tcpstates"], v["expected_tracepoint"]))
+                         if "tcpstates" in v else ""))
+            L.append("")
+        L.append("| Tool | connections | conn/s | expected | reported | lost | own report |")
+        L.append("|---|---:|---:|---:|---:|---:|---|")
+        for r in loss:
+            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                r["label"], fmt_num(r["conn"]), fmt_num(r["conn_per_s"]), fmt_num(r["expected"]),
+                fmt_num(r["reported"]), fmt_num(r["lost"]), r["own_report"] or "-"))
+        L.append("")
+
+    rp = res.get("replay")
+    if rp:
+        L.append("## Record and replay")
+        L.append("")
+        L.append("Recorded %d s of churn: %s connections, %s transitions replayed (expected %s, "
+                 "summary lost=%s), %s bytes: **%.2f bytes per transition** on disk. Recorder CPU "
+                 "%.3f µs/transition." % (
+                     b.args.record_secs, fmt_num(rp["conn"]), fmt_num(rp["transitions"]),
+                     fmt_num(rp["expected"]), rp["summary_lost"], fmt_num(rp["file_bytes"]),
+                     rp["bytes_per_transition"] or 0,
+                     (rp["cpu_s"] or 0) / max(rp["transitions"], 1) * 1e6))
+        L.append("")
+        L.append("| Replay (median of 3) | wall s | CPU s | transitions/s |")
+        L.append("|---|---:|---:|---:|")
+        for label, t in rp["timings"].items():
+            L.append("| `%s` | %.3f | %.3f | %s |" % (label, t["wall_s"], t["cpu_s"],
+                                                      fmt_num(t["per_s"])))
+        L.append("")
+
+    mem = res.get("memory", {})
+    if mem.get("uncapped") or mem.get("capped"):
+        L.append("## Memory per tracked connection")
+        L.append("")
+        u = mem.get("uncapped")
+        if u:
+            L.append("tcplinger > /dev/null while tests/bench/hold_conns holds %s connections "
+                     "(both ends tracked: %s sockets; opened in %.1f s):" % (
+                         fmt_num(mem["n"]), fmt_num(2 * mem["n"]), u["open_ms"] / 1000))
+            L.append("")
+            L.append("| | 0 connections | %s connections | per tracked connection |" % fmt_num(mem["n"]))
+            L.append("|---|---:|---:|---:|")
+            L.append("| VmRSS | %.1f MiB | %.1f MiB | **%.0f B** |" % (
+                u["rss0"] / 1048576, u["rss1"] / 1048576, u["per_conn_rss"]))
+            L.append("| RssAnon (heap) | %.1f MiB | %.1f MiB | %.0f B |" % (
+                u["anon0"] / 1048576, u["anon1"] / 1048576, u["per_conn_anon"]))
+            L.append("")
+        c = mem.get("capped")
+        if c:
+            L.append("With `--max-conns %s`: %s connections evicted reported on stderr%s; VmRSS %.1f MiB "
+                     "(peak %.1f MiB)." % (
+                         fmt_num(c["cap"]), "no" if c["evicted"] is None else fmt_num(c["evicted"]),
+                         "" if c["evicted"] is None else " (expected %s)" % fmt_num(2 * mem["n"] - c["cap"]),
+                         c["rss1"] / 1048576, c["hwm1"] / 1048576))
+            L.append("")
+
+    L.append("## Targets")
+    L.append("")
+    L.append("| Target | measured | verdict |")
+    L.append("|---|---|---|")
+    tl = next((r for r in rows if r["key"] == "tcplinger"), None)
+    rec = next((r for r in rows if r["key"] == "record"), None)
+    emp = next((r for r in rows if r["key"] == "empty"), None)
+    tsr = next((r for r in rows if r["key"] == "tcpstates"), None)
+    for r in (tl, rec):
+        if r and r["ratio"] is not None:
+            ov = 100 * (1 - r["ratio"])
+            L.append("| %s overhead ≤ %.0f %% of no-tracer conn/s | %.1f %% | %s |" % (
+                r["label"], T_OVERHEAD_PCT, ov, verdict(ov <= T_OVERHEAD_PCT)))
+            if emp and emp["ratio"] is not None:
+                pts = 100 * (emp["ratio"] - r["ratio"])
+                L.append("| %s within %.1f points of the empty-program floor | %.1f points "
+                         "(floor %.1f %% overhead) | %s |" % (
+                             r["label"], T_FLOOR_POINTS, pts, 100 * (1 - emp["ratio"]),
+                             verdict(pts <= T_FLOOR_POINTS)))
+            if tsr and tsr["ratio"] is not None:
+                L.append("| %s lower overhead than tcpstates | %.1f %% vs %.1f %% | %s |" % (
+                    r["label"], ov, 100 * (1 - tsr["ratio"]), verdict(r["ratio"] > tsr["ratio"])))
+    tle = next((x for x in loss if x["label"].startswith("tcplinger")), None)
+    if tle:
+        L.append("| 0 lost events at max churn, default settings (--json --events, counted) | "
+                 "%d lost, %s | %s |" % (tle["lost"], tle["own_report"], verdict(tle["lost"] == 0)))
+    for r in (tl, rec):
+        if r and r["lost"] is not None:
+            L.append("| 0 lost events, %s (own drop report, all rounds) | %d | %s |" % (
+                r["label"], r["lost"], verdict(r["lost"] == 0)))
+    if rp:
+        L.append("| 0 lost events, record at max churn for %d s (replay counted) | %d | %s |" % (
+            b.args.record_secs, rp["lost"], verdict(rp["lost"] == 0)))
+    for r in (tl, rec):
+        if r and r["cpu_us"] is not None:
+            L.append("| %s tracer CPU ≤ %.1f µs per transition | %.3f µs | %s |" % (
+                r["label"], T_CPU_US, r["cpu_us"], verdict(r["cpu_us"] <= T_CPU_US)))
+    if rp:
+        for label, t in rp["timings"].items():
+            if "--events" in label:
+                continue
+            L.append("| replay ≥ %.0f M transitions/s: `%s` | %.2f M/s | %s |" % (
+                T_REPLAY_PER_S / 1e6, label, (t["per_s"] or 0) / 1e6,
+                verdict((t["per_s"] or 0) >= T_REPLAY_PER_S)))
+        if rp["bytes_per_transition"]:
+            L.append("| ≤ %.0f bytes per transition on disk | %.2f B | %s |" % (
+                T_BYTES_PER_TRANSITION, rp["bytes_per_transition"],
+                verdict(rp["bytes_per_transition"] <= T_BYTES_PER_TRANSITION)))
+    u = mem.get("uncapped")
+    if u:
+        L.append("| ≤ %.0f B per tracked connection (VmRSS) | %.0f B | %s |" % (
+            T_BYTES_PER_CONN, u["per_conn_rss"], verdict(u["per_conn_rss"] <= T_BYTES_PER_CONN)))
+    c = mem.get("capped")
+    if c:
+        L.append("| evictions reported at --max-conns %s | %s | %s |" % (
+            fmt_num(c["cap"]), "none" if c["evicted"] is None else fmt_num(c["evicted"]),
+            verdict(c["evicted"] is not None and c["evicted"] > 0)))
+    L.append("")
+
+    prof = res.get("profile") or {}
+    if prof:
+        L.append("## Profile (perf record -e cpu-clock on the tracer process during churn)")
+        L.append("")
+        for key, p in prof.items():
+            L.append("%s (churn at %s conn/s), self time, symbols ≥ 0.7 %%:" % (
+                "tcplinger > /dev/null" if key == "tcplinger" else "tcplinger record -w FILE",
+                fmt_num(p["conn_per_s"])))
+            L.append("")
+            L.append("| % | where | symbol |")
+            L.append("|---:|---|---|")
+            for pct, kind, sym in p["top"]:
+                L.append("| %.1f | %s | `%s` |" % (pct, kind, sym))
+            L.append("")
+
+    if res["notes"] or res["errors"]:
+        L.append("## Notes")
+        L.append("")
+        for n in res["notes"]:
+            L.append("- " + n)
+        for e in res["errors"]:
+            L.append("- FAILED: " + e)
+        L.append("")
+    return "\n".join(L)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default=".output")
+    ap.add_argument("--secs", type=int, default=5, help="seconds of churn per run (default 5)")
+    ap.add_argument("--rounds", type=int, default=3, help="overhead rounds (default 3)")
+    ap.add_argument("--record-secs", type=int, default=10, help="churn recorded for replay (default 10)")
+    ap.add_argument("--hold", type=int, default=100000, help="connections held for memory (default 100000)")
+    ap.add_argument("--no-profile", action="store_true", help="skip the perf profile")
+    ap.add_argument("--keep-log", action="store_true", help="keep the recorded log (.output/bench/churn.tlog)")
+    ap.add_argument("--out", default=os.path.join(ROOT, ".output", "bench", "results.md"))
+    args = ap.parse_args()
+    if not (1 <= args.secs <= 60 and 1 <= args.rounds <= 20 and 1 <= args.record_secs <= 120
+            and 0 <= args.hold <= 1000000):
+        ap.error("out of range")
+
+    cmdline = "make bench" if os.environ.get("MAKELEVEL") else " ".join(
+        ["python3"] + [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+    b = Bench(args)
+    status = 0
+    try:
+        b.setup()
+        b.results["machine"] = b.machine()
+        steps = [("verify", b.verify), ("overhead", b.overhead), ("loss", b.loss),
+                 ("replay", b.replay), ("memory", b.memory)]
+        if not args.no_profile:
+            steps.append(("profile", b.profile))
+        for name, fn in steps:
+            try:
+                fn()
+            except BenchError as e:
+                b.error(name, e)
+            except (OSError, subprocess.SubprocessError, KeyError, ValueError) as e:
+                b.error(name, BenchError("%s: %s" % (type(e).__name__, e)))
+    except BenchError as e:
+        b.error("setup", e)
+        status = 1
+    finally:
+        b.teardown()
+    if "machine" not in b.results:
+        print("\n".join(b.results["errors"]), file=sys.stderr)
+        return 1
+    wall = b.elapsed()
+    text = render(b, b.results, cmdline, wall)
+    with open(args.out, "w") as f:
+        f.write(text + "\n")
+    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+        json.dump(b.results, f, indent=1, default=str)
+    print(text)
+    print("\nwritten to %s (%.0f s)" % (os.path.relpath(args.out, os.getcwd()), wall))
+    return 1 if b.results["errors"] or status else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
