@@ -341,8 +341,11 @@ int main(int argc, char **argv)
 	record_cmdline(&cli, argc, argv);
 	if (argc > 1 && (!strcmp(argv[1], "trace") || !strcmp(argv[1], "record") ||
 			 !strcmp(argv[1], "replay"))) {
+		static char name[32];
+
 		cmd = argv[1];
-		argv[1] = argv[0];
+		snprintf(name, sizeof(name), "tcplinger %s", cmd);	/* for --help */
+		argv[1] = name;
 		argv++;
 		argc--;
 	}
