@@ -63,6 +63,7 @@ const volatile __u16 filter_rports[TL_MAX_PORT_FILTER];
 const volatile __u32 n_rports;
 const volatile __u8 filter_family;
 const volatile __u32 filter_netns;
+const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u64 id_key;
 
 __u64 ringbuf_drops;
@@ -179,6 +180,18 @@ static __always_inline void fill_task(struct tl_event *ev)
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+/* Waking the reader for every event would cost more than the event: it
+ * polls every 100 ms anyway, and is woken early only once the ring holds
+ * wakeup_bytes. */
+static __always_inline void ev_submit(struct tl_event *ev)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(ev, flags);
 }
 
 static __always_inline struct tl_event *ev_reserve(__u8 type)
@@ -300,7 +313,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate,
 	ev->old_state = oldstate;
 	ev->new_state = newstate;
 	ev->flags = flags;
-	bpf_ringbuf_submit(ev, 0);
+	ev_submit(ev);
 	return 0;
 }
 
@@ -362,7 +375,7 @@ static __always_inline int on_tw_timer(__u64 timer, __u8 type, __u16 flags,
 	if (type != TL_EV_TW_START && ev->new_state == TL_TCP_TIME_WAIT)
 		aux = tw_since_armed(tw);
 	ev->aux = aux;
-	bpf_ringbuf_submit(ev, 0);
+	ev_submit(ev);
 	return 0;
 }
 
@@ -467,7 +480,7 @@ static __always_inline int on_reset(const struct sock *sk, __u8 type)
 	ev->new_state = state;
 	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD))
 		ev->flags = TL_F_ORPHAN;
-	bpf_ringbuf_submit(ev, 0);
+	ev_submit(ev);
 	return 0;
 }
 

@@ -208,6 +208,9 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 	s->rodata->id_key = key;
 
 	rb_bytes = ringbuf_size(opts->ringbuf_bytes);
+	/* An early wake-up once an eighth of the ring is used: the reader
+	 * polls every 100 ms, well before the ring could fill. */
+	s->rodata->wakeup_bytes = rb_bytes / 8;
 	ret = bpf_map__set_max_entries(s->maps.events, rb_bytes);
 	if (ret)
 		return fail(err, errlen, ret,

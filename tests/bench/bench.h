@@ -141,21 +141,23 @@ static __attribute__((unused)) int bench_listen(uint32_t host_addr, int port,
 	return fd;
 }
 
-/* A client socket bound to source address src (port picked by connect(),
- * which checks the whole 4-tuple), connected to 127.0.0.1:port. */
-static __attribute__((unused)) int bench_connect(uint32_t src, int port)
+/* A client socket bound to source address src and port sport, connected
+ * to 127.0.0.1:port.  sport 0: the port is picked by connect(), which
+ * checks the whole 4-tuple (IP_BIND_ADDRESS_NO_PORT). */
+static __attribute__((unused)) int bench_connect(uint32_t src, int sport, int port)
 {
-	struct sockaddr_in s = v4addr(src, 0), d = v4addr(0x7f000001u, port);
+	struct sockaddr_in s = v4addr(src, sport), d = v4addr(0x7f000001u, port);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		die("socket");
 	set_timeouts(fd, BENCH_IO_TIMEOUT_S);
-	set_int(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT");
+	if (!sport)
+		set_int(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT");
 	if (bind(fd, (struct sockaddr *)&s, sizeof(s)))
-		die("bind(source %s)", inet_ntoa(s.sin_addr));
+		die("bind(source %s:%d)", inet_ntoa(s.sin_addr), sport);
 	if (connect(fd, (struct sockaddr *)&d, sizeof(d)))
-		die("connect(127.0.0.1:%d from %s)", port, inet_ntoa(s.sin_addr));
+		die("connect(127.0.0.1:%d from %s:%d)", port, inet_ntoa(s.sin_addr), sport);
 	return fd;
 }
 

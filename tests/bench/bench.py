@@ -3,41 +3,49 @@
 """tcplinger benchmark driver (stdlib only; root; run by `make bench`).
 
   python3 tests/bench/bench.py --build .output [--secs 5] [--rounds 3]
-      [--record-secs 10] [--hold 100000] [--no-profile] [--out FILE]
+      [--record-secs 10] [--hold 100000] [--steps verify,overhead,...]
+      [--no-profile] [--keep-log] [--out FILE]
 
 All traffic is loopback inside network namespaces made here (one per run,
-deleted after it).  Steps:
+deleted after it).  The binaries are copied first, so one build is measured
+from start to end.  Steps:
 
- 0. verify: a small churn_load run traced by `tcplinger --json --events`
-    and by tcpstates at once; the transitions each reports must equal
-    churn_load's expected counts (the definition of "expected").
- 1. overhead: ROUNDS rounds, each running every configuration once (the
-    order rotates each round) for SECS of churn_load at full speed: no
-    tracer; empty BPF programs on tcplinger's tracepoints (the floor);
-    tcplinger live > /dev/null; tcplinger record -w FILE; tcpstates
-    > /dev/null; bpftrace tcpstates.bt > /dev/null.  Per run: conn/s,
-    the tracer's CPU time (utime+stime from ready to idle after the load),
-    its VmHWM and its own drop report.  Medians are reported; the ratio to
-    no tracer is the median of the per-round ratios.
- 2. loss: one more run per tool at full speed with its output counted
-    (tcplinger --json --events, tcpstates, bpftrace), against churn_load's
-    expected transitions.
- 3. record + replay: RECORD_SECS of churn recorded; its replay counted
-    (--json --events), then timed: `replay --json FILE > /dev/null` and
-    `replay FILE -p 1` (the engine runs, nothing matches the pid filter);
-    bytes per transition on disk.
- 4. memory: tcplinger's RSS with 0 and HOLD open connections (both ends
-    tracked), then the same load under --max-conns HOLD/2: the evicted
-    count must be reported.
- 5. profile (if perf works): perf record of tcplinger live and record
-    during churn; the top symbols.
+ verify    a small churn_load run traced by `tcplinger --json --events` and
+           by tcpstates at once; the transitions each prints must equal
+           churn_load's expected counts (the definition of "expected").
+ overhead  ROUNDS rounds, each running every configuration once (the order
+           rotates each round) for SECS of churn_load at full speed: no
+           tracer; empty BPF programs on tcplinger's tracepoints (the
+           floor); tcplinger > /dev/null; tcplinger record -w FILE;
+           tcpstates > /dev/null; bpftrace tcpstates.bt > /dev/null.  Per
+           run: conn/s, the tracer's CPU time over the load (until it is
+           idle again), its wakeups, VmHWM, its own drop report, and the CPU
+           other processes used meanwhile.  Medians are reported; the ratio
+           to no tracer is the median of the per-round ratios.
+ loss      one more run per tool at full speed with its output counted
+           (tcplinger --json --events, tcpstates, bpftrace) against
+           churn_load's expected transitions.
+ replay    RECORD_SECS of churn recorded; its replay counted (--json
+           --events), then timed: `replay --json FILE > /dev/null`,
+           `replay FILE -p 1` (the engine runs, no pid matches) and
+           `replay --json --events`; bytes per transition on disk.
+ memory    tcplinger's RSS with 0 and HOLD open connections (both ends
+           tracked), then the same load under --max-conns HOLD/2: the
+           evicted count must be reported.
+ profile   one more churn run per tool with BPF run-time accounting
+           (BPF_ENABLE_STATS) and, if perf is here, a system-wide perf
+           record -g: ns per BPF program run, the load's CPU share inside
+           the programs and what they spend it on, the tool process's top
+           symbols; then perf on two replays.
 
-Writes the tables to .output/bench/results.md (and results.json), and
-prints them.  Every tracer is stopped and every namespace deleted in
-finally blocks; every wait is bounded.
+Targets are printed as pass/MISS, never asserted.  Writes the tables to
+.output/bench/results.md (raw numbers in results.json) and prints them.
+Every tracer is stopped and every namespace deleted in finally blocks;
+every wait is bounded.  Exit status 1 if a step failed.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -96,19 +104,35 @@ def run(cmd, timeout=30, check=True, **kw):
     return r
 
 
-def proc_cpu_s(pid):
-    """utime + stime of a process (all its threads), in seconds."""
+def proc_times(pid):
+    """(utime, stime) of a process (all its threads), in seconds, and
+    whether it is a kernel thread; None if it is gone."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             s = f.read()
     except OSError:
         return None
     fields = s[s.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return (int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK,
+            bool(int(fields[6]) & 0x00200000))
+
+
+def proc_cpu_s(pid):
+    """CPU time of a process in seconds: the scheduler's ns-exact sum over
+    its threads when schedstat is there, else utime + stime (ticks)."""
+    total = 0
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        t = proc_times(pid)
+        return None if t is None else t[0] + t[1]
 
 
 def proc_status(pid):
-    """VmRSS, VmHWM, RssAnon, RssFile in bytes."""
+    """VmRSS, VmHWM, RssAnon, RssFile in bytes; context switch counts."""
     out = {}
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -116,9 +140,110 @@ def proc_status(pid):
                 k, _, v = line.partition(":")
                 if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                     out[k] = int(v.split()[0]) * 1024
+                elif k in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
+                    out[k] = int(v)
     except OSError:
         pass
     return out
+
+
+def other_cpu_snapshot(exclude):
+    """{pid: cpu s} of every user-space process but those in exclude: what
+    else ran on the machine (other sessions, builds, tests)."""
+    snap = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) in exclude:
+            continue
+        t = proc_times(int(d))
+        if t and not t[2]:
+            snap[int(d)] = t[0] + t[1]
+    return snap
+
+
+def other_cpu_pct(before, after, wall_s):
+    """CPU % (of one CPU) used between the snapshots by the processes alive
+    at the second (those that came and went in between are missed)."""
+    if not wall_s:
+        return None
+    used = sum(max(0.0, after[p] - before.get(p, 0.0)) for p in after)
+    return 100.0 * used / wall_s
+
+
+def prog_ids_of(pid):
+    """IDs of the BPF programs a process holds (prog and link fds)."""
+    ids = set()
+    try:
+        for fd in os.listdir("/proc/%d/fdinfo" % pid):
+            try:
+                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                    for line in f:
+                        if line.startswith("prog_id:"):
+                            ids.add(int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+    except OSError:
+        pass
+    return ids
+
+
+def bpf_prog_stats(ids):
+    """{id: (name, run_cnt, run_time_ns)} from bpftool."""
+    out = {}
+    try:
+        r = run(["bpftool", "-j", "prog", "show"], timeout=20, check=False)
+        for p in json.loads(r.stdout or "[]"):
+            if p.get("id") in ids:
+                out[p["id"]] = (p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0))
+    except (BenchError, ValueError, OSError):
+        pass
+    return out
+
+
+class BpfStats:
+    """Kernel accounting of BPF program run time, on while this lives:
+    BPF_ENABLE_STATS (an fd: the kernel turns it off when the fd closes,
+    whatever happens to us), else the kernel.bpf_stats_enabled sysctl,
+    restored on close."""
+
+    SYS_BPF = {"x86_64": 321, "aarch64": 280}
+    BPF_ENABLE_STATS = 32
+
+    def __init__(self):
+        self.fd = None
+        self.old_sysctl = None
+        nr = self.SYS_BPF.get(os.uname().machine)
+        if nr:
+            try:
+                import ctypes
+                libc = ctypes.CDLL(None, use_errno=True)
+                attr = ctypes.create_string_buffer(8)   # enable_stats.type = BPF_STATS_RUN_TIME
+                fd = libc.syscall(ctypes.c_long(nr), ctypes.c_int(self.BPF_ENABLE_STATS), attr,
+                                  ctypes.c_uint(8))
+                if fd >= 0:
+                    self.fd = fd
+                    return
+            except (OSError, AttributeError):
+                pass
+        path = "/proc/sys/kernel/bpf_stats_enabled"
+        try:
+            with open(path) as f:
+                self.old_sysctl = f.read().strip()
+            with open(path, "w") as f:
+                f.write("1")
+        except OSError:
+            self.old_sysctl = None
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.old_sysctl is not None:
+            try:
+                with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                    f.write(self.old_sysctl)
+            except OSError:
+                pass
+            self.old_sysctl = None
 
 
 def tw_slab_objs():
@@ -165,7 +290,6 @@ class Netns:
     def __init__(self):
         self.name = "tlbench-" + secrets.token_hex(4)
         self.created = False
-        self.tw_before = tw_slab_objs()
         run(["ip", "netns", "add", self.name])
         self.created = True
         run(["ip", "-n", self.name, "link", "set", "lo", "up"])
@@ -176,9 +300,20 @@ class Netns:
     def cmd(self, argv):
         return ["ip", "netns", "exec", self.name] + list(argv)
 
+    def tw_count(self):
+        """Timewait socks in this namespace (its /proc/net/sockstat)."""
+        try:
+            r = run(self.cmd(["cat", "/proc/net/sockstat"]), check=False, timeout=10)
+            m = re.search(r"^TCP:.* tw (\d+)", r.stdout, re.M)
+            return int(m.group(1)) if m else 0
+        except BenchError:
+            return 0
+
     def close(self):
         if not self.created:
             return
+        mine_tw = self.tw_count()
+        slab_before = tw_slab_objs()
         try:
             r = run(["ip", "netns", "pids", self.name], check=False, timeout=10)
             for tok in r.stdout.split():
@@ -195,15 +330,16 @@ class Netns:
                 break
             time.sleep(0.1)
         self.created = False
-        # The kernel frees the namespace's sockets in a worker: let it finish.
-        deadline = time.monotonic() + 10
-        base = self.tw_before or 0
-        while time.monotonic() < deadline:
-            n = tw_slab_objs()
-            if n is None or n <= base + 2000:
-                break
-            time.sleep(0.1)
-        time.sleep(0.3)
+        # The kernel frees the namespace's timewait socks in a worker: let
+        # it finish (bounded) before the next run.
+        if mine_tw > 1000 and slab_before is not None:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                n = tw_slab_objs()
+                if n is None or n <= slab_before - mine_tw + 1000:
+                    break
+                time.sleep(0.1)
+        time.sleep(0.2)
 
 
 # ---------------------------------------------------------------- tools
@@ -221,7 +357,6 @@ class Tool:
         self.err_path = os.path.join(workdir, "%s.%s.err" % (name, secrets.token_hex(3)))
         self.p = None
         self.rc = None
-        self.cpu_ready = None
         self.stderr = ""
 
     def start(self):
@@ -244,7 +379,6 @@ class Tool:
             raise BenchError("%s not ready within %ss" % (self.name, TRACER_READY_TIMEOUT),
                              self.err_text().splitlines()[-8:])
         time.sleep(0.3)   # start-up work (seeding, first poll) out of the way
-        self.cpu_ready = proc_cpu_s(self.p.pid)
 
     def err_text(self):
         try:
@@ -257,13 +391,13 @@ class Tool:
         return proc_cpu_s(self.p.pid)
 
     def wait_idle(self, max_s=5.0):
-        """Until its CPU time stops growing (it has caught up), bounded."""
+        """Until it uses under 2 % of a CPU (it has caught up), bounded."""
         deadline = time.monotonic() + max_s
         last = self.cpu()
         while time.monotonic() < deadline:
             time.sleep(0.25)
             now = self.cpu()
-            if now == last:
+            if now is None or last is None or now - last < 0.005:
                 return
             last = now
 
@@ -331,6 +465,7 @@ class Bench:
         self.mounted_tracefs = False
         self.results = {"notes": [], "errors": []}
         self.t_start = time.monotonic()
+        self.results["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
 
     # ---- helpers
 
@@ -350,6 +485,17 @@ class Bench:
         for p in (self.tl, self.churn, self.hold, self.empty_loader, self.empty_obj):
             if not os.path.exists(p):
                 raise BenchError("missing %s: run `make bench` (it builds everything)" % p)
+        # Measure one build from start to end, whatever happens to the
+        # build directory meanwhile: run copies.
+        snap = os.path.join(self.tmp, "bin")
+        os.makedirs(snap)
+        for attr in ("tl", "churn", "hold", "empty_loader", "empty_obj"):
+            src = getattr(self, attr)
+            dst = os.path.join(snap, os.path.basename(src))
+            shutil.copy2(src, dst)
+            setattr(self, attr, dst)
+        with open(self.tl, "rb") as f:
+            self.results["tl_sha256"] = hashlib.sha256(f.read()).hexdigest()
         # tcpstates and bpftrace attach through tracefs tracepoint ids.
         if not os.path.isdir("/sys/kernel/tracing/events"):
             r = run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=False)
@@ -390,9 +536,11 @@ class Bench:
             self.results["notes"].append("bpftrace not installed: skipped")
         return c
 
-    def churn_run(self, key, argv_fn, ready, secs, stdout_path=None, n=None):
+    def churn_run(self, key, argv_fn, ready, secs, stdout_path=None, n=None, hook=None):
         """One churn_load run in a fresh netns under a tool (or none).
-        Returns a dict of the measurements."""
+        hook(tool, res) is called after the load, before the tool stops
+        (tool is None without one); it may raise.  Returns a dict of the
+        measurements."""
         ns = Netns()
         d = tempfile.mkdtemp(dir=self.tmp)
         tool = None
@@ -403,20 +551,40 @@ class Bench:
             argv = [self.churn, "-t", str(secs), "-p", str(CHURN_PORT)]
             if n:
                 argv += ["-n", str(n)]
+            mine = {os.getpid()} | ({tool.p.pid} if tool else set())
+            if hook and hasattr(hook, "before"):
+                mine |= hook.before(tool)
+            st0 = proc_status(tool.p.pid) if tool else {}
+            t0 = proc_times(tool.p.pid) if tool else None
+            c0 = proc_cpu_s(tool.p.pid) if tool else None
+            others0 = other_cpu_snapshot(mine)
+            w0 = time.monotonic()
             r = run(ns.cmd(argv), timeout=secs + 60, check=False)
+            wall = time.monotonic() - w0
+            others1 = other_cpu_snapshot(mine)
             f = facts_of(r.stdout)
             if r.returncode != 0 or f.get("done") != "1":
                 raise BenchError("churn_load failed (%d)" % r.returncode,
                                  (r.stdout + r.stderr).splitlines()[-6:])
             res = {"conn": int(f["connections"]), "conn_per_s": float(f["conn_per_s"]),
                    "elapsed_ms": float(f["elapsed_ms"]),
-                   "tp": int(f["transitions_tracepoint"]), "tl": int(f["transitions_tcplinger"])}
+                   "tp": int(f["transitions_tracepoint"]), "tl": int(f["transitions_tcplinger"]),
+                   "other_cpu_pct": other_cpu_pct(others0, others1, wall)}
             if tool:
                 tool.wait_idle()
-                cpu = tool.cpu()
+                t1 = proc_times(tool.p.pid)
+                c1 = proc_cpu_s(tool.p.pid)
                 st = proc_status(tool.p.pid)
-                res["cpu_s"] = cpu - tool.cpu_ready if cpu is not None else None
+                if t0 and t1:
+                    res["user_s"] = t1[0] - t0[0]
+                    res["sys_s"] = t1[1] - t0[1]
+                if c0 is not None and c1 is not None:
+                    res["cpu_s"] = c1 - c0
                 res["hwm"] = st.get("VmHWM")
+                res["wakeups"] = (st.get("voluntary_ctxt_switches", 0)
+                                  - st0.get("voluntary_ctxt_switches", 0))
+                if hook:
+                    hook(tool, res)
                 rc = tool.stop()
                 res["rc"] = rc
                 res["stderr"] = tool.stderr[-2000:]
@@ -429,6 +597,8 @@ class Bench:
                     res["file_bytes"] = os.path.getsize(p) if os.path.exists(p) else None
             return res
         finally:
+            if hook and hasattr(hook, "cleanup"):
+                hook.cleanup()
             if tool:
                 tool.kill()
             ns.close()
@@ -505,7 +675,12 @@ class Bench:
                    "cpu_us": median(cpu_us) if fn else None,
                    "hwm": median([x.get("hwm") for x in runs]) if fn else None,
                    "lost": sum(x.get("lost", 0) for x in runs) if key in ("tcplinger", "record") else None,
-                   "trans": trans}
+                   "trans": trans,
+                   "user_pct": median([100 * x["user_s"] / (x["user_s"] + x["sys_s"]) for x in runs
+                                       if x.get("user_s", 0) + x.get("sys_s", 0) > 0]) if fn else None,
+                   "wakeups_per_k": median([1000 * x["wakeups"] / x[trans] for x in runs
+                                            if x.get("wakeups") is not None and x[trans]]) if fn else None,
+                   "other_cpu_pct": median([x.get("other_cpu_pct") for x in runs])}
             if key == "record":
                 bpt = [x["file_bytes"] / x["tl"] for x in runs if x.get("file_bytes") and x["tl"]]
                 row["bytes_per_transition"] = median(bpt)
@@ -552,7 +727,7 @@ class Bench:
 
     def replay(self):
         log("record: %d s of churn (%.0f s elapsed)" % (self.args.record_secs, self.elapsed()))
-        log_path = os.path.join(self.outdir, "churn.tlog")
+        log_path = os.path.join(self.outdir if self.args.keep_log else self.tmp, "churn.tlog")
         try:
             os.unlink(log_path)
         except OSError:
@@ -561,7 +736,7 @@ class Bench:
                                                       "--netns", str(ns.inode), "-d", "300"],
                              "line", self.args.record_secs)
         size = os.path.getsize(log_path)
-        rp = {"conn": res["conn"], "expected": res["tl"], "file_bytes": size,
+        rp = {"conn": res["conn"], "expected": res["tl"], "file_bytes": size, "log_path": log_path,
               "record_lost_stderr": res.get("lost", 0), "cpu_s": res.get("cpu_s")}
         # Counted replay: every transition the recording holds.
         counted = os.path.join(self.tmp, "replay.events.json")
@@ -594,8 +769,6 @@ class Bench:
                               "per_s": rp["transitions"] / w if w else None}
         rp["timings"] = timings
         self.results["replay"] = rp
-        if not self.args.keep_log:
-            os.unlink(log_path)
 
     # ---- 4. memory per tracked connection, and the cap
 
@@ -656,48 +829,54 @@ class Bench:
                 ns.close()
         self.results["memory"] = mem
 
-    # ---- 5. profile
+    # ---- 5. where the time goes
 
     def profile(self):
-        if not self.perf:
-            self.results["notes"].append("perf not installed: no profile")
-            return
-        prof = {}
-        for key, fn in (("tcplinger", lambda ns, d: [self.tl, "--netns", str(ns.inode), "-d", "300"]),
-                        ("record", lambda ns, d: [self.tl, "record", "-w", os.path.join(d, "p.tlog"),
-                                                  "--netns", str(ns.inode), "-d", "300"])):
-            log("profile: %s (%.0f s elapsed)" % (key, self.elapsed()))
-            ns = Netns()
-            d = tempfile.mkdtemp(dir=self.tmp)
-            tool = Tool(key, fn(ns, d), d, "line")
-            perf = None
-            data = os.path.join(d, "perf.data")
-            secs = self.args.secs
-            try:
-                tool.start()
-                perf = subprocess.Popen([self.perf, "record", "-q", "-e", "cpu-clock", "-F", "1999",
-                                         "-p", str(tool.p.pid), "-o", data, "--", "sleep", str(secs)],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, start_new_session=True)
-                time.sleep(0.3)
-                r = run(ns.cmd([self.churn, "-t", str(secs - 1), "-p", str(CHURN_PORT)]),
-                        timeout=secs + 60)
-                perf.wait(timeout=secs + 30)
-                tool.stop()
-                rep = run([self.perf, "report", "-i", data, "--stdio", "--no-children",
-                           "--sort", "sym", "--percent-limit", "0.7"], timeout=60, check=False)
-                prof[key] = {"conn_per_s": float(facts_of(r.stdout).get("conn_per_s", 0)),
-                             "top": parse_perf_report(rep.stdout)[:18]}
-            except (BenchError, subprocess.TimeoutExpired) as e:
-                self.error("profile %s" % key, e)
-            finally:
-                if perf is not None and perf.poll() is None:
-                    perf.kill()
-                    perf.wait(timeout=10)
-                tool.kill()
-                ns.close()
-                shutil.rmtree(d, ignore_errors=True)
+        """One more churn run per tool with the kernel's BPF run-time
+        accounting on (ns per program run, per transition) and, when perf
+        is here, perf record on the tool's process; then perf on replays."""
+        prof = {"runs": {}, "replay": {}}
         self.results["profile"] = prof
+        tools = [("tcplinger", "tcplinger > /dev/null",
+                  lambda ns, d: [self.tl, "--netns", str(ns.inode), "-d", "300"], "line"),
+                 ("record", "tcplinger record -w FILE",
+                  lambda ns, d: [self.tl, "record", "-w", os.path.join(d, "p.tlog"),
+                                 "--netns", str(ns.inode), "-d", "300"], "line"),
+                 ("empty", "empty BPF programs (floor)",
+                  lambda ns, d: [self.empty_loader, "-d", "300", self.empty_obj], "line")]
+        if self.tcpstates:
+            tools.append(("tcpstates", "tcpstates (libbpf-tools) > /dev/null",
+                          lambda ns, d: [self.tcpstates], "bpf"))
+        if not self.perf:
+            self.results["notes"].append("perf not installed: BPF run time only, no profile")
+        for key, label, fn, ready in tools:
+            log("profile: %s (%.0f s elapsed)" % (key, self.elapsed()))
+            hook = Profiler(self, True)
+            try:
+                res = self.churn_run(key, fn, ready, self.args.secs, hook=hook)
+                trans = res["tp"] if key == "tcpstates" else res["tl"]
+                progs = sorted(hook.progs, key=lambda x: -x[2])
+                prof["runs"][key] = {
+                    "label": label, "conn_per_s": res["conn_per_s"], "transitions": trans,
+                    "progs": progs,
+                    "bpf_ns_per_transition": sum(x[2] for x in progs) / trans if trans else None,
+                    "wakeups": res.get("wakeups"), "cpu_s": res.get("cpu_s"),
+                    "top": hook.top, "breakdown": hook.breakdown}
+            except (BenchError, subprocess.SubprocessError, OSError) as e:
+                self.error("profile %s" % key, e)
+        log_path = self.results.get("replay", {}).get("log_path")
+        if self.perf and log_path and os.path.exists(log_path):
+            for label, argv in (("replay FILE -p 1", [self.tl, "replay", log_path, "-p", "1"]),
+                                ("replay --json FILE", [self.tl, "replay", "--json", log_path])):
+                data = os.path.join(self.tmp, "perf.replay.data")
+                try:
+                    with open(os.devnull, "wb") as null:
+                        subprocess.run([self.perf, "record", "-q", "-e", "cpu-clock", "-F", "4999",
+                                        "-o", data, "--"] + argv, stdin=subprocess.DEVNULL,
+                                       stdout=null, stderr=subprocess.DEVNULL, timeout=120)
+                    prof["replay"][label] = perf_top(self.perf, data)
+                except (BenchError, subprocess.SubprocessError, OSError) as e:
+                    self.error("profile %s" % label, e)
 
     # ---- report
 
@@ -725,6 +904,127 @@ class Bench:
                 "mem_gib": mem_kb / 1048576, "rev": rev or "?",
                 "bpftrace": ver([self.bpftrace, "--version"]) if self.bpftrace else "-",
                 "libbpf_tools": ver(["dpkg-query", "-W", "-f=${Version}", "libbpf-tools"])}
+
+
+class Profiler:
+    """churn_run hook: BPF run-time accounting over the load (the tool's
+    programs, found through its fds) and, with perf, a system-wide
+    `perf record -a -g` over the load: the tool process's own profile, and
+    how much of the load's CPU went into BPF programs and their wakeups."""
+
+    def __init__(self, bench, use_perf):
+        self.bench = bench
+        self.use_perf = use_perf and bench.perf
+        self.stats = None
+        self.perf = None
+        self.data = os.path.join(bench.tmp, "perf.%s.data" % secrets.token_hex(3))
+        self.ids = set()
+        self.before_stats = {}
+        self.progs = []
+        self.top = []
+        self.breakdown = None
+
+    def before(self, tool):
+        self.stats = BpfStats()
+        self.ids = prog_ids_of(tool.p.pid)
+        self.before_stats = bpf_prog_stats(self.ids)
+        if self.use_perf:
+            self.perf = subprocess.Popen(
+                [self.bench.perf, "record", "-q", "-a", "-g", "-e", "cpu-clock", "-F", "1999",
+                 "-o", self.data],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True)
+            time.sleep(0.5)
+            return {self.perf.pid}
+        return set()
+
+    def __call__(self, tool, res):
+        after = bpf_prog_stats(self.ids)
+        for pid_, (name, cnt, ns) in after.items():
+            b = self.before_stats.get(pid_, (name, 0, 0))
+            if cnt - b[1] > 0:
+                self.progs.append((name, cnt - b[1], ns - b[2]))
+        self.stats.close()
+        if self.perf:
+            self.perf.send_signal(signal.SIGINT)
+            try:
+                self.perf.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.perf.kill()
+                self.perf.wait(timeout=10)
+            self.top = perf_top(self.bench.perf, self.data, tool.p.pid)
+            self.breakdown = perf_breakdown(self.bench.perf, self.data, tool.p.pid)
+
+    def cleanup(self):
+        if self.stats:
+            self.stats.close()
+        if self.perf is not None and self.perf.poll() is None:
+            self.perf.kill()
+            try:
+                self.perf.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.unlink(self.data)
+        except OSError:
+            pass
+
+
+def perf_top(perf, data, pid=None):
+    """[(percent, user|kernel, symbol)] of a perf.data file, self time
+    (of one process's samples when pid is given)."""
+    argv = [perf, "report", "-i", data, "--stdio", "--no-children", "--sort", "sym",
+            "-g", "none", "--percent-limit", "0.5"]
+    if pid:
+        argv += ["--pid", str(pid), "--percentage", "relative"]
+    r = run(argv, timeout=120, check=False)
+    return parse_perf_report(r.stdout)
+
+
+def perf_breakdown(perf, data, tool_pid, load_comm="churn_load"):
+    """Counts over the samples of a system-wide perf record -g: busy
+    (not idle), the load's, the tool's, and those of the load inside a BPF
+    program, in a ring/perf buffer helper, and in the wakeup it raises
+    (irq_work_queue)."""
+    try:
+        r = subprocess.run([perf, "script", "-i", data, "-F", "comm,pid,ip,sym"],
+                           capture_output=True, text=True, timeout=120, errors="replace")
+    except (subprocess.SubprocessError, OSError):
+        return None
+    c = {"samples": 0, "busy": 0, "load": 0, "tool": 0, "load_bpf": 0, "load_output": 0,
+         "load_wakeup": 0, "helpers": {}}
+    for block in r.stdout.split("\n\n"):
+        lines = [l.strip() for l in block.strip().splitlines()]
+        if not lines:
+            continue
+        head = lines[0].rsplit(None, 1)
+        if len(head) != 2 or not head[1].isdigit():
+            continue
+        comm, pid = head[0], int(head[1])
+        frames = [f.split(None, 1)[1] if len(f.split(None, 1)) == 2 else f for f in lines[1:]]
+        c["samples"] += 1
+        if pid == 0:
+            continue
+        c["busy"] += 1
+        if pid == tool_pid:
+            c["tool"] += 1
+        if comm != load_comm:
+            continue
+        c["load"] += 1
+        at = next((i for i, f in enumerate(frames) if f.startswith("bpf_prog_")), None)
+        if at is not None:
+            c["load_bpf"] += 1
+            # what the program was doing: its own code, or the helper it called
+            what = "%s: %s" % (frames[at].split("_", 3)[-1],
+                               frames[at - 1] if at > 0 else "(program code)")
+            c["helpers"][what] = c["helpers"].get(what, 0) + 1
+            if any(f in ("bpf_ringbuf_submit", "bpf_ringbuf_reserve", "bpf_perf_event_output",
+                         "bpf_ringbuf_output", "perf_event_output") or f.startswith("bpf_ringbuf")
+                   for f in frames):
+                c["load_output"] += 1
+            if any(f.startswith("irq_work_queue") for f in frames):
+                c["load_wakeup"] += 1
+    return c
 
 
 # ---------------------------------------------------------------- counting
@@ -851,7 +1151,8 @@ def render(b, res, cmdline, wall_s):
     L = []
     L.append("# tcplinger benchmark results")
     L.append("")
-    L.append("- Date: %s; tcplinger %s" % (time.strftime("%Y-%m-%d %H:%M:%S %Z"), m["rev"]))
+    L.append("- Date: %s; tcplinger %s (binary sha256 %s)" % (
+        res.get("date", "?"), m["rev"], res.get("tl_sha256", "?")[:12]))
     L.append("- Machine: %d CPUs, %s; kernel %s; %.1f GiB RAM" % (
         m["nproc"], m["model"], m["kernel"], m["mem_gib"]))
     L.append("- Tools: %s; libbpf-tools %s" % (m["bpftrace"], m["libbpf_tools"]))
@@ -859,7 +1160,7 @@ def render(b, res, cmdline, wall_s):
     a = b.args
     L.append("- Load: tests/bench/churn_load, 1 client + 1 server thread over loopback in a fresh netns "
              "per run, 1-byte request/reply, close order alternating (client first / server first), "
-             "64 client addresses; %d s per run, %d rounds, configurations in rotating order." % (
+             "64 client addresses, no (address, port) pair used twice; %d s per run, %d rounds, configurations in rotating order." % (
                  a.secs, a.rounds))
     if res.get("foreign_at_start"):
         L.append("- Noise: other processes had BPF programs on the same tracepoints during the run "
@@ -873,26 +1174,32 @@ def render(b, res, cmdline, wall_s):
         L.append("## Connection churn, side by side (medians)")
         L.append("")
         L.append("| Configuration | conn/s | min - max | vs no tracer | events lost | "
-                 "tracer CPU µs/transition | tracer peak RSS |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|")
+                 "tracer CPU µs/transition (user %) | tracer wakeups /1k transitions | "
+                 "tracer peak RSS | other processes' CPU |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             lost = r["lost"]
             if r["key"] in ("tcpstates", "bpftrace"):
                 lr = next((x for x in res.get("loss", []) if x["label"].startswith(r["key"])), None)
                 lost = lr["lost"] if lr else None
-            L.append("| %s | %s | %s - %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s - %s | %s | %s | %s | %s | %s | %s |" % (
                 r["label"], fmt_num(r["conn_per_s"]), fmt_num(r["min"]), fmt_num(r["max"]),
                 "-" if r["ratio"] is None or r["key"] == "none" else "%.1f %%" % (100 * r["ratio"]),
                 "-" if lost is None else "%d" % lost,
-                "-" if r["cpu_us"] is None else "%.3f" % r["cpu_us"],
-                "-" if r["hwm"] is None else "%.1f MiB" % (r["hwm"] / 1048576)))
+                "-" if r["cpu_us"] is None else "%.3f (%.0f %%)" % (r["cpu_us"], r["user_pct"] or 0),
+                fmt_num(r["wakeups_per_k"], "{:,.1f}"),
+                "-" if r["hwm"] is None else "%.1f MiB" % (r["hwm"] / 1048576),
+                fmt_num(r["other_cpu_pct"], "{:.0f} %")))
         L.append("")
         L.append("vs no tracer: median over rounds of conn/s ÷ the same round's no-tracer conn/s. "
                  "Events lost: tcplinger's own drop report (stderr), summed over its runs; "
                  "tcpstates/bpftrace: expected − printed in the counted pass below. "
-                 "CPU: the tracer process's utime+stime from ready until it is idle after the "
-                 "load, per transition (tcplinger's transitions for tcplinger, tracepoint "
-                 "events for tcpstates/bpftrace); the BPF programs' own cost is in conn/s.")
+                 "CPU: the tracer process's CPU time (schedstat) from the start of the load until "
+                 "it is idle after it, per transition (tcplinger's transitions for tcplinger, tracepoint "
+                 "events for tcpstates/bpftrace), with the user-space share of utime+stime; the BPF programs' own "
+                 "cost is in conn/s (see the BPF run time below). Wakeups: the tracer's voluntary "
+                 "context switches. Other processes' CPU: what every other long-lived process on the "
+                 "machine used during the runs, in % of one CPU (noise; 0 on a quiet machine).")
         L.append("")
 
     loss = res.get("loss", [])
@@ -1021,18 +1328,66 @@ def render(b, res, cmdline, wall_s):
     L.append("")
 
     prof = res.get("profile") or {}
-    if prof:
-        L.append("## Profile (perf record -e cpu-clock on the tracer process during churn)")
+    if prof.get("runs"):
+        L.append("## Where the time goes")
         L.append("")
-        for key, p in prof.items():
-            L.append("%s (churn at %s conn/s), self time, symbols ≥ 0.7 %%:" % (
-                "tcplinger > /dev/null" if key == "tcplinger" else "tcplinger record -w FILE",
-                fmt_num(p["conn_per_s"])))
+        L.append("One more churn run per tool with the kernel's BPF run-time accounting on "
+                 "(BPF_ENABLE_STATS; it adds two clock reads per program run) and a system-wide "
+                 "`perf record -a -g -e cpu-clock`.")
+        L.append("")
+        L.append("| Tool | conn/s | BPF ns per transition | BPF programs: runs, ns/run | "
+                 "tool wakeups /1k transitions |")
+        L.append("|---|---:|---:|---|---:|")
+        for key, p in prof["runs"].items():
+            L.append("| %s | %s | %s | %s | %s |" % (
+                p["label"], fmt_num(p["conn_per_s"]), fmt_num(p["bpf_ns_per_transition"]),
+                "; ".join("%s %s × %.0f ns" % (n, fmt_num(c), t / c) for n, c, t in p["progs"] if c),
+                fmt_num(1000 * p["wakeups"] / p["transitions"] if p.get("wakeups") is not None
+                        and p["transitions"] else None, "{:,.1f}")))
+        L.append("")
+        if any(p.get("breakdown") for p in prof["runs"].values()):
+            L.append("System-wide `perf record -a -g` over the same runs: the share of the load's "
+                     "(churn_load's) CPU samples spent inside BPF programs, inside their output "
+                     "helper (ring buffer / perf buffer), and in the wakeup that helper raises "
+                     "(`irq_work_queue`: a self-IPI, under virtualization a VM exit); the tool "
+                     "process's share of the busy samples.")
             L.append("")
-            L.append("| % | where | symbol |")
-            L.append("|---:|---|---|")
-            for pct, kind, sym in p["top"]:
-                L.append("| %.1f | %s | `%s` |" % (pct, kind, sym))
+            L.append("| Tool | load samples | in BPF programs | in output helper | in its wakeup "
+                     "(irq_work) | tool process (of busy) |")
+            L.append("|---|---:|---:|---:|---:|---:|")
+            for key, p in prof["runs"].items():
+                b = p.get("breakdown")
+                if not b or not b["load"]:
+                    continue
+                L.append("| %s | %d | %.1f %% | %.1f %% | %.1f %% | %.1f %% |" % (
+                    p["label"], b["load"], 100 * b["load_bpf"] / b["load"],
+                    100 * b["load_output"] / b["load"], 100 * b["load_wakeup"] / b["load"],
+                    100 * b["tool"] / max(b["busy"], 1)))
+            L.append("")
+            for key, p in prof["runs"].items():
+                b = p.get("breakdown")
+                if not b or not b["load_bpf"] or key == "empty":
+                    continue
+                top = sorted(b["helpers"].items(), key=lambda x: -x[1])[:8]
+                L.append("%s: the load's samples inside BPF programs, by what the program was "
+                         "doing (%d samples): %s." % (
+                             p["label"], b["load_bpf"],
+                             ", ".join("%s %.0f %%" % (k, 100 * v / b["load_bpf"]) for k, v in top)))
+                L.append("")
+        for key, p in prof["runs"].items():
+            if not p["top"] or key == "empty":
+                continue
+            user = [x for x in p["top"] if x[1] == "user"]
+            kern = [x for x in p["top"] if x[1] == "kernel"]
+            L.append("%s, its own process, perf self time: user space %.1f %%, kernel %.1f %% "
+                     "(symbols ≥ 0.5 %%). Top user-space symbols: %s. Top kernel symbols: %s." % (
+                         p["label"], sum(x[0] for x in user), sum(x[0] for x in kern),
+                         ", ".join("`%s` %.1f %%" % (x[2], x[0]) for x in user[:10]) or "-",
+                         ", ".join("`%s` %.1f %%" % (x[2], x[0]) for x in kern[:6]) or "-"))
+            L.append("")
+        for label, top in (prof.get("replay") or {}).items():
+            L.append("`tcplinger %s`, perf self time: %s." % (
+                label, ", ".join("`%s` %.1f %%" % (x[2], x[0]) for x in top[:12]) or "-"))
             L.append("")
 
     if res["notes"] or res["errors"]:
@@ -1053,7 +1408,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="overhead rounds (default 3)")
     ap.add_argument("--record-secs", type=int, default=10, help="churn recorded for replay (default 10)")
     ap.add_argument("--hold", type=int, default=100000, help="connections held for memory (default 100000)")
-    ap.add_argument("--no-profile", action="store_true", help="skip the perf profile")
+    ap.add_argument("--no-profile", action="store_true", help="skip the profile step")
+    ap.add_argument("--steps", default="verify,overhead,loss,replay,memory,profile",
+                    help="comma-separated steps to run (default: all)")
     ap.add_argument("--keep-log", action="store_true", help="keep the recorded log (.output/bench/churn.tlog)")
     ap.add_argument("--out", default=os.path.join(ROOT, ".output", "bench", "results.md"))
     args = ap.parse_args()
@@ -1069,10 +1426,13 @@ def main():
         b.setup()
         b.results["machine"] = b.machine()
         steps = [("verify", b.verify), ("overhead", b.overhead), ("loss", b.loss),
-                 ("replay", b.replay), ("memory", b.memory)]
-        if not args.no_profile:
-            steps.append(("profile", b.profile))
+                 ("replay", b.replay), ("memory", b.memory), ("profile", b.profile)]
+        wanted = set(args.steps.split(","))
+        if args.no_profile:
+            wanted.discard("profile")
         for name, fn in steps:
+            if name not in wanted:
+                continue
             try:
                 fn()
             except BenchError as e:

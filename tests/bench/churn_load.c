@@ -2,13 +2,13 @@
 /*
  * churn_load [-t SECS] [-n MAX] [-a NADDR] [-p PORT]: TCP connection churn
  * over loopback, as fast as the machine allows, for SECS seconds (default 5)
- * or MAX connections (default 2,000,000), whichever comes first.
+ * or MAX connections, whichever comes first.
  *
  * One server thread (127.0.0.1:PORT, default 7100) and one client thread
- * (main).  Connection i binds source address 127.1.0.(1 + i % NADDR) (default
- * 64 addresses; the port is left to connect(), which checks the whole
- * 4-tuple), sends one byte, gets it back, then closes in one of two orders,
- * alternating (the byte tells the server which):
+ * (main).  Connection i binds source 127.1.0.(1 + i % NADDR) (default 64
+ * addresses), port SPORT_MIN + i / NADDR, so that no (address, port) pair
+ * is used twice in a run; it sends one byte, gets it back, then closes in
+ * one of two orders, alternating (the byte tells the server which):
  *
  *   even i, client first:  client SYN_SENT ES FIN_WAIT1 FIN_WAIT2 TIME_WAIT
  *                          server SYN_RECV ES CLOSE_WAIT LAST_ACK CLOSE
@@ -16,10 +16,13 @@
  *                          client SYN_SENT ES CLOSE_WAIT LAST_ACK CLOSE
  *
  * Every connection leaves one TIME_WAIT socket (60 s), on one side or the
- * other: spreading the clients over NADDR source addresses keeps the
- * 4-tuples apart, so no TIME_WAIT is reused or killed early within a run
- * (the run's netns should have net.ipv4.tcp_tw_reuse=0, a wide
- * ip_local_port_range and a tcp_max_tw_buckets above the connection count).
+ * other.  Never reusing a 4-tuple within a run means that no TIME_WAIT is
+ * reused or killed early (a server-side TIME_WAIT would be, by a SYN from a
+ * client port the kernel handed out again), so the transition counts below
+ * are exact.  MAX is at most NADDR * (SPORT_MAX - SPORT_MIN + 1), 3.5 M with
+ * the defaults.  Run it in a fresh netns each time (the last run's
+ * TIME_WAITs hold its ports for 60 s) with net.ipv4.tcp_max_tw_buckets
+ * above the connection count.
  *
  * Expected transitions, for a run whose tracer stops before any TIME_WAIT
  * expires (60 s); bench.py checks them against real runs of each tool:
@@ -49,6 +52,10 @@
 #define TP_LISTENER		2	/* per run */
 #define TL_CLIENT_FIRST		10	/* tcplinger transitions */
 #define TL_SERVER_FIRST		10
+
+/* Client source ports, bound explicitly (clear of the server's port). */
+#define SPORT_MIN		10000
+#define SPORT_MAX		64999
 
 #define ORDER_CLIENT_FIRST 'c'
 #define ORDER_SERVER_FIRST 's'
@@ -86,7 +93,7 @@ static void *server(void *arg)
 
 int main(int argc, char **argv)
 {
-	long secs = 5, max = 2000000, naddr = 64, port = 7100, i;
+	long secs = 5, max = 0, naddr = 64, port = 7100, i;
 	uint64_t t0, t1, deadline;
 	long n_client_first = 0, n_server_first = 0;
 	pthread_t t;
@@ -115,6 +122,10 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		fail("unexpected argument '%s'", argv[optind]);
+	if (port >= SPORT_MIN && port <= SPORT_MAX)
+		fail("server port %ld is in the client port range %d-%d", port, SPORT_MIN, SPORT_MAX);
+	if (!max || max > naddr * (SPORT_MAX - SPORT_MIN + 1))
+		max = naddr * (SPORT_MAX - SPORT_MIN + 1);
 	/* Whatever happens, never outlive the run by much. */
 	alarm((unsigned)secs + 60);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -135,7 +146,8 @@ int main(int argc, char **argv)
 
 		if ((i & 15) == 0 && mono_ns() >= deadline)
 			break;
-		fd = bench_connect(0x7f010001u + (uint32_t)(i % naddr), (int)port);
+		fd = bench_connect(0x7f010001u + (uint32_t)(i % naddr),
+				   SPORT_MIN + (int)(i / naddr), (int)port);
 		write_all(fd, &order, 1);
 		read_exact(fd, &r, 1);
 		if (r != order)

@@ -74,7 +74,7 @@ static void worker(int k, long count, long naddr, long port, long secs,
 	if (!fds)
 		die("calloc");
 	for (i = 0; i < count; i++) {
-		fds[2 * i] = bench_connect(0x7f020001u + (uint32_t)(i % naddr),
+		fds[2 * i] = bench_connect(0x7f020001u + (uint32_t)(i % naddr), 0,
 					   (int)port + k);
 		fds[2 * i + 1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fds[2 * i + 1] < 0)
