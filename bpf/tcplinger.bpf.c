@@ -173,6 +173,8 @@ static __always_inline void fill_sock(struct tl_event *ev,
 	}
 }
 
+/* Only process context names the socket's owner: elsewhere the current
+ * task is whoever the softirq interrupted, not worth a copy. */
 static __always_inline void fill_task(struct tl_event *ev)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -180,6 +182,47 @@ static __always_inline void fill_task(struct tl_event *ev)
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->flags |= TL_F_IN_TASK;
+}
+
+/* The hot path: tp_btf hands over a trusted struct sock, read directly
+ * rather than through bpf_probe_read_kernel() calls. */
+static __always_inline bool read_key_sk(const struct sock *sk, struct tl_key *k)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+
+	k->family = skc->skc_family;
+	if (k->family != AF_INET && k->family != AF_INET6)
+		return false;
+	if (filter_family && k->family != filter_family)
+		return false;
+	k->netns = skc->skc_net.net->ns.inum;
+	if (filter_netns && k->netns != filter_netns)
+		return false;
+	/* skc_num is zeroed when a closing socket gives its port back,
+	 * before ->CLOSE is traced: inet_sport keeps it. */
+	k->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	k->dport = bpf_ntohs(skc->skc_dport);
+	if (n_lports && !port_in(filter_lports, n_lports, k->sport))
+		return false;
+	if (n_rports && !port_in(filter_rports, n_rports, k->dport))
+		return false;
+	return true;
+}
+
+static __always_inline void fill_addrs_sk(struct tl_event *ev, const struct sock *sk)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+
+	if (ev->family == AF_INET) {
+		*(__u32 *)ev->saddr = skc->skc_rcv_saddr;
+		*(__u32 *)ev->daddr = skc->skc_daddr;
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		((__u32 *)ev->saddr)[i] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+		((__u32 *)ev->daddr)[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
+	}
 }
 
 /* Waking the reader for every event would cost more than the event: it
@@ -285,34 +328,36 @@ static __always_inline bool tw_full(const struct sock *sk)
 	return refs - 1 >= max;
 }
 
-static __always_inline int on_state(const struct sock *sk, int oldstate,
-				    int newstate, bool in_task)
+static __always_inline int on_state(const void *ctx, const struct sock *sk, int oldstate,
+				    int newstate, bool use_pc)
 {
 	struct tl_event *ev;
 	struct tl_key k;
-	__u16 flags = 0;
+	bool in_task;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP || !read_key_sk(sk, &k))
 		return 0;
-	if (!read_key(&sk->__sk_common, false, &k))
-		return 0;
-	if (in_task)
-		flags |= TL_F_IN_TASK;
-	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD))
-		flags |= TL_F_ORPHAN;
-	if (newstate == TL_TCP_CLOSE &&
-	    (oldstate == TL_TCP_FIN_WAIT1 || oldstate == TL_TCP_FIN_WAIT2 ||
-	     oldstate == TL_TCP_CLOSING) && tw_full(sk))
-		flags |= TL_F_TW_FULL;
+	in_task = use_pc ? in_task_pc() : in_task_stack(ctx);
 
 	ev = ev_reserve(TL_EV_STATE);
 	if (!ev)
 		return 0;
-	fill_sock(ev, &sk->__sk_common, &k, ptr_val(sk));
-	fill_task(ev);
+	ev->sk_id = sk_id(ptr_val(sk));
+	ev->family = k.family;
+	ev->sport = k.sport;
+	ev->dport = k.dport;
+	ev->netns = k.netns;
+	fill_addrs_sk(ev, sk);
+	if (in_task)
+		fill_task(ev);
+	if (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD))
+		ev->flags |= TL_F_ORPHAN;
+	if (newstate == TL_TCP_CLOSE &&
+	    (oldstate == TL_TCP_FIN_WAIT1 || oldstate == TL_TCP_FIN_WAIT2 ||
+	     oldstate == TL_TCP_CLOSING) && tw_full(sk))
+		ev->flags |= TL_F_TW_FULL;
 	ev->old_state = oldstate;
 	ev->new_state = newstate;
-	ev->flags = flags;
 	ev_submit(ev);
 	return 0;
 }
@@ -323,20 +368,16 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tl_state, const struct sock *sk, const int oldstate,
 	     const int newstate)
 {
-	bool in_task;
-
 	if (&__preempt_count)
-		in_task = in_task_pc();
-	else
-		in_task = in_task_stack(ctx);
-	return on_state(sk, oldstate, newstate, in_task);
+		return on_state(ctx, sk, oldstate, newstate, true);
+	return on_state(ctx, sk, oldstate, newstate, false);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tl_state_stk, const struct sock *sk, const int oldstate,
 	     const int newstate)
 {
-	return on_state(sk, oldstate, newstate, in_task_stack(ctx));
+	return on_state(ctx, sk, oldstate, newstate, false);
 }
 
 /* Time since the tw timer was last armed for TIME_WAIT.  The kernel may
@@ -369,7 +410,6 @@ static __always_inline int on_tw_timer(__u64 timer, __u8 type, __u16 flags,
 	if (!ev)
 		return 0;
 	fill_sock(ev, &tw->__tw_common, &k, (__u64)tw);
-	fill_task(ev);
 	ev->new_state = BPF_CORE_READ(tw, tw_substate);
 	ev->flags = flags;
 	if (type != TL_EV_TW_START && ev->new_state == TL_TCP_TIME_WAIT)
@@ -475,7 +515,6 @@ static __always_inline int on_reset(const struct sock *sk, __u8 type)
 	if (!ev)
 		return 0;
 	fill_sock(ev, &sk->__sk_common, &k, ptr_val(sk));
-	fill_task(ev);
 	ev->old_state = state;
 	ev->new_state = state;
 	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD))
