@@ -99,11 +99,12 @@ $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
 
 # libFuzzer target for the log reader (clang: the fuzzer runtime is its own).
-$(FUZZ_BIN): tests/fuzz/fuzz_logfile.c user/logfile.c user/idmap.c user/logfile.h user/varint.h \
+$(FUZZ_BIN): tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c user/logfile.h \
+		user/logcodec.h user/varint.h \
 		user/idmap.h bpf/events.h | $(OUTPUT)/tests
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iuser -Ibpf \
-		tests/fuzz/fuzz_logfile.c user/logfile.c user/idmap.c -lz -o $@
+		tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c -lz -o $@
 
 ifeq ($(SAN),1)
 test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS)
