@@ -8,10 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Packed: 12 bytes a slot instead of 16, a quarter of the map's memory. */
 struct tl_idmap_slot {
 	uint64_t key;
 	uint32_t val;	/* value + 1; 0 marks an empty slot */
-};
+} __attribute__((packed));
 
 struct tl_idmap {
 	struct tl_idmap_slot *slots;

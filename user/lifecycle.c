@@ -18,6 +18,8 @@
 #define DEFAULT_MAX_CONNS (1u << 20)
 #define DEFAULT_GRACE_NS (5 * 1000 * 1000ULL)
 #define NIL UINT32_MAX
+#define CHUNK_SHIFT 12
+#define CHUNK_LEN (1u << CHUNK_SHIFT)
 
 /* Record flags. */
 enum {
@@ -42,8 +44,12 @@ struct conn {
 	uint64_t start_ns;
 	uint64_t enter_ns;	/* entry into the current state */
 	uint64_t end_ns;
-	uint64_t tw_entry_ns;	/* cancelled in FIN_WAIT2 substate: when TIME_WAIT began */
-	uint64_t seed_ns;	/* seeded: when; queued events older than it are in it */
+	union {
+		/* Seeded and not ending: when; queued events older are in it. */
+		uint64_t seed_ns;
+		/* Ending by a tw cancel from FIN_WAIT2: when TIME_WAIT began. */
+		uint64_t tw_entry_ns;
+	};
 	uint64_t dur[TL_MAX_PATH];	/* time in each finished path state */
 	uint8_t path[TL_MAX_PATH];
 	uint8_t npath;
@@ -63,7 +69,9 @@ struct list {
 struct tl_engine {
 	struct tl_engine_opts opts;
 	struct tl_engine_sink sink;
-	struct conn *conns;
+	struct conn **chunks;		/* records, CHUNK_LEN a chunk: growing never
+					 * copies them nor doubles the memory */
+	uint32_t nchunks;
 	uint32_t nconns, capconns;	/* slots in use / allocated */
 	uint32_t free_head;		/* free slots, chained through next */
 	struct tl_idmap ids;		/* sk_id / tw_id -> slot */
@@ -74,6 +82,11 @@ struct tl_engine {
 	uint64_t next_conn;
 	struct tl_engine_stats stats;
 };
+
+static inline struct conn *at(const struct tl_engine *e, uint32_t i)
+{
+	return &e->chunks[i >> CHUNK_SHIFT][i & (CHUNK_LEN - 1)];
+}
 
 static const char *const state_names[] = {
 	[TL_TCP_ESTABLISHED] = "ESTABLISHED",
@@ -125,12 +138,12 @@ static bool is_closing_state(int s)
 
 static void list_push(struct tl_engine *e, struct list *l, uint32_t i)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	c->prev = l->tail;
 	c->next = NIL;
 	if (l->tail != NIL)
-		e->conns[l->tail].next = i;
+		at(e, l->tail)->next = i;
 	else
 		l->head = i;
 	l->tail = i;
@@ -138,14 +151,14 @@ static void list_push(struct tl_engine *e, struct list *l, uint32_t i)
 
 static void list_del(struct tl_engine *e, struct list *l, uint32_t i)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	if (c->prev != NIL)
-		e->conns[c->prev].next = c->next;
+		at(e, c->prev)->next = c->next;
 	else
 		l->head = c->next;
 	if (c->next != NIL)
-		e->conns[c->next].prev = c->prev;
+		at(e, c->next)->prev = c->prev;
 	else
 		l->tail = c->prev;
 	c->prev = c->next = NIL;
@@ -202,7 +215,7 @@ static void tuple_from_event(struct tl_tuple *t, const struct tl_event *ev)
 
 static void tuples_del(struct tl_engine *e, uint32_t i)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 	uint32_t cur;
 	uint64_t k;
 
@@ -217,7 +230,7 @@ static void tuples_del(struct tl_engine *e, uint32_t i)
 /* Keep the tuple map holding exactly the records a tw sock may join. */
 static void tuples_sync(struct tl_engine *e, uint32_t i)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 	bool want = is_closing_state(c->state) && !c->tw_id && !(c->flags & C_ENDING);
 
 	if (!want) {
@@ -236,7 +249,7 @@ static struct conn *lookup_id(struct tl_engine *e, uint64_t id, uint32_t *idx)
 {
 	if (!id || !tl_idmap_get(&e->ids, id, idx))
 		return NULL;
-	return &e->conns[*idx];
+	return at(e, *idx);
 }
 
 static void map_id(struct tl_engine *e, uint64_t id, uint32_t i)
@@ -255,7 +268,7 @@ static void unmap_id(struct tl_engine *e, uint64_t id, uint32_t i)
 
 static void release(struct tl_engine *e, uint32_t i)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	list_del(e, list_of(e, c), i);
 	unmap_id(e, c->sk_id, i);
@@ -305,7 +318,7 @@ static void fill_lifecycle(const struct conn *c, uint64_t now, struct tl_lifecyc
 /* Reports the record (unless it is a listener nobody asked for) and frees it. */
 static void report(struct tl_engine *e, uint32_t i, uint64_t now)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	if (!(c->flags & C_LISTENER) || e->opts.listeners) {
 		struct tl_lifecycle lc;
@@ -339,7 +352,7 @@ static enum tl_end close_reason(const struct conn *c)
 
 static void settle(struct tl_engine *e, uint32_t i)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	if (c->flags & C_TW_CANCELLED) {
 		if (c->tw_entry_ns)
@@ -357,7 +370,7 @@ static void settle_due(struct tl_engine *e, uint64_t now)
 	while (e->pending.head != NIL) {
 		uint32_t i = e->pending.head;
 
-		if (e->conns[i].end_ns + e->opts.grace_ns > now)
+		if (at(e, i)->end_ns + e->opts.grace_ns > now)
 			break;
 		settle(e, i);
 	}
@@ -370,7 +383,7 @@ static void evict_one(struct tl_engine *e)
 		return;
 	}
 	if (e->lru.head != NIL) {
-		e->conns[e->lru.head].flags |= C_EVICTED;
+		at(e, e->lru.head)->flags |= C_EVICTED;
 		report(e, e->lru.head, e->clock);
 	}
 }
@@ -383,25 +396,25 @@ static uint32_t alloc_conn(struct tl_engine *e)
 		evict_one(e);
 	if (e->free_head != NIL) {
 		i = e->free_head;
-		e->free_head = e->conns[i].next;
+		e->free_head = at(e, i)->next;
 	} else {
 		if (e->capconns == e->nconns) {
-			uint32_t ncap = e->capconns ? e->capconns * 2 : 1024;
-			struct conn *nc;
+			struct conn **nc = realloc(e->chunks, (e->nchunks + 1) * sizeof(*nc));
 
-			if (ncap > e->opts.max_conns)
-				ncap = e->opts.max_conns;
-			nc = realloc(e->conns, (size_t)ncap * sizeof(*nc));
 			if (!nc)
 				return NIL;
-			e->conns = nc;
-			e->capconns = ncap;
+			e->chunks = nc;
+			nc[e->nchunks] = malloc(CHUNK_LEN * sizeof(struct conn));
+			if (!nc[e->nchunks])
+				return NIL;
+			e->nchunks++;
+			e->capconns += CHUNK_LEN;
 		}
 		i = e->nconns;	/* no free slot: all below nconns are in use */
 	}
-	memset(&e->conns[i], 0, sizeof(e->conns[i]));
-	e->conns[i].owner.pid = -1;
-	e->conns[i].conn = ++e->next_conn;
+	memset(at(e, i), 0, sizeof(struct conn));
+	at(e, i)->owner.pid = -1;
+	at(e, i)->conn = ++e->next_conn;
 	e->nconns++;
 	e->stats.open = e->nconns;
 	if (e->nconns > e->stats.peak_open)
@@ -417,7 +430,7 @@ static uint32_t new_conn(struct tl_engine *e, const struct tl_event *ev, int sta
 
 	if (i == NIL)
 		return NIL;
-	c = &e->conns[i];
+	c = at(e, i);
 	tuple_from_event(&c->tuple, ev);
 	c->start_ns = c->enter_ns = start;
 	c->path[0] = c->state = (uint8_t)state;
@@ -427,7 +440,7 @@ static uint32_t new_conn(struct tl_engine *e, const struct tl_event *ev, int sta
 
 static void touch(struct tl_engine *e, uint32_t i)
 {
-	if (!(e->conns[i].flags & C_ENDING) && e->lru.tail != i) {
+	if (!(at(e, i)->flags & C_ENDING) && e->lru.tail != i) {
 		list_del(e, &e->lru, i);
 		list_push(e, &e->lru, i);
 	}
@@ -463,7 +476,7 @@ static void emit_transition(struct tl_engine *e, const struct conn *c, uint64_t 
  * TL_STATE_CLOSED shows as "->CLOSE", the kernel's name for it. */
 static void enter(struct tl_engine *e, uint32_t i, int state, uint64_t ts)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 	uint64_t in_old = ts > c->enter_ns ? ts - c->enter_ns : 0;
 	int old = c->state;
 
@@ -487,7 +500,7 @@ static void enter(struct tl_engine *e, uint32_t i, int state, uint64_t ts)
  * re-arm. */
 static void begin_ending(struct tl_engine *e, uint32_t i, uint64_t ts)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	if (!(c->flags & C_TW_CANCELLED))
 		enter(e, i, TL_STATE_CLOSED, ts);
@@ -500,7 +513,7 @@ static void begin_ending(struct tl_engine *e, uint32_t i, uint64_t ts)
 
 static void end_now(struct tl_engine *e, uint32_t i, uint64_t ts, enum tl_end why)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	enter(e, i, TL_STATE_CLOSED, ts);
 	c->end_ns = ts;
@@ -512,7 +525,7 @@ static void end_now(struct tl_engine *e, uint32_t i, uint64_t ts, enum tl_end wh
  * we did not see of its end, it is over. */
 static void drop_stale(struct tl_engine *e, uint32_t i)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	if (c->flags & C_ENDING) {
 		settle(e, i);
@@ -565,7 +578,7 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 		i = new_conn(e, ev, fresh ? ev->new_state : ev->old_state, ev->ts_ns);
 		if (i == NIL)
 			return;
-		c = &e->conns[i];
+		c = at(e, i);
 		c->sk_id = ev->sk_id;
 		map_id(e, ev->sk_id, i);
 		if (listener)
@@ -649,7 +662,7 @@ static uint64_t silent_time_wait_entry(const struct conn *c, const struct tl_eve
 /* The tw timer's cancel was not a kill after all: the tw sock lives on. */
 static void undo_cancel(struct tl_engine *e, uint32_t i)
 {
-	struct conn *c = &e->conns[i];
+	struct conn *c = at(e, i);
 
 	list_del(e, &e->pending, i);
 	c->flags &= ~(C_TW_CANCELLED | C_ENDING);
@@ -679,8 +692,8 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 
 	tuple_from_event(&t, ev);
 	c = NULL;
-	if (tl_idmap_get(&e->tuples, tuple_key(&t), &i) && tuple_eq(&e->conns[i].tuple, &t))
-		c = &e->conns[i];
+	if (tl_idmap_get(&e->tuples, tuple_key(&t), &i) && tuple_eq(&at(e, i)->tuple, &t))
+		c = at(e, i);
 	if (c) {
 		c->tw_id = ev->sk_id;
 		map_id(e, ev->sk_id, i);
@@ -694,7 +707,7 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 	i = new_conn(e, ev, ev->new_state, ev->ts_ns);
 	if (i == NIL)
 		return;
-	c = &e->conns[i];
+	c = at(e, i);
 	c->tw_id = ev->sk_id;
 	c->flags |= C_START_INEXACT | C_GAP;
 	e->stats.gaps++;
@@ -758,7 +771,7 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 	i = new_conn(e, ev, ev->new_state, start);
 	if (i == NIL)
 		return;
-	c = &e->conns[i];
+	c = at(e, i);
 	c->flags |= C_SEEDED;
 	c->seed_ns = ev->ts_ns;
 	if (!(ev->flags & TL_F_AGE_EXACT))
@@ -779,10 +792,10 @@ static void on_lost(struct tl_engine *e, const struct tl_event *ev)
 {
 	e->stats.lost += ev->aux;
 	/* Any open record may have missed something: none can be trusted. */
-	for (uint32_t i = e->lru.head; i != NIL; i = e->conns[i].next)
-		e->conns[i].flags |= C_GAP;
-	for (uint32_t i = e->pending.head; i != NIL; i = e->conns[i].next)
-		e->conns[i].flags |= C_GAP;
+	for (uint32_t i = e->lru.head; i != NIL; i = at(e, i)->next)
+		at(e, i)->flags |= C_GAP;
+	for (uint32_t i = e->pending.head; i != NIL; i = at(e, i)->next)
+		at(e, i)->flags |= C_GAP;
 }
 
 /* ---- public --------------------------------------------------------- */
@@ -816,7 +829,9 @@ void tl_engine_free(struct tl_engine *e)
 		return;
 	tl_idmap_free(&e->ids);
 	tl_idmap_free(&e->tuples);
-	free(e->conns);
+	for (uint32_t k = 0; k < e->nchunks; k++)
+		free(e->chunks[k]);
+	free(e->chunks);
 	free(e);
 }
 
@@ -861,8 +876,8 @@ void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev)
 
 static int by_conn(const void *a, const void *b, void *arg)
 {
-	const struct conn *conns = arg;
-	uint64_t x = conns[*(const uint32_t *)a].conn, y = conns[*(const uint32_t *)b].conn;
+	const struct tl_engine *e = arg;
+	uint64_t x = at(e, *(const uint32_t *)a)->conn, y = at(e, *(const uint32_t *)b)->conn;
 
 	return x < y ? -1 : x > y;
 }
@@ -884,9 +899,9 @@ void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 			report(e, e->lru.head, now_ns);
 		return;
 	}
-	for (uint32_t i = e->lru.head; i != NIL; i = e->conns[i].next)
+	for (uint32_t i = e->lru.head; i != NIL; i = at(e, i)->next)
 		order[n++] = i;
-	qsort_r(order, n, sizeof(*order), by_conn, e->conns);
+	qsort_r(order, n, sizeof(*order), by_conn, e);
 	for (uint32_t k = 0; k < n; k++)
 		report(e, order[k], now_ns);
 	free(order);
