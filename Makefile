@@ -165,7 +165,7 @@ BENCH_ARGS ?=
 $(BENCH_DIR):
 	$(Q)mkdir -p $@
 
-$(BENCH_DIR)/churn_load $(BENCH_DIR)/hold_conns: $(BENCH_DIR)/%: tests/bench/%.c tests/bench/bench.h \
+$(BENCH_DIR)/churn_load $(BENCH_DIR)/hold_conns: $(BENCH_DIR)/%: tests/bench/%.c tests/bench/bench.h tests/testprog.h \
 		| $(BENCH_DIR)
 	$(call msg,CC-BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $< -lpthread -o $@

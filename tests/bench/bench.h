@@ -21,40 +21,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "../testprog.h"
 
 /* How long any single blocking socket call may wait. */
 #define BENCH_IO_TIMEOUT_S 10
-
-static const char *bench_prog = "bench";
-
-__attribute__((format(printf, 1, 2), noreturn, unused))
-static void die(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	fprintf(stderr, "%s: ", bench_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err));
-	fflush(stdout);
-	exit(1);
-}
-
-__attribute__((format(printf, 1, 2), noreturn, unused))
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", bench_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stdout);
-	exit(1);
-}
 
 static __attribute__((unused)) uint64_t mono_ns(void)
 {
@@ -63,22 +33,6 @@ static __attribute__((unused)) uint64_t mono_ns(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &ts))
 		die("clock_gettime");
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* One "key=value" line, flushed. */
-__attribute__((format(printf, 2, 3), unused))
-static void fact(const char *key, const char *fmt, ...)
-{
-	va_list ap;
-
-	flockfile(stdout);
-	printf("%s=", key);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	funlockfile(stdout);
 }
 
 static __attribute__((unused)) long parse_long(const char *s, long lo, long hi,

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 	int c, err;
 
-	bench_prog = argv[0];
+	prog_name = argv[0];
 	while ((c = getopt(argc, argv, "t:n:a:p:")) != -1) {
 		switch (c) {
 		case 't':

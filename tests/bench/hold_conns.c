@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 	uint64_t t0, deadline;
 	struct rlimit rl;
 
-	bench_prog = argv[0];
+	prog_name = argv[0];
 	while ((c = getopt(argc, argv, "n:a:p:t:")) != -1) {
 		switch (c) {
 		case 'n':

@@ -30,43 +30,12 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "../testprog.h"
 
 /* How long any single blocking socket call may wait. */
 #define SCEN_IO_TIMEOUT_S 15
 /* How long a scenario waits for a line on stdin before giving up. */
 #define SCEN_STDIN_TIMEOUT_S 300
-
-static const char *scen_prog = "scenario";
-
-__attribute__((format(printf, 1, 2), noreturn, unused))
-static void die(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	fprintf(stderr, "%s: ", scen_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err));
-	fflush(stdout);
-	exit(1);
-}
-
-/* Like die() but for logic failures where errno means nothing. */
-__attribute__((format(printf, 1, 2), noreturn, unused))
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", scen_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stdout);
-	exit(1);
-}
 
 static __attribute__((unused)) uint64_t now_ns(void)
 {
@@ -75,22 +44,6 @@ static __attribute__((unused)) uint64_t now_ns(void)
 	if (clock_gettime(CLOCK_BOOTTIME, &ts))
 		die("clock_gettime");
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* One "key=value" line, flushed: the runner reads these as they come. */
-__attribute__((format(printf, 2, 3), unused))
-static void fact(const char *key, const char *fmt, ...)
-{
-	va_list ap;
-
-	flockfile(stdout);
-	printf("%s=", key);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	funlockfile(stdout);
 }
 
 static __attribute__((unused)) void fact_u64(const char *key, uint64_t v)
@@ -131,7 +84,7 @@ static __attribute__((unused)) void scen_parse(int argc, char **argv,
 {
 	int c;
 
-	scen_prog = argv[0];
+	prog_name = argv[0];
 	o->family = AF_INET;
 	o->port = def_port;
 	o->n = def_n;
