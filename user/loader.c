@@ -316,9 +316,10 @@ err_out:
 }
 
 /* Runs the iterator once in the calling thread's netns (iter/tcp walks
- * the netns of whoever creates the iterator). */
-static int seed_one(struct tl_loader *l, bool *stop)
+ * the netns of whoever creates the iterator); called by tl_netns_foreach. */
+static int seed_here(void *ctx)
 {
+	struct tl_loader *l = ctx;
 	union {
 		struct tl_event ev[SEED_BATCH];
 		char raw[SEED_BATCH * sizeof(struct tl_event)];
@@ -353,27 +354,17 @@ static int seed_one(struct tl_loader *l, bool *stop)
 
 			memcpy(&ev, buf.raw + off, sizeof(ev));
 			count++;
-			if (l->on_event && l->on_event(&ev, l->ctx)) {
-				*stop = true;
-				goto out_fd;
-			}
+			if (l->on_event)
+				l->on_event(&ev, l->ctx);	/* seeds are never cut short */
 		}
 		/* keep a partial record for the next read */
 		memmove(buf.raw, buf.raw + off, have - off);
 		have -= off;
 	}
-out_fd:
 	close(fd);
 out_link:
 	bpf_link__destroy(link);
 	return count;
-}
-
-static int seed_here(void *ctx)
-{
-	bool stop = false;
-
-	return seed_one(ctx, &stop);
 }
 
 int tl_loader_seed(struct tl_loader *l, int *skipped)
