@@ -874,17 +874,22 @@ void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev)
 	}
 }
 
-static int by_conn(const void *a, const void *b, void *arg)
+struct open_conn {
+	uint64_t conn;
+	uint32_t idx;
+};
+
+static int by_conn(const void *a, const void *b)
 {
-	const struct tl_engine *e = arg;
-	uint64_t x = at(e, *(const uint32_t *)a)->conn, y = at(e, *(const uint32_t *)b)->conn;
+	uint64_t x = ((const struct open_conn *)a)->conn, y = ((const struct open_conn *)b)->conn;
 
 	return x < y ? -1 : x > y;
 }
 
 void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 {
-	uint32_t *order, n = 0;
+	struct open_conn *order;
+	uint32_t n = 0;
 
 	if (now_ns < e->clock)
 		now_ns = e->clock;
@@ -892,7 +897,8 @@ void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 		settle(e, e->pending.head);
 	if (!e->nconns)
 		return;
-	/* Still open: report in creation order, so output is reproducible. */
+	/* Still open: report in creation order, so output is reproducible.
+	 * The ids sit in the array: sorting touches no record. */
 	order = malloc((size_t)e->nconns * sizeof(*order));
 	if (!order) {
 		while (e->lru.head != NIL)
@@ -900,10 +906,10 @@ void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 		return;
 	}
 	for (uint32_t i = e->lru.head; i != NIL; i = at(e, i)->next)
-		order[n++] = i;
-	qsort_r(order, n, sizeof(*order), by_conn, e);
+		order[n++] = (struct open_conn){ .conn = at(e, i)->conn, .idx = i };
+	qsort(order, n, sizeof(*order), by_conn);
 	for (uint32_t k = 0; k < n; k++)
-		report(e, order[k], now_ns);
+		report(e, order[k].idx, now_ns);
 	free(order);
 }
 
