@@ -48,23 +48,6 @@ static __attribute__((unused)) long parse_long(const char *s, long lo, long hi,
 	return v;
 }
 
-static __attribute__((unused)) void set_int(int fd, int level, int opt,
-					    int val, const char *name)
-{
-	if (setsockopt(fd, level, opt, &val, sizeof(val)))
-		die("setsockopt(%s=%d)", name, val);
-}
-
-static __attribute__((unused)) void set_timeouts(int fd, int secs)
-{
-	struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
-		die("setsockopt(SO_RCVTIMEO)");
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
-		die("setsockopt(SO_SNDTIMEO)");
-}
-
 /* 127.0.0.1 (host order 0x7f000001) or any other loopback address. */
 static __attribute__((unused)) struct sockaddr_in v4addr(uint32_t host_addr,
 							 int port)
@@ -115,42 +98,6 @@ static __attribute__((unused)) int bench_connect(uint32_t src, int sport, int po
 	return fd;
 }
 
-static __attribute__((unused)) void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("write");
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static __attribute__((unused)) void read_exact(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("read");
-		}
-		if (n == 0)
-			fail("read: unexpected EOF (%zu bytes missing)", len);
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
 /* Waits for the peer's FIN: no data may come first. */
 static __attribute__((unused)) void read_eof(int fd)
 {
@@ -168,12 +115,6 @@ static __attribute__((unused)) void read_eof(int fd)
 			return;
 		fail("read: data before EOF");
 	}
-}
-
-static __attribute__((unused)) void close_fd(int fd)
-{
-	if (close(fd))
-		die("close");
 }
 
 #endif /* TCPLINGER_BENCH_H */

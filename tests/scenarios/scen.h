@@ -144,23 +144,6 @@ static __attribute__((unused)) socklen_t scen_addr(int family, int port,
 	return sizeof(*a);
 }
 
-static __attribute__((unused)) void set_int(int fd, int level, int opt,
-					    int val, const char *name)
-{
-	if (setsockopt(fd, level, opt, &val, sizeof(val)))
-		die("setsockopt(%s=%d)", name, val);
-}
-
-static __attribute__((unused)) void set_timeouts(int fd, int secs)
-{
-	struct timeval tv = { .tv_sec = secs, .tv_usec = 0 };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
-		die("setsockopt(SO_RCVTIMEO)");
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
-		die("setsockopt(SO_SNDTIMEO)");
-}
-
 static __attribute__((unused)) int tcp_socket(int family)
 {
 	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -246,43 +229,6 @@ static __attribute__((unused)) int local_port(int fd)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-static __attribute__((unused)) void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("write");
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Reads exactly len bytes; EOF or timeout before that is fatal. */
-static __attribute__((unused)) void read_exact(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("read");
-		}
-		if (n == 0)
-			fail("read: unexpected EOF (%zu bytes missing)", len);
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
 /* Reads until EOF (bounded by the socket's receive timeout per read and by
  * max_bytes in all); returns the number of data bytes read before EOF. */
 static __attribute__((unused)) size_t read_to_eof(int fd, size_t max_bytes)
@@ -304,12 +250,6 @@ static __attribute__((unused)) size_t read_to_eof(int fd, size_t max_bytes)
 		if (total > max_bytes)
 			fail("read: more than %zu bytes before EOF", max_bytes);
 	}
-}
-
-static __attribute__((unused)) void close_fd(int fd)
-{
-	if (close(fd))
-		die("close");
 }
 
 /* tcpi_state of a full socket (kernel numbering, 1 = ESTABLISHED ...). */
