@@ -235,6 +235,11 @@ class Scenario:
         except ValueError:
             raise TestFailure("scenario fact %s=%r is not an integer" % (key, v))
 
+    def int_facts(self):
+        """The numeric facts: times (t_*), ports (*port, *port2) and pid."""
+        return {k: int(v) for k, v in self.facts.items()
+                if k.startswith("t_") or k.endswith("port") or k.endswith("port2") or k == "pid"}
+
     def send_line(self):
         try:
             self.p.stdin.write("go\n")
@@ -933,7 +938,7 @@ class Suite:
         name = "client_first"
         fam = "IPv6" if v6 else "IPv4"
         sess, sc, extra, tr = self.scenario(workdir, name, ["-6"] if v6 else [])
-        f = {k: int(v) for k, v in sc.facts.items() if k.startswith("t_") or k.endswith("port") or k == "pid"}
+        f = sc.int_facts()
         port, cport, pid = f["server_port"], f["client_port"], f["pid"]
         ck = Checker()
         check_summary(ck, sess)
@@ -965,7 +970,7 @@ class Suite:
     def t_server_first(self, workdir):
         name = "server_first"
         sess, sc, extra, tr = self.scenario(workdir, name)
-        f = {k: int(v) for k, v in sc.facts.items() if k.startswith("t_") or k.endswith("port") or k == "pid"}
+        f = sc.int_facts()
         port, cport, pid = f["server_port"], f["client_port"], f["pid"]
         ck = Checker()
         check_summary(ck, sess)
@@ -1021,7 +1026,7 @@ class Suite:
 
         sess, sc, extra, tr = self.scenario(workdir, name, sysctls=["net.ipv4.tcp_fin_timeout=2"],
                                             drive=drive, stdin_pipe=True)
-        f = {k: int(v) for k, v in sc.facts.items() if k.startswith("t_") or k.endswith("port") or k == "pid"}
+        f = sc.int_facts()
         port, cport, pid = f["server_port"], f["client_port"], f["pid"]
         ck = Checker()
         check_summary(ck, sess)
@@ -1046,7 +1051,7 @@ class Suite:
     def t_tw_reuse(self, workdir):
         name = "tw_reuse"
         sess, sc, extra, tr = self.scenario(workdir, name)
-        f = {k: int(v) for k, v in sc.facts.items() if k.startswith("t_") or k.endswith("port") or k.endswith("port2") or k == "pid"}
+        f = sc.int_facts()
         port, cport, pid = f["server_port"], f["client_port"], f["pid"]
         ck = Checker()
         check_summary(ck, sess)
@@ -1081,7 +1086,7 @@ class Suite:
     def t_rst(self, workdir):
         name = "rst"
         sess, sc, extra, tr = self.scenario(workdir, name)
-        f = {k: int(v) for k, v in sc.facts.items() if k.startswith("t_") or k.endswith("port") or k == "pid"}
+        f = sc.int_facts()
         port, cport, pid = f["server_port"], f["client_port"], f["pid"]
         ck = Checker()
         check_summary(ck, sess)
@@ -1102,7 +1107,7 @@ class Suite:
     def t_simultaneous(self, workdir):
         name = "simultaneous"
         sess, sc, extra, tr = self.scenario(workdir, name)
-        f = {k: int(v) for k, v in sc.facts.items() if k.startswith("t_") or k.endswith("port") or k == "pid"}
+        f = sc.int_facts()
         port, cport, pid = f["server_port"], f["client_port"], f["pid"]
         ck = Checker()
         check_summary(ck, sess)
@@ -1172,7 +1177,7 @@ class Suite:
                 tracer.kill()
             if ns:
                 ns.close()
-        f = {k: int(v) for k, v in sc.facts.items() if k.startswith("t_") or k.endswith("port") or k == "pid"}
+        f = sc.int_facts()
         port, pid = f["server_port"], f["pid"]
         comm = self.comm_of(name)
         ck = Checker()
@@ -1278,7 +1283,7 @@ class Suite:
             return {}
 
         sess, sc, extra, tr = self.scenario(workdir, name, drive=drive, duration=110)
-        f = {k: int(v) for k, v in sc.facts.items() if k.startswith("t_") or k.endswith("port") or k == "pid"}
+        f = sc.int_facts()
         port, cport, pid = f["server_port"], f["client_port"], f["pid"]
         ck = Checker()
         check_summary(ck, sess)
