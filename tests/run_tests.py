@@ -1466,7 +1466,7 @@ class Suite:
     CHURN_SYSCTLS = ("net.ipv4.ip_local_port_range=10000 65000", "net.ipv4.tcp_tw_reuse=2")
 
     def multiblock_log(self, workdir):
-        """A log of three bursts of churn about a second apart (so several
+        """A log of four bursts of churn about a second apart (so several
         blocks: one at least every second), and its full replay.  Made
         once, shared by the tests that only read it.  Returns (log bytes,
         path, blocks, full Replay)."""
@@ -1474,7 +1474,7 @@ class Suite:
             return self._multiblock
 
         def drive(ctx):
-            for i in range(3):
+            for i in range(4):
                 ctx.start("churn", ["-n", "1500", "-p", str(5010 + i)]).finish()
                 time.sleep(1.1)
 
@@ -1680,10 +1680,40 @@ class Suite:
 
     def t_replay_corrupt_block(self, workdir):
         data, log, blocks, full = self.multiblock_log(workdir)
-        # The biggest block with traffic before and after it: neither the
-        # first, nor the last, nor the last one before the final tail.
-        k = max(range(1, max(2, len(blocks) - 2)), key=lambda i: blocks[i][1])
-        off, n = blocks[k]
+        full_t = [tkey(r) for r in full.records() if r.get("type") == "transition"]
+        # Events from different CPUs may reach the log slightly out of
+        # order: leave a margin at the block's edges.
+        margin = 5 * NS_PER_MS
+
+        # Event times around a block: the last transition in the replay of
+        # the blocks before it, and of those up to it.
+        last_ts_cache = {}
+
+        def last_ts(upto):
+            if upto not in last_ts_cache:
+                p = os.path.join(workdir, "prefix-%d.tlog" % upto)
+                with open(p, "wb") as f:
+                    f.write(data[:upto])
+                rp = self.replay_ok(p, ["--json", "--events"])
+                last_ts_cache[upto] = max([t.get("ts_ns") for t in rp.records()
+                                           if t.get("type") == "transition"] or [0])
+            return last_ts_cache[upto]
+
+        # The biggest block with transitions inside it and after it (where
+        # the blocks fall depends on timing: the last burst may end the
+        # traffic in the block that holds it).
+        candidates = []
+        for i in range(1, len(blocks) - 1):
+            off, n = blocks[i]
+            tb, ta = last_ts(off), last_ts(off + n)
+            if any(tb + margin < t[0] < ta - margin for t in full_t) and \
+                    any(t[0] > ta for t in full_t):
+                candidates.append((n, i, tb, ta))
+        if not candidates:
+            raise TestFailure("no block of the log has transitions inside and after it",
+                              ["blocks (offset, length): %s" % blocks[:12]])
+        n, k, t_before, t_after = max(candidates)
+        off = blocks[k][0]
         bad = bytearray(data)
         mid = off + n // 2
         for i in range(mid - 2, mid + 2):
@@ -1691,16 +1721,6 @@ class Suite:
         path = os.path.join(workdir, "corrupt.tlog")
         with open(path, "wb") as f:
             f.write(bad)
-        # Event times around the block: the replays of the blocks before
-        # it, and of those up to it.
-        def last_ts(upto):
-            p = os.path.join(workdir, "prefix-%d.tlog" % upto)
-            with open(p, "wb") as f:
-                f.write(data[:upto])
-            rp = self.replay_ok(p, ["--json", "--events"])
-            return max([t.get("ts_ns") for t in rp.records() if t.get("type") == "transition"]
-                       or [0])
-        t_before, t_after = last_ts(off), last_ts(off + n)
         rp = self.replay(path, ["--json", "--events"])
         ck = Checker()
         ck.eq(rp.rc, 0, "exit status")
@@ -1712,11 +1732,7 @@ class Suite:
                 ck.eq(int(m.group(2)), off, "warning's byte offset")
         others = [l for l in rp.err_lines if l.strip() and "CRC" not in l]
         ck.eq(others, [], "other stderr lines")
-        full_t = [tkey(r) for r in full.records() if r.get("type") == "transition"]
         got_t = [tkey(r) for r in rp.records() if r.get("type") == "transition"] if rp.rc == 0 else []
-        # Events from different CPUs may reach the log slightly out of
-        # order: leave a margin at the block's edges.
-        margin = 5 * NS_PER_MS
         inside = [t for t in full_t if t_before + margin < t[0] < t_after - margin]
         ck.true(inside, "the bad block's time range (%d, %d) has no transitions in the full replay"
                 % (t_before, t_after))
