@@ -11,7 +11,7 @@
 #include <linux/types.h>
 #endif
 
-#define TL_EVENT_VERSION 1
+#define TL_EVENT_VERSION 2
 
 /* TCP states as the kernel numbers them (include/net/tcp_states.h). */
 enum tl_tcp_state {
@@ -60,8 +60,45 @@ enum tl_event_type {
 	/* Made in user space, never by the kernel: */
 	TL_EV_TICK,	/* the clock moved on to ts_ns; nothing else happened */
 	TL_EV_LOST,	/* aux = events the kernel could not queue (ring full) */
+	/* Who uses a socket, seen in process context (pid/tid/comm, always
+	 * TL_F_IN_TASK).  old_state = enum tl_own_role, new_state = the
+	 * socket's state; aux per role, see there. */
+	TL_EV_OWNER,
+	/* Made in user space from /proc: pid/comm hold an fd on the socket;
+	 * aux as TL_EV_OWNER's: the low 32 bits a TL_EV_STACK reference
+	 * holding the holder's command line (no frames), the high the fd.
+	 * Every HOLDER of one scan has the ts of the TL_EV_SCAN before it,
+	 * which replaces what earlier scans said. */
+	TL_EV_HOLDER,
+	TL_EV_SCAN,	/* user space: a /proc holder scan at ts_ns (no socket) */
+	/* User space: a symbolized user stack, aux = its reference (> 0) as
+	 * OWNER events use it, pid/comm the process it was taken in; the
+	 * frames travel beside the event (the log's blob section). */
+	TL_EV_STACK,
+	/* iter/tcp, after a full socket's SEED: aux = the inode of its file
+	 * (as /proc/PID/fd shows "socket:[inode]").  Kept by the loader to
+	 * find holders; never logged or fed to the engine. */
+	TL_EV_INODE,
 	TL_EV_TYPE_MAX,
 };
+
+/* TL_EV_OWNER roles.  aux: the low 32 bits a stack reference (0 = none;
+ * in the kernel's events the stack map id + 1, in user space and logs a
+ * TL_EV_STACK's aux), the high 32 bits an fd where one is named. */
+enum tl_own_role {
+	TL_OWN_CONNECT = 1,	/* connect() made it (stack) */
+	TL_OWN_ACCEPT,		/* accept()/accept4() returned it (stack, fd) */
+	TL_OWN_IO,		/* a send/recv by a task other than the last one */
+	TL_OWN_EOF,		/* a recv returned 0: the app saw the peer close (stack) */
+	/* close() of one of several fds sharing the socket: it stays open.
+	 * aux: the low 32 bits the closing task's parent tgid, the high the fd. */
+	TL_OWN_CLOSE_SHARED,
+	TL_OWN_ROLE_MAX,
+};
+
+#define TL_OWN_STACK(aux)	((__u32)(aux))
+#define TL_OWN_FD(aux)		((__s32)((aux) >> 32))
+#define TL_OWN_AUX(low, fd)	((__u64)(__u32)(low) | (__u64)(__u32)(fd) << 32)
 
 /* Event flags. */
 #define TL_F_IN_TASK	0x0001	/* fired in process context: pid/comm own it */
@@ -74,6 +111,8 @@ enum tl_event_type {
 				 * tracked, to learn silent tw substate changes */
 
 #define TL_COMM_LEN 16
+/* User stack frames kept per stack (frame-pointer walk). */
+#define TL_STACK_DEPTH 32
 
 struct tl_event {
 	__u64 ts_ns;		/* CLOCK_BOOTTIME */

@@ -65,8 +65,32 @@ const volatile __u8 filter_family;
 const volatile __u32 filter_netns;
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u64 id_key;
+/* Leak hunting: user stacks at connect/accept/EOF (the programs that
+ * watch send/recv/close are only loaded when wanted). */
+const volatile bool own_stacks;
 
 __u64 ringbuf_drops;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__uint(value_size, TL_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Per socket, freed with it: who did its last send/recv, and whether the
+ * application has read its EOF. */
+struct sk_use {
+	__u32 tid;
+	__u32 eof;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_use);
+} sk_use SEC(".maps");
 
 extern const void tw_timer_handler __ksym;
 extern const int __preempt_count __ksym __weak;
@@ -253,6 +277,37 @@ static __always_inline struct tl_event *ev_reserve(__u8 type)
 	return ev;
 }
 
+/* A user stack of the current task as a reference for TL_EV_OWNER's aux:
+ * the stack map id + 1, 0 when none could be taken. */
+static __always_inline __u32 user_stack(void *ctx)
+{
+	long id;
+
+	if (!own_stacks)
+		return 0;
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	return id < 0 ? 0 : (__u32)id + 1;
+}
+
+/* TL_EV_OWNER for a full TCP socket, in process context. */
+static __always_inline void emit_owner(const struct sock *sk, __u8 role, __u64 aux)
+{
+	struct tl_event *ev;
+	struct tl_key k;
+
+	if (!read_key(&sk->__sk_common, false, &k))
+		return;
+	ev = ev_reserve(TL_EV_OWNER);
+	if (!ev)
+		return;
+	fill_sock(ev, &sk->__sk_common, &k, ptr_val(sk));
+	fill_task(ev);
+	ev->old_state = role;
+	ev->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	ev->aux = aux;
+	ev_submit(ev);
+}
+
 /* Key tying a tw sock to the full sock it replaces: tcp_time_wait()
  * copies the port pair and the hash. */
 static __always_inline __u64 tw_key(const struct sock_common *skc)
@@ -359,6 +414,9 @@ static __always_inline int on_state(const void *ctx, const struct sock *sk, int 
 	ev->old_state = oldstate;
 	ev->new_state = newstate;
 	ev_submit(ev);
+	/* connect(): where the socket was made, for leak hunting */
+	if (own_stacks && in_task && oldstate == TL_TCP_CLOSE && newstate == TL_TCP_SYN_SENT)
+		emit_owner(sk, TL_OWN_CONNECT, user_stack((void *)ctx));
 	return 0;
 }
 
@@ -601,5 +659,146 @@ int tl_seed(struct bpf_iter__tcp *ctx)
 		fill_sock(&ev, skc, &k, ptr_val(tp));
 	}
 	bpf_seq_write(ctx->meta->seq, &ev, sizeof(ev));
+	if (state != TL_TCP_TIME_WAIT && tp->inet_conn.icsk_inet.sk.sk_socket) {
+		/* the inode /proc/PID/fd shows: the one after the socket */
+		struct socket_alloc *sa = (void *)tp->inet_conn.icsk_inet.sk.sk_socket;
+
+		ev.type = TL_EV_INODE;
+		ev.flags = 0;
+		ev.aux = BPF_CORE_READ(sa, vfs_inode.i_ino);
+		bpf_seq_write(ctx->meta->seq, &ev, sizeof(ev));
+	}
 	return 0;
+}
+
+/* ---- leak hunting: who uses a socket, seen in process context ------- */
+
+#define S_IFMT		00170000
+#define S_IFSOCK	0140000
+
+struct file___old {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+/* The struct file behind fd in the current task, or NULL. */
+static __always_inline struct file *task_file(long fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds, *f = NULL;
+
+	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The TCP sock of a socket file, or NULL. */
+static __always_inline const struct sock *file_tcp_sock(struct file *f)
+{
+	struct socket *sock;
+	const struct sock *sk;
+	__u16 family;
+
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return family == AF_INET || family == AF_INET6 ? sk : NULL;
+}
+
+static __always_inline long file_refs(struct file *f)
+{
+	/* file_ref_t (6.13+) counts from 0 for one reference */
+	if (bpf_core_field_exists(f->f_ref))
+		return BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;
+	return BPF_CORE_READ((struct file___old *)f, f_count.counter);
+}
+
+static __always_inline int on_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	const struct sock *sk;
+	long fd = ctx->ret;
+
+	if (fd < 0)
+		return 0;
+	sk = file_tcp_sock(task_file(fd));
+	if (sk)
+		emit_owner(sk, TL_OWN_ACCEPT, TL_OWN_AUX(user_stack(ctx), fd));
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int tl_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int tl_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx);
+}
+
+/* close() of an fd whose file another fd (a fork's copy, a dup) still
+ * holds: the socket stays open, which is how a fork-inherited copy leaks. */
+SEC("tp/syscalls/sys_enter_close")
+int tl_close(struct trace_event_raw_sys_enter *ctx)
+{
+	long fd = (long)ctx->args[0];
+	struct task_struct *t;
+	struct file *f = task_file(fd);
+	const struct sock *sk;
+	__u32 ppid;
+
+	if (!f || file_refs(f) < 2)
+		return 0;
+	sk = file_tcp_sock(f);
+	if (!sk)
+		return 0;
+	t = (struct task_struct *)bpf_get_current_task();
+	ppid = BPF_CORE_READ(t, real_parent, tgid);
+	emit_owner(sk, TL_OWN_CLOSE_SHARED, TL_OWN_AUX(ppid, fd));
+	return 0;
+}
+
+/* send/recv: an event only when another thread takes over the socket,
+ * and once for the EOF read; the socket storage remembers. */
+static __always_inline int on_io(void *ctx, struct sock *sk, int ret, bool recv)
+{
+	struct sk_use *u;
+	__u32 tid;
+
+	if (!sk || sk->sk_protocol != IPPROTO_TCP ||
+	    (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6))
+		return 0;
+	u = bpf_sk_storage_get(&sk_use, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!u)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	if (recv && ret == 0 && !u->eof) {
+		u->eof = 1;
+		u->tid = tid;
+		emit_owner(sk, TL_OWN_EOF, user_stack(ctx));
+	} else if (u->tid != tid) {
+		u->tid = tid;
+		emit_owner(sk, TL_OWN_IO, 0);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tl_recv, struct sock *sk, int ret, int flags)
+{
+	return on_io(ctx, sk, ret, true);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tl_send, struct sock *sk, int ret, int flags)
+{
+	return on_io(ctx, sk, ret, false);
 }

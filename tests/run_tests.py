@@ -1784,7 +1784,7 @@ class Suite:
             data = bytearray(f.read())
         voff = LOG_VERSION_OFFSET
         ver = int.from_bytes(data[voff:voff + 2], "little")
-        ck.eq(ver, 1, "version field of a fresh log (u16 at byte %d)" % voff)
+        ck.eq(ver, 2, "version field of a fresh log (u16 at byte %d)" % voff)
         bumped = os.path.join(workdir, "bumped.tlog")
         data[voff:voff + 2] = (ver + 1).to_bytes(2, "little")
         with open(bumped, "wb") as f:
@@ -1949,6 +1949,343 @@ class Suite:
         return "%s runs%s" % (m[-1] if m else "?", "" if os.path.isdir(src) else
                               " (no tests/fuzz/corpus: started empty)")
 
+    # -- CLOSE_WAIT leak hunting: `tcplinger leaks`, `replay --leaks`
+    #
+    # Programs (tests/scenarios/leak_*.c) that leave one socket in
+    # CLOSE_WAIT each, print ready=1 once it is there and hold it until a
+    # line on stdin.  Each: (port, created_by, eof_seen, the function that
+    # must show in the creation stack); None for the control, which closes
+    # properly and must never be reported.
+
+    LEAK_PROGS = {
+        "leak_forget": (5100, "accept", False, "serve_forgetful_client"),
+        "leak_fork": (5101, "accept", False, "serve_forked_client"),
+        "leak_blocked": (5102, "accept", False, "serve_blocked_handoff"),
+        "leak_eof": (5103, "accept", True, "serve_until_eof"),
+        "leak_client": (5104, "connect", False, "dial_and_forget"),
+        "leak_control": (5105, None, None, None),
+    }
+    # How long every leak is held past ready=1 before the report (--min-age 1).
+    LEAK_HOLD_S = 1.5
+    # What replay --leaks must reproduce of each live group.
+    LEAK_SAME_KEYS = ("pid", "comm", "count", "eof_seen", "created_by", "stack", "holders",
+                      "closed_by", "diagnosis")
+
+    def leak_tracer(self, ns, workdir, args, tag="leaks"):
+        """`tcplinger leaks --json --netns INODE ARGS` (sanitized build), not
+        started yet."""
+        tr = Tracer(self.tracer_bin(True), ns.inode, workdir, True)
+        tr.argv = [tr.binary, "leaks", "--json", "--netns", str(ns.inode)] + list(args)
+        tr.out_path = os.path.join(workdir, tag + ".out")
+        tr.err_path = os.path.join(workdir, tag + ".err")
+        return tr
+
+    @staticmethod
+    def leak_wait_exit(tr, timeout):
+        """For a leaks tracer given -d: waits until it ends by itself, then
+        checks it as Tracer.stop() does.  Returns its records."""
+        try:
+            tr.rc = tr.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            tr.kill()
+            raise TestFailure("tracer (%s) still running after %ss" % (
+                " ".join(tr.argv[1:]), timeout), tr.stderr_tail())
+        tr.t_stop = boot_ns()
+        tr.out_f.close()
+        tr.err_f.close()
+        tr.parse()
+        if SANITIZER_RE.search(tr.stderr_text()):
+            raise TestFailure("sanitizer report on tracer stderr", tr.stderr_tail(40))
+        if tr.rc != 0:
+            raise TestFailure("tracer exited with %d at the end of -d" % tr.rc, tr.stderr_tail())
+        if tr.bad_lines:
+            raise TestFailure("%d stdout line(s) are not JSON objects" % len(tr.bad_lines),
+                              tr.bad_lines[:5])
+        return tr.records
+
+    def leak_start(self, ns, names, scens):
+        """Starts each program on its own port, stdin a pipe; each is also
+        appended to scens (the caller kills them).  Returns name -> Scenario."""
+        progs = {}
+        for name in names:
+            sc = Scenario(ns.cmd([self.scen_bin(name), "-p", str(self.LEAK_PROGS[name][0])]),
+                          stdin_pipe=True)
+            scens.append(sc)
+            progs[name] = sc
+        return progs
+
+    @staticmethod
+    def leak_go(progs):
+        """Ends the leaks: "go" to every program, then each must finish."""
+        for sc in progs.values():
+            sc.send_line()
+        for sc in progs.values():
+            sc.finish()
+
+    @staticmethod
+    def leak_lines(recs, n=12):
+        """Report lines for failure details, wrapped: a details line is cut
+        at 400 characters."""
+        out = ["leaks output (%d lines):" % len(recs)]
+        for r in recs[:n]:
+            s = json.dumps(r, separators=(",", ":"))[:2400]
+            out += ["  " + ("" if i == 0 else "  ") + s[i:i + 360] for i in range(0, len(s), 360)]
+        return out
+
+    @staticmethod
+    def leak_facts(progs):
+        d = []
+        for name, sc in progs.items():
+            d.append("%s: %s" % (name, " ".join("%s=%s" % kv for kv in sc.facts.items())))
+            d += ["  err: " + l for l in sc.stderr[-3:]]
+        return d
+
+    def check_leak_summary(self, ck, recs, n, min_age_ns, label):
+        """The last line: the one final `leaks` line, counting n groups of
+        one socket each; as many `leak` lines."""
+        groups = [r for r in recs if r.get("type") == "leak"]
+        sums = [r for r in recs if r.get("type") == "leaks"]
+        ck.eq(len(groups), n, label + ": number of leak lines")
+        if not ck.eq(len(sums), 1, label + ": number of 'leaks' summary lines"):
+            return
+        s = sums[0]
+        ck.true(recs[-1] is s, label + ": the 'leaks' summary is not the last line")
+        ck.eq(s.get("final"), True, label + ": summary final")
+        ck.eq(s.get("groups"), n, label + ": summary groups")
+        ck.eq(s.get("sockets"), n, label + ": summary sockets")
+        ck.eq(s.get("min_age_ns"), min_age_ns, label + ": summary min_age_ns")
+        ck.true(isinstance(s.get("ts_ns"), int), label + ": summary ts_ns %r is not an integer"
+                % (s.get("ts_ns"),))
+
+    def check_leak_group(self, ck, recs, ns, name, sc, t_end, label, min_age_ns=NS_PER_S,
+                         seeded=False):
+        """The one group of program `name` (by its leak_pid): owner, count,
+        how it was made, who holds it, its oldest socket.  t_end: a time
+        after the report.  seeded: the socket was made before tracing, so
+        what only its creation shows (stack, cmdline) may be missing, and
+        created_by may be "unknown" (an accept may be inferred from the
+        kernel's state, never a connect).  Returns the group or None."""
+        port, want_created, want_eof, fn = self.LEAK_PROGS[name]
+        lab = "%s %s" % (label, name)
+        pid, fd = sc.ifact("leak_pid"), sc.ifact("leak_fd")
+        cport, t_cw = sc.ifact("client_port"), sc.ifact("t_close_wait")
+        comm = self.comm_of(name)
+        mine = [g for g in recs if g.get("type") == "leak" and g.get("pid") == pid]
+        if not ck.eq(len(mine), 1, "%s: groups with pid %d (leak_pid)" % (lab, pid)):
+            return None
+        g = mine[0]
+        ck.eq(g.get("comm"), comm, lab + " comm")
+        ck.eq(g.get("count"), 1, lab + " count")
+        ck.eq(g.get("eof_seen"), want_eof, lab + " eof_seen")
+        created = ("unknown", want_created) if seeded else (want_created,)
+        ck.true(g.get("created_by") in created, "%s created_by: got %r, expected %s" % (
+            lab, g.get("created_by"), " or ".join(map(repr, created))))
+        if not seeded:
+            frames = g.get("stack")
+            ck.true(isinstance(frames, list) and any(
+                isinstance(fr, str) and fr.startswith(fn + "+0x") for fr in frames),
+                "%s stack: no frame '%s+0x...' in %r" % (lab, fn, frames))
+        holders = [(h.get("pid"), h.get("fd")) for h in g.get("holders") or []
+                   if isinstance(h, dict)]
+        closers = [c.get("pid") for c in g.get("closed_by") or [] if isinstance(c, dict)]
+        diag = g.get("diagnosis")
+        ck.true(isinstance(diag, str) and diag.strip(), "%s diagnosis: got %r, expected a line "
+                "of text" % (lab, diag))
+        if name == "leak_fork":
+            child = sc.ifact("child_pid")
+            ck.eq(holders, [(pid, fd)], lab + " holders (pid, fd): the parent only")
+            ck.true(child in closers, "%s closed_by pids: got %r, expected the child %d among "
+                    "them" % (lab, closers, child))
+            for who, p in (("parent", pid), ("child", child)):
+                ck.true(isinstance(diag, str) and re.search(r"\b%d\b" % p, diag),
+                        "%s diagnosis %r does not name the %s, pid %d" % (lab, diag, who, p))
+        else:
+            ck.true((pid, fd) in holders, "%s holders (pid, fd): got %r, expected (%d, %d) "
+                    "among them" % (lab, holders, pid, fd))
+            ck.eq(closers, [], lab + " closed_by pids (no copy was closed)")
+        for h in g.get("holders") or []:
+            if isinstance(h, dict) and h.get("pid") == pid:
+                ck.eq(h.get("comm"), comm, lab + " holder comm")
+        # The socket entered CLOSE_WAIT just before t_close_wait (the
+        # program polls for it): its age can exceed t_end - t_close_wait
+        # only by that poll's few ms; 1 s of slack.
+        ck.within(g.get("oldest_ns"), min_age_ns, t_end - t_cw + NS_PER_S,
+                  lab + " oldest_ns (>= --min-age, <= the time since CLOSE_WAIT + 1 s)")
+        local, peer = (cport, port) if want_created == "connect" else (port, cport)
+        ck.eq((g.get("sport"), g.get("dport")), (local, peer), lab + " (sport, dport)")
+        ck.eq((g.get("family"), g.get("saddr"), g.get("daddr")), ("IPv4", "127.0.0.1", "127.0.0.1"),
+              lab + " (family, saddr, daddr)")
+        ck.eq(g.get("netns"), ns.inode, lab + " netns")
+        cmd = g.get("cmdline")
+        ck.true(isinstance(cmd, str) and cmd.startswith(self.scen_bin(name)) or
+                (seeded and cmd is None),
+                "%s cmdline: got %r, expected it to begin with %s" % (lab, cmd, self.scen_bin(name)))
+        return g
+
+    def check_leak_control(self, ck, recs, sc, label):
+        """The control closed both sides: no group of its pid or its pair."""
+        pid, port, cport = sc.ifact("leak_pid"), sc.ifact("server_port"), sc.ifact("client_port")
+        found = [jline(g) for g in recs if g.get("type") == "leak" and (
+            g.get("pid") == pid or (g.get("sport"), g.get("dport")) in ((port, cport), (cport, port)))]
+        ck.eq(found, [], "%s leak_control (pid %d, ports %d/%d): groups" % (label, pid, port, cport))
+
+    def t_leaks_live(self, workdir):
+        names = list(self.LEAK_PROGS)
+        ns = tracer = None
+        scens, progs = [], {}
+        try:
+            ns = Netns()
+            tracer = self.leak_tracer(ns, workdir, ["--min-age", "1", "-d", "120"])
+            try:
+                tracer.start()
+                progs = self.leak_start(ns, names, scens)
+                for sc in progs.values():
+                    sc.fact("ready")
+                time.sleep(self.LEAK_HOLD_S)
+                recs = tracer.stop()
+                t_end = boot_ns()
+                self.leak_go(progs)
+            except TestFailure as e:
+                e.details += [l for l in tracer.stderr_tail() if l not in e.details]
+                e.details += self.leak_facts(progs)
+                raise
+        finally:
+            for sc in scens:
+                sc.kill()
+            if tracer:
+                tracer.kill()
+            if ns:
+                ns.close()
+        ck = Checker()
+        for name in names[:-1]:
+            self.check_leak_group(ck, recs, ns, name, progs[name], t_end, "live")
+        self.check_leak_control(ck, recs, progs["leak_control"], "live")
+        self.check_leak_summary(ck, recs, len(names) - 1, NS_PER_S, "live")
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + self.leak_lines(recs) +
+                              self.leak_facts(progs) + tracer.stderr_tail(6))
+        return "%d groups" % sum(1 for r in recs if r.get("type") == "leak")
+
+    def t_leaks_replay(self, workdir):
+        """record while the programs leak, a live `leaks` alongside; the
+        replay's report (as uid 65534) must have the live groups."""
+        udir = self.unpriv_dir(workdir)
+        log = os.path.join(workdir, "leaks.tlog")
+        names = ["leak_forget", "leak_fork", "leak_eof", "leak_client", "leak_control"]
+        box = {"progs": {}}
+
+        def drive(ctx):
+            live = box["live"] = self.leak_tracer(ctx.ns, workdir, ["--min-age", "1", "-d", "120"])
+            live.start()
+            progs = box["progs"] = self.leak_start(ctx.ns, names, ctx.scens)
+            for sc in progs.values():
+                sc.fact("ready")
+            time.sleep(self.LEAK_HOLD_S)
+            # Both end while every leak is still there: the log's end is
+            # what replay --leaks reports on.
+            box["live_recs"] = live.stop()
+            ctx.rec.stop()
+            box["t_end"] = boot_ns()
+            self.leak_go(progs)
+
+        try:
+            ctx = self.recording(workdir, ["--leaks"], drive, sanitized=True, log=log)
+        except TestFailure as e:
+            if box.get("live"):
+                e.details += [l for l in box["live"].stderr_tail(6) if l not in e.details]
+            e.details += self.leak_facts(box["progs"])
+            raise
+        finally:
+            if box.get("live"):
+                box["live"].kill()
+        progs, live, t_end = box["progs"], box["live_recs"], box["t_end"]
+        copy = os.path.join(udir, "copy.tlog")
+        shutil.copy(log, copy)
+        os.chmod(copy, 0o644)
+        rp = self.replay(copy, ["--leaks", "--json", "--min-age", "1"], unprivileged=udir)
+        if rp.rc != 0:
+            raise TestFailure("replay --leaks as uid 65534 exited with %d" % rp.rc,
+                              rp.details() + self.leak_lines(live))
+        recs = rp.records()
+        ck = Checker()
+        ck.eq([l for l in rp.err_lines if l.strip()], [], "replay stderr (the log is whole)")
+        for name in names[:-1]:
+            sc = progs[name]
+            self.check_leak_group(ck, recs, ctx.ns, name, sc, t_end, "replay")
+            pid = sc.ifact("leak_pid")
+            lg = [g for g in live if g.get("type") == "leak" and g.get("pid") == pid]
+            rg = [g for g in recs if g.get("type") == "leak" and g.get("pid") == pid]
+            if len(lg) == 1 and len(rg) == 1:
+                for k in self.LEAK_SAME_KEYS:
+                    ck.eq(rg[0].get(k), lg[0].get(k), "replay %s %s vs the live report's" % (name, k))
+            else:
+                ck.true(False, "%s (pid %d): %d live group(s), %d replayed" % (
+                    name, pid, len(lg), len(rg)))
+        self.check_leak_control(ck, recs, progs["leak_control"], "replay")
+        self.check_leak_summary(ck, recs, len(names) - 1, NS_PER_S, "replay")
+        ck.eq(sorted(g.get("pid") for g in recs if g.get("type") == "leak"),
+              sorted(g.get("pid") for g in live if g.get("type") == "leak"),
+              "pids of the replayed groups vs the live ones")
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + ["replayed:"] + self.leak_lines(recs, 6) +
+                              ["live:"] + self.leak_lines(live, 6) + self.leak_facts(progs) +
+                              rp.details(4))
+        return "%d groups, log %d bytes" % (
+            sum(1 for r in recs if r.get("type") == "leak"), os.path.getsize(log))
+
+    def t_leaks_preexisting(self, workdir):
+        """A leak older than the tracer: found from /proc and kernel state."""
+        name = "leak_forget"
+        # Held before the tracer starts: longer than its -d 2, so an age
+        # counted from the tracer's start falls short of the lower bound.
+        pre_s = 3.0
+        ns = tracer = None
+        scens, progs = [], {}
+        try:
+            ns = Netns()
+            progs = self.leak_start(ns, [name], scens)
+            sc = progs[name]
+            sc.fact("ready")
+            port, cport = sc.ifact("server_port"), sc.ifact("client_port")
+            want = "127.0.0.1:%d 127.0.0.1:%d" % (port, cport)
+            cw = [l for l in ns.ss("state", "close-wait").splitlines() if want in " ".join(l.split())]
+            if len(cw) != 1:
+                raise TestFailure("ss: %d CLOSE-WAIT sockets %s before tracing, expected 1" % (
+                    len(cw), want), [ns.ss()] + sc.details())
+            time.sleep(pre_s)
+            tracer = self.leak_tracer(ns, workdir, ["--min-age", "0.5", "-d", "2"])
+            try:
+                tracer.start()
+                t_traced = boot_ns()
+                recs = self.leak_wait_exit(tracer, 2 + TRACER_STOP_TIMEOUT)
+                t_end = boot_ns()
+                self.leak_go(progs)
+            except TestFailure as e:
+                e.details += [l for l in tracer.stderr_tail() if l not in e.details]
+                e.details += self.leak_facts(progs)
+                raise
+        finally:
+            for s in scens:
+                s.kill()
+            if tracer:
+                tracer.kill()
+            if ns:
+                ns.close()
+        ck = Checker()
+        g = self.check_leak_group(ck, recs, ns, name, sc, t_end, "preexisting",
+                                  min_age_ns=NS_PER_S // 2, seeded=True)
+        if g:
+            lo = t_traced - sc.ifact("t_close_wait")
+            age = g.get("oldest_ns")
+            ck.true(isinstance(age, int) and age >= lo, "preexisting oldest_ns: got %s, expected "
+                    ">= %s (its age when the tracer was ready)" % (
+                        fmt_s(age) if isinstance(age, int) else repr(age), fmt_s(lo)))
+        self.check_leak_summary(ck, recs, 1, NS_PER_S // 2, "preexisting")
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + self.leak_lines(recs) +
+                              self.leak_facts(progs) + tracer.stderr_tail(6))
+        return "oldest_ns %s" % fmt_s(g.get("oldest_ns")) if g else None
+
     # -- driver
 
     def main(self):
@@ -1992,6 +2329,9 @@ class Suite:
                 ("record_max_size", self.t_record_max_size),
                 ("record_stdout", self.t_record_stdout),
                 ("replay_fuzz_logfile", self.t_fuzz_logfile),
+                ("leaks_live", self.t_leaks_live),
+                ("leaks_replay", self.t_leaks_replay),
+                ("leaks_preexisting", self.t_leaks_preexisting),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)

@@ -17,6 +17,9 @@ struct tl_cli {
 	bool verbose;
 	bool listeners;
 	bool print;		/* record: also report live */
+	bool leaks;		/* leaks, record --leaks, replay --leaks */
+	uint64_t min_age_ns;	/* leaks: CLOSE_WAIT this long makes one */
+	bool min_age_set;
 	uint64_t interval_ns;
 	uint64_t duration_ns;
 	uint64_t from_ns, to_ns;	/* replay: window from the recording's start; to 0 = end */

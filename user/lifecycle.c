@@ -58,6 +58,7 @@ struct conn {
 	uint8_t end;		/* enum tl_end once known for sure */
 	uint32_t flags;
 	uint32_t prev, next;	/* LRU list while open, pending list while ending */
+	uint32_t usage;		/* index in the usage table, NIL if none */
 	struct tl_tuple tuple;
 	struct tl_owner owner;
 };
@@ -78,6 +79,11 @@ struct tl_engine {
 	struct tl_idmap tuples;		/* tuple hash -> slot (closing states) */
 	struct list lru;		/* open records, least recently used first */
 	struct list pending;		/* ending records, oldest first */
+	struct tl_usage *usages;	/* leak hunting only: few records have one */
+	uint32_t nusages, capusages;
+	uint32_t *free_usages;		/* indices to reuse */
+	uint32_t nfree_usages;
+	uint64_t last_scan;
 	uint64_t clock;			/* newest event time seen */
 	uint64_t next_conn;
 	struct tl_engine_stats stats;
@@ -233,6 +239,9 @@ static void release(struct tl_engine *e, uint32_t i)
 	unmap_id(e, c->sk_id, i);
 	unmap_id(e, c->tw_id, i);
 	tuples_del(e, i);
+	if (c->usage != NIL)
+		e->free_usages[e->nfree_usages++] = c->usage;
+	c->usage = NIL;
 	c->flags = 0;
 	c->next = e->free_head;
 	e->free_head = i;
@@ -240,12 +249,14 @@ static void release(struct tl_engine *e, uint32_t i)
 	e->stats.open = e->nconns;
 }
 
-static void fill_lifecycle(const struct conn *c, uint64_t now, struct tl_lifecycle *lc)
+static void fill_lifecycle(const struct tl_engine *e, const struct conn *c, uint64_t now,
+			   struct tl_lifecycle *lc)
 {
 	bool ended = c->state == TL_STATE_CLOSED;
 	int n = c->npath;
 
 	memset(lc, 0, sizeof(*lc));
+	lc->usage = c->usage != NIL ? &e->usages[c->usage] : NULL;
 	lc->conn = c->conn;
 	lc->tuple = c->tuple;
 	lc->owner = c->owner;
@@ -282,7 +293,7 @@ static void report(struct tl_engine *e, uint32_t i, uint64_t now)
 	if (!(c->flags & C_LISTENER) || e->opts.listeners) {
 		struct tl_lifecycle lc;
 
-		fill_lifecycle(c, now, &lc);
+		fill_lifecycle(e, c, now, &lc);
 		if (c->flags & C_EVICTED)
 			e->stats.evicted++;
 		e->stats.ended++;
@@ -373,6 +384,7 @@ static uint32_t alloc_conn(struct tl_engine *e)
 	}
 	memset(at(e, i), 0, sizeof(struct conn));
 	at(e, i)->owner.pid = -1;
+	at(e, i)->usage = NIL;
 	at(e, i)->conn = ++e->next_conn;
 	e->nconns++;
 	e->stats.open = e->nconns;
@@ -747,6 +759,119 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 	tuples_sync(e, i);
 }
 
+/* The record's usage, made on first need; NULL without memory. */
+static struct tl_usage *usage_of(struct tl_engine *e, struct conn *c)
+{
+	struct tl_usage *u;
+
+	if (c->usage != NIL)
+		return &e->usages[c->usage];
+	if (e->nfree_usages) {
+		c->usage = e->free_usages[--e->nfree_usages];
+	} else {
+		if (e->nusages == e->capusages) {
+			uint32_t cap = e->capusages ? e->capusages * 2 : 1024;
+			struct tl_usage *nu = realloc(e->usages, cap * sizeof(*nu));
+			uint32_t *nf;
+
+			if (!nu)
+				return NULL;
+			e->usages = nu;
+			nf = realloc(e->free_usages, cap * sizeof(*nf));
+			if (!nf)
+				return NULL;
+			e->free_usages = nf;
+			e->capusages = cap;
+		}
+		c->usage = e->nusages++;
+	}
+	u = &e->usages[c->usage];
+	memset(u, 0, sizeof(*u));
+	u->create_fd = -1;
+	u->last.pid = -1;
+	return u;
+}
+
+static void proc_fd(struct tl_proc_fd *p, const struct tl_event *ev, int32_t fd, int32_t ppid)
+{
+	p->pid = (int32_t)ev->pid;
+	p->fd = fd;
+	p->ppid = ppid;
+	p->cmdline = 0;
+	memcpy(p->comm, ev->comm, TL_COMM_LEN);
+	p->comm[TL_COMM_LEN - 1] = '\0';
+}
+
+static void on_owner(struct tl_engine *e, const struct tl_event *ev)
+{
+	uint32_t i;
+	struct conn *c = lookup_id(e, ev->sk_id, &i);
+	struct tl_usage *u;
+
+	if (!c || c->sk_id != ev->sk_id || !(ev->flags & TL_F_IN_TASK) || !ev->pid)
+		return;
+	u = usage_of(e, c);
+	if (!u)
+		return;
+	switch (ev->old_state) {
+	case TL_OWN_CONNECT:
+	case TL_OWN_ACCEPT:
+		/* the process that made or took the socket is its owner */
+		c->owner.pid = (int32_t)ev->pid;
+		memcpy(c->owner.comm, ev->comm, TL_COMM_LEN);
+		c->owner.comm[TL_COMM_LEN - 1] = '\0';
+		u->created_by = ev->old_state;
+		u->create_stack = TL_OWN_STACK(ev->aux);
+		u->create_tid = (int32_t)ev->tid;
+		u->create_fd = ev->old_state == TL_OWN_ACCEPT ? TL_OWN_FD(ev->aux) : -1;
+		break;
+	case TL_OWN_EOF:
+		u->eof_seen = true;
+		u->eof_ns = ev->ts_ns;
+		u->eof_stack = TL_OWN_STACK(ev->aux);
+		__attribute__((fallthrough));	/* reading is using */
+	case TL_OWN_IO:
+		take_owner(c, ev);
+		proc_fd(&u->last, ev, -1, 0);
+		u->last_tid = (int32_t)ev->tid;
+		u->last_ns = ev->ts_ns;
+		break;
+	case TL_OWN_CLOSE_SHARED:
+		if (u->nclosers < TL_USAGE_MAX)
+			proc_fd(&u->closers[u->nclosers], ev, TL_OWN_FD(ev->aux),
+				(int32_t)TL_OWN_STACK(ev->aux));
+		u->nclosers++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* A /proc scan found ev->pid holding the socket as fd aux. */
+static void on_holder(struct tl_engine *e, const struct tl_event *ev)
+{
+	uint32_t i;
+	struct conn *c = lookup_id(e, ev->sk_id, &i);
+	struct tl_usage *u;
+
+	if (!c || c->sk_id != ev->sk_id)
+		return;
+	u = usage_of(e, c);
+	if (!u)
+		return;
+	if (u->holders_ns != ev->ts_ns) {
+		u->holders_ns = ev->ts_ns;
+		u->nholders = 0;
+	}
+	if (u->nholders < TL_USAGE_MAX) {
+		proc_fd(&u->holders[u->nholders], ev, TL_OWN_FD(ev->aux), 0);
+		u->holders[u->nholders].cmdline = TL_OWN_STACK(ev->aux);
+	}
+	u->nholders++;
+	/* a socket that existed before tracing has no other owner */
+	take_owner(c, ev);
+}
+
 static void on_lost(struct tl_engine *e, const struct tl_event *ev)
 {
 	e->stats.lost += ev->aux;
@@ -788,6 +913,8 @@ void tl_engine_free(struct tl_engine *e)
 		return;
 	tl_idmap_free(&e->ids);
 	tl_idmap_free(&e->tuples);
+	free(e->usages);
+	free(e->free_usages);
 	for (uint32_t k = 0; k < e->nchunks; k++)
 		free(e->chunks[k]);
 	free(e->chunks);
@@ -827,6 +954,15 @@ void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev)
 	case TL_EV_LOST:
 		on_lost(e, ev);
 		break;
+	case TL_EV_OWNER:
+		on_owner(e, ev);
+		break;
+	case TL_EV_HOLDER:
+		on_holder(e, ev);
+		break;
+	case TL_EV_SCAN:
+		e->last_scan = ev->ts_ns;
+		break;
 	case TL_EV_TICK:
 	default:
 		break;
@@ -845,10 +981,25 @@ static int by_conn(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The open records in creation order, so output is reproducible: the
+ * ids sit in the array, sorting touches no record.  NULL without memory. */
+static struct open_conn *open_in_order(struct tl_engine *e, uint32_t *n)
+{
+	struct open_conn *order = malloc(((size_t)e->nconns + 1) * sizeof(*order));
+
+	*n = 0;
+	if (!order)
+		return NULL;
+	for (uint32_t i = e->lru.head; i != NIL; i = at(e, i)->next)
+		order[(*n)++] = (struct open_conn){ .conn = at(e, i)->conn, .idx = i };
+	qsort(order, *n, sizeof(*order), by_conn);
+	return order;
+}
+
 void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 {
 	struct open_conn *order;
-	uint32_t n = 0;
+	uint32_t n;
 
 	if (now_ns < e->clock)
 		now_ns = e->clock;
@@ -856,20 +1007,43 @@ void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 		settle(e, e->pending.head);
 	if (!e->nconns)
 		return;
-	/* Still open: report in creation order, so output is reproducible.
-	 * The ids sit in the array: sorting touches no record. */
-	order = malloc((size_t)e->nconns * sizeof(*order));
+	order = open_in_order(e, &n);
 	if (!order) {
 		while (e->lru.head != NIL)
 			report(e, e->lru.head, now_ns);
 		return;
 	}
-	for (uint32_t i = e->lru.head; i != NIL; i = at(e, i)->next)
-		order[n++] = (struct open_conn){ .conn = at(e, i)->conn, .idx = i };
-	qsort(order, n, sizeof(*order), by_conn);
 	for (uint32_t k = 0; k < n; k++)
 		report(e, order[k].idx, now_ns);
 	free(order);
+}
+
+void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
+			 void (*fn)(const struct tl_lifecycle *lc, void *ctx), void *ctx)
+{
+	struct open_conn *order;
+	struct tl_lifecycle lc;
+	uint32_t n;
+
+	if (now_ns < e->clock)
+		now_ns = e->clock;
+	order = open_in_order(e, &n);
+	if (!order)
+		return;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct conn *c = at(e, order[k].idx);
+
+		if (c->flags & C_LISTENER)
+			continue;
+		fill_lifecycle(e, c, now_ns, &lc);
+		fn(&lc, ctx);
+	}
+	free(order);
+}
+
+uint64_t tl_engine_last_scan(const struct tl_engine *e)
+{
+	return e->last_scan;
 }
 
 void tl_engine_stats(const struct tl_engine *e, struct tl_engine_stats *out)

@@ -45,6 +45,38 @@ enum tl_end {
 	TL_END_MAX,
 };
 
+/* Holders and closers kept per socket; more are counted, not kept. */
+#define TL_USAGE_MAX 4
+
+struct tl_proc_fd {
+	int32_t pid;
+	int32_t fd;		/* -1: not known */
+	int32_t ppid;		/* closers: the closing process's parent; else 0 */
+	uint32_t cmdline;	/* holders: a stack reference with the command line */
+	char comm[TL_COMM_LEN];
+};
+
+/* What process-context hooks and /proc scans told about the socket's
+ * users: the ground for leak hunting.  Stack references are those of
+ * TL_EV_STACK (0 = none). */
+struct tl_usage {
+	uint8_t created_by;	/* TL_OWN_CONNECT, TL_OWN_ACCEPT or 0: unknown */
+	bool eof_seen;		/* the application read the peer's FIN */
+	uint32_t create_stack;
+	int32_t create_tid;
+	int32_t create_fd;	/* accept()'s fd, -1 if unknown */
+	uint32_t eof_stack;
+	uint64_t eof_ns;
+	struct tl_proc_fd last;	/* last process to send/recv (pid -1: none) */
+	int32_t last_tid;
+	uint64_t last_ns;
+	int nclosers;		/* close() of a shared copy, all counted */
+	struct tl_proc_fd closers[TL_USAGE_MAX];
+	uint64_t holders_ns;	/* the scan the holders below come from */
+	int nholders;
+	struct tl_proc_fd holders[TL_USAGE_MAX];
+};
+
 struct tl_state_span {
 	uint8_t state;		/* enum tl_tcp_state or TL_STATE_CLOSED */
 	uint64_t ns;		/* time spent in it */
@@ -78,6 +110,7 @@ struct tl_lifecycle {
 	bool start_exact;	/* false: start_ns is an upper bound (age a lower bound) */
 	bool gap;		/* events were missed for it */
 	bool evicted;		/* pushed out by the memory cap */
+	const struct tl_usage *usage;	/* NULL if none seen; valid during the callback */
 };
 
 struct tl_engine_sink {
@@ -113,6 +146,13 @@ void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev);
  * still open as incomplete (end unknown) with its age up to now_ns. */
 void tl_engine_finish(struct tl_engine *e, uint64_t now_ns);
 void tl_engine_stats(const struct tl_engine *e, struct tl_engine_stats *out);
+/* Calls fn for every connection open now (not listeners), oldest first,
+ * as if it ended at now_ns; nothing changes. */
+void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
+			 void (*fn)(const struct tl_lifecycle *lc, void *ctx), void *ctx);
+/* Time of the newest /proc holder scan (TL_EV_SCAN), 0 if none: holders
+ * from an older one are stale. */
+uint64_t tl_engine_last_scan(const struct tl_engine *e);
 
 const char *tl_state_name(int state);	/* "ESTABLISHED", ..., "CLOSED" */
 const char *tl_end_name(enum tl_end end);	/* "closed", "reset", ... */

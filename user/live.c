@@ -14,12 +14,23 @@
 #include <unistd.h>
 #include "units.h"
 #include "cli.h"
+#include "idmap.h"
 #include "loader.h"
 #include "logfile.h"
+#include "procfs.h"
 #include "session.h"
+#include "stacks.h"
+#include "symbolize.h"
 
 #define POLL_MS 100
 #define LOG_FLUSH_NS NS_PER_SEC	/* a kill -9 loses at most this much */
+#define STACK_CACHE_MAX (1u << 20)	/* (pid, kernel stack id) pairs remembered */
+
+/* A socket a holder scan looks for: its inode, and what its events say. */
+struct scan_sock {
+	uint64_t ino;
+	struct tl_event ev;	/* its SEED, turned into HOLDER events */
+};
 
 struct live {
 	const struct tl_cli *cli;
@@ -30,6 +41,14 @@ struct live {
 	uint64_t last_flush_ns;
 	int log_err;			/* first error writing the log */
 	bool refreshing;		/* seeds now only update tracked sockets */
+	/* Leak hunting. */
+	bool scanning;			/* seeds now only list sockets to find holders of */
+	struct tl_event last_seed;	/* the SEED an INODE event follows */
+	struct scan_sock *scan;		/* CLOSE_WAIT sockets of the current pass */
+	size_t nscan, scan_cap;
+	struct tl_symbolizer *sym;
+	struct tl_stacks *stacks;	/* what was logged, by reference */
+	struct tl_idmap stack_refs;	/* pid << 32 | kernel stack ref -> reference */
 };
 
 static volatile sig_atomic_t stop;
@@ -63,10 +82,183 @@ static void deliver(struct live *lv, const struct tl_event *ev)
 	}
 }
 
+static void deliver_stack(struct live *lv, const struct tl_event *ev, const char *blob,
+			  size_t len)
+{
+	if (lv->session)
+		tl_session_add_stack(lv->session, (uint32_t)ev->aux, blob, len);
+	if (lv->log && !lv->log_err) {
+		int err = tl_logw_add_blob(lv->log, ev, blob, len);
+
+		if (err) {
+			lv->log_err = err;
+			stop = 1;
+		}
+	}
+}
+
+/* The reference of a stack's bytes, delivered as a TL_EV_STACK taken in
+ * ev's task the first time; 0 if it cannot be kept. */
+static uint32_t intern_stack(struct live *lv, const struct tl_event *ev, const char *blob,
+			     size_t len)
+{
+	struct tl_event sev;
+	bool is_new;
+	uint32_t ref = tl_stacks_intern(lv->stacks, blob, len, &is_new);
+
+	if (ref && is_new) {
+		sev = (struct tl_event){ .type = TL_EV_STACK, .ts_ns = ev->ts_ns, .aux = ref,
+					 .pid = ev->pid, .tid = ev->tid, .flags = TL_F_IN_TASK };
+		memcpy(sev.comm, ev->comm, TL_COMM_LEN);
+		deliver_stack(lv, &sev, blob, len);
+	}
+	return ref;
+}
+
+/* The reference of the kernel's stack kref taken in ev's task: read,
+ * symbolized (while the process lives) and logged the first time. */
+static uint32_t stack_ref(struct live *lv, const struct tl_event *ev, uint32_t kref)
+{
+	uint64_t key = (uint64_t)ev->pid << 32 | kref, ips[TL_STACK_DEPTH];
+	char *frames[TL_STACK_DEPTH], cmdline[1024], blob[TL_LOG_BLOB_MAX];
+	uint32_t ref;
+	size_t len;
+	int n;
+
+	if (!kref || !lv->sym)
+		return 0;
+	if (tl_idmap_get(&lv->stack_refs, key, &ref))
+		return ref;
+	n = tl_loader_stack(lv->loader, kref, ips, TL_STACK_DEPTH);
+	if (n <= 0 || tl_sym_resolve(lv->sym, (int)ev->pid, ips, n, frames) != n)
+		return 0;
+	if (tl_procfs_cmdline((int)ev->pid, cmdline, sizeof(cmdline)))
+		cmdline[0] = '\0';
+	len = tl_stack_blob(blob, sizeof(blob), cmdline, frames, n);
+	for (int i = 0; i < n; i++)
+		free(frames[i]);
+	ref = intern_stack(lv, ev, blob, len);
+	if (!ref)
+		return 0;
+	if (lv->stack_refs.len >= STACK_CACHE_MAX)
+		tl_idmap_free(&lv->stack_refs);
+	tl_idmap_put(&lv->stack_refs, key, ref);
+	return ref;
+}
+
+/* A stack of no frames holding ev's process's command line, for sockets
+ * whose making was not seen (they predate the trace). */
+static uint32_t cmdline_ref(struct live *lv, const struct tl_event *ev)
+{
+	char cmdline[1024], blob[TL_LOG_BLOB_MAX];
+	size_t len;
+
+	if (!lv->stacks || tl_procfs_cmdline((int)ev->pid, cmdline, sizeof(cmdline)))
+		return 0;
+	len = tl_stack_blob(blob, sizeof(blob), cmdline, NULL, 0);
+	return intern_stack(lv, ev, blob, len);
+}
+
+/* The kernel's stack ids mean nothing elsewhere: logs and the session see
+ * references to TL_EV_STACK events instead. */
+static void deliver_owner(struct live *lv, const struct tl_event *ev)
+{
+	struct tl_event copy = *ev;
+	uint32_t low = TL_OWN_STACK(ev->aux);
+
+	if (ev->old_state != TL_OWN_CLOSE_SHARED)
+		low = stack_ref(lv, ev, low);
+	copy.aux = TL_OWN_AUX(low, TL_OWN_FD(ev->aux));
+	deliver(lv, &copy);
+}
+
+/* During a holder scan: the CLOSE_WAIT sockets and their inodes. */
+static void scan_note(struct live *lv, const struct tl_event *ev)
+{
+	if (ev->type == TL_EV_SEED) {
+		lv->last_seed = *ev;
+		return;
+	}
+	if (ev->type != TL_EV_INODE || ev->sk_id != lv->last_seed.sk_id || !ev->aux ||
+	    lv->last_seed.new_state != TL_TCP_CLOSE_WAIT)
+		return;
+	if (lv->nscan == lv->scan_cap) {
+		size_t cap = lv->scan_cap ? lv->scan_cap * 2 : 256;
+		struct scan_sock *ns = realloc(lv->scan, cap * sizeof(*ns));
+
+		if (!ns)
+			return;
+		lv->scan = ns;
+		lv->scan_cap = cap;
+	}
+	lv->scan[lv->nscan].ino = ev->aux;
+	lv->scan[lv->nscan].ev = lv->last_seed;
+	lv->nscan++;
+}
+
+static int by_ino(const void *a, const void *b)
+{
+	uint64_t x = ((const struct scan_sock *)a)->ino, y = ((const struct scan_sock *)b)->ino;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Who holds the CLOSE_WAIT sockets noted in the last seed pass: one
+ * TL_EV_SCAN, then a TL_EV_HOLDER per (socket, process, fd). */
+static void holder_scan(struct live *lv, uint64_t ts)
+{
+	struct tl_event ev = { .type = TL_EV_SCAN, .ts_ns = ts };
+	struct tl_holder *hs = NULL;
+	uint64_t *inos;
+	size_t nh = 0;
+
+	inos = malloc((lv->nscan + 1) * sizeof(*inos));
+	if (!inos)
+		return;
+	if (lv->nscan)
+		qsort(lv->scan, lv->nscan, sizeof(*lv->scan), by_ino);
+	for (size_t i = 0; i < lv->nscan; i++)
+		inos[i] = lv->scan[i].ino;
+	if (lv->nscan && tl_procfs_holders(inos, lv->nscan, &hs, &nh))
+		nh = 0;
+	free(inos);
+	deliver(lv, &ev);
+	for (size_t i = 0, k = 0; i < nh; i++) {
+		while (k < lv->nscan && lv->scan[k].ino < hs[i].ino)
+			k++;
+		if (k == lv->nscan)
+			break;
+		if (lv->scan[k].ino != hs[i].ino)
+			continue;
+		ev = lv->scan[k].ev;
+		ev.type = TL_EV_HOLDER;
+		ev.ts_ns = ts;
+		ev.old_state = 0;
+		ev.flags = TL_F_IN_TASK;
+		ev.pid = ev.tid = (uint32_t)hs[i].pid;
+		memcpy(ev.comm, hs[i].comm, TL_COMM_LEN);
+		ev.comm[TL_COMM_LEN - 1] = '\0';
+		ev.aux = TL_OWN_AUX(cmdline_ref(lv, &ev), hs[i].fd);
+		deliver(lv, &ev);
+	}
+	free(hs);
+	lv->nscan = 0;
+}
+
 static int on_event(const struct tl_event *ev, void *ctx)
 {
 	struct live *lv = ctx;
 
+	if (ev->type == TL_EV_SEED || ev->type == TL_EV_INODE) {
+		if (lv->cli->leaks)
+			scan_note(lv, ev);
+		if (ev->type == TL_EV_INODE || lv->scanning)
+			return 0;
+	}
+	if (ev->type == TL_EV_OWNER) {
+		deliver_owner(lv, ev);
+		return 0;
+	}
 	if (lv->refreshing && ev->type == TL_EV_SEED) {
 		struct tl_event copy = *ev;
 
@@ -76,6 +268,18 @@ static int on_event(const struct tl_event *ev, void *ctx)
 	}
 	deliver(lv, ev);
 	return 0;
+}
+
+/* A seed pass that only looks for the holders of CLOSE_WAIT sockets. */
+static void scan_holders(struct live *lv, uint64_t ts)
+{
+	int skipped;
+
+	lv->scanning = true;
+	lv->nscan = 0;
+	tl_loader_seed(lv->loader, &skipped);
+	lv->scanning = false;
+	holder_scan(lv, ts);
 }
 
 /* Passes on the kernel's drop count, then lets the clock move on. */
@@ -94,6 +298,8 @@ static uint64_t clock_tick(struct live *lv)
 		lv->lost = drops;
 		deliver(lv, &ev);
 	}
+	if (lv->cli->leaks && lv->session && tl_session_report_due(lv->session, t))
+		scan_holders(lv, t);
 	ev.type = TL_EV_TICK;
 	ev.aux = 0;
 	deliver(lv, &ev);
@@ -164,10 +370,11 @@ int tl_run_live(const struct tl_cli *cli)
 		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
 		.boot_to_real_ns = tl_boot_to_real_ns(), .out = stdout,
+		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns,
 	};
 	struct tl_loader_opts lopts = {
 		.filter = cli->filter, .ringbuf_bytes = cli->ringbuf_bytes,
-		.verbose = cli->verbose, .on_event = on_event,
+		.verbose = cli->verbose, .on_event = on_event, .leaks = cli->leaks,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct live lv = { .cli = cli };
@@ -186,18 +393,26 @@ int tl_run_live(const struct tl_cli *cli)
 		fprintf(stderr, "tcplinger: %s\n", err);
 		return 1;
 	}
+	if (cli->leaks) {
+		lv.sym = tl_sym_new();
+		lv.stacks = tl_stacks_new();
+		if (!lv.sym || !lv.stacks) {
+			fprintf(stderr, "tcplinger: out of memory\n");
+			code = 1;
+			goto out;
+		}
+	}
 	if (cli->print) {
 		lv.session = tl_session_new(&sopts);
 		if (!lv.session) {
 			fprintf(stderr, "tcplinger: out of memory\n");
-			tl_loader_close(lv.loader);
-			return 1;
+			code = 1;
+			goto out;
 		}
 	}
 	if (cli->path && open_log(&lv) < 0) {
-		tl_session_free(lv.session);
-		tl_loader_close(lv.loader);
-		return 1;
+		code = 1;
+		goto out;
 	}
 	/* Sockets that exist already, seeded before the ring is read so the
 	 * engine can tell which queued events a seed already reflects. */
@@ -208,10 +423,15 @@ int tl_run_live(const struct tl_cli *cli)
 	else if (skipped)
 		fprintf(stderr, "tcplinger: warning: could not enter %d network namespace%s: their "
 			"existing sockets are not known\n", skipped, skipped > 1 ? "s" : "");
+	if (cli->leaks)
+		holder_scan(&lv, now_ns(CLOCK_BOOTTIME));
 	start = lv.last_flush_ns = clock_tick(&lv);
 	if (cli->path)
 		fprintf(stderr, "Recording TCP socket lifecycles to %s... Hit Ctrl-C to end.\n",
 			strcmp(cli->path, "-") ? cli->path : "stdout");
+	else if (cli->leaks)
+		fprintf(stderr, "Watching for sockets in CLOSE_WAIT for %.1f s or more... "
+			"Hit Ctrl-C to end.\n", (double)cli->min_age_ns / NS_PER_SEC);
 	else
 		fprintf(stderr, "Tracing TCP socket lifecycles%s... Hit Ctrl-C to end.\n",
 			cli->events ? " (every transition)" : "");
@@ -234,7 +454,10 @@ int tl_run_live(const struct tl_cli *cli)
 	/* tw socks may have turned TIME_WAIT without a trace: look again
 	 * before reporting what is still open; the last tick closes it. */
 	lv.refreshing = true;
+	lv.nscan = 0;
 	tl_loader_seed(lv.loader, &skipped);
+	if (cli->leaks)
+		holder_scan(&lv, now_ns(CLOCK_BOOTTIME));
 	clock_tick(&lv);
 	if (lv.session)
 		tl_session_finish(lv.session);
@@ -245,7 +468,12 @@ int tl_run_live(const struct tl_cli *cli)
 	report_losses(&lv);
 	if (lv.log && close_log(&lv))
 		code = 1;
+out:
 	tl_session_free(lv.session);
 	tl_loader_close(lv.loader);
+	tl_sym_free(lv.sym);
+	tl_stacks_free(lv.stacks);
+	tl_idmap_free(&lv.stack_refs);
+	free(lv.scan);
 	return code;
 }

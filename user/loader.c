@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -27,6 +28,7 @@
 #endif
 
 #define BTF_PATH	"/sys/kernel/btf/vmlinux"
+#define TRACEFS		"/sys/kernel/tracing"
 #define RB_DEFAULT	(16UL << 20)
 #define RB_MAX		(1UL << 30)
 #define SEED_BATCH	64
@@ -37,6 +39,7 @@ struct tl_loader {
 	tl_event_fn on_event;
 	void *ctx;
 	uint32_t netns;		/* filter: 0 = any */
+	bool leaks;
 	int handled;		/* events handed over by the current poll */
 	bool stop;		/* on_event asked the current poll to stop */
 };
@@ -164,6 +167,15 @@ static int attach_all(struct tl_loader *l, bool use_pc, char *err,
 		{ s->progs.tl_rst_sent, &s->links.tl_rst_sent,
 		  "tcp:tcp_send_reset" },
 	};
+	struct tp_prog leak_tps[] = {
+		{ s->progs.tl_close, &s->links.tl_close, "syscalls:sys_enter_close" },
+		{ s->progs.tl_recv, &s->links.tl_recv, "sock:sock_recv_length" },
+		{ s->progs.tl_send, &s->links.tl_send, "sock:sock_send_length" },
+	};
+	struct tp_prog accept_tps[] = {
+		{ s->progs.tl_accept4, &s->links.tl_accept4, "syscalls:sys_exit_accept4" },
+		{ s->progs.tl_accept, &s->links.tl_accept, "syscalls:sys_exit_accept" },
+	};
 	size_t i;
 	int ret;
 
@@ -176,7 +188,42 @@ static int attach_all(struct tl_loader *l, bool use_pc, char *err,
 				    tps[i].name, strerror(-ret));
 		}
 	}
+	for (i = 0; l->leaks && i < sizeof(leak_tps) / sizeof(leak_tps[0]); i++) {
+		*leak_tps[i].link = bpf_program__attach(leak_tps[i].prog);
+		if (!*leak_tps[i].link) {
+			ret = -errno;
+			return fail(err, errlen, ret,
+				    "cannot attach to tracepoint %s: %s (is tracefs mounted at "
+				    TRACEFS "?)", leak_tps[i].name, strerror(-ret));
+		}
+	}
+	/* accept() names the owner of server sockets; without tracefs only
+	 * leak hunting cannot do without it */
+	for (i = 0; i < sizeof(accept_tps) / sizeof(accept_tps[0]); i++) {
+		*accept_tps[i].link = bpf_program__attach(accept_tps[i].prog);
+		if (!*accept_tps[i].link) {
+			ret = -errno;
+			if (l->leaks)
+				return fail(err, errlen, ret,
+					    "cannot attach to tracepoint %s: %s (is tracefs mounted at "
+					    TRACEFS "?)", accept_tps[i].name, strerror(-ret));
+			fprintf(stderr, "tcplinger: warning: cannot attach to %s (%s): accepted "
+				"sockets' owners are known only from later events\n",
+				accept_tps[i].name, strerror(-ret));
+			break;
+		}
+	}
 	return 0;
+}
+
+/* tp/ programs find their tracepoint ids in tracefs, which a fresh
+ * machine may not have mounted. */
+static void ensure_tracefs(void)
+{
+	if (!access(TRACEFS "/events", F_OK))
+		return;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
+		return;
 }
 
 /* Opens, configures and loads the skeleton with one of the two variants
@@ -206,6 +253,7 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 	s->rodata->filter_family = f->family;
 	s->rodata->filter_netns = f->netns;
 	s->rodata->id_key = key;
+	s->rodata->own_stacks = opts->leaks;
 
 	rb_bytes = ringbuf_size(opts->ringbuf_bytes);
 	/* An early wake-up once an eighth of the ring is used: the reader
@@ -219,6 +267,14 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 
 	bpf_program__set_autoload(s->progs.tl_state, use_pc);
 	bpf_program__set_autoload(s->progs.tl_state_stk, !use_pc);
+	bpf_program__set_autoload(s->progs.tl_close, opts->leaks);
+	bpf_program__set_autoload(s->progs.tl_recv, opts->leaks);
+	bpf_program__set_autoload(s->progs.tl_send, opts->leaks);
+	if (!opts->leaks) {
+		/* no stacks wanted: keep the map (the programs refer to it) tiny */
+		bpf_map__set_max_entries(s->maps.stacks, 1);
+		bpf_map__set_autocreate(s->maps.sk_use, false);
+	}
 
 	ret = tcplinger_bpf__load(s);
 	if (ret) {
@@ -278,6 +334,8 @@ int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
 	l->on_event = opts->on_event;
 	l->ctx = opts->ctx;
 	l->netns = f->netns;
+	l->leaks = opts->leaks;
+	ensure_tracefs();
 
 	libbpf_verbose = opts->verbose;
 	libbpf_set_print(libbpf_print);
@@ -396,6 +454,22 @@ int tl_loader_drain(struct tl_loader *l)
 	if (ret < 0 && !l->stop)
 		return ret;
 	return l->handled;
+}
+
+int tl_loader_stack(struct tl_loader *l, uint32_t ref, uint64_t *ips, int max)
+{
+	uint64_t frames[TL_STACK_DEPTH] = { 0 };
+	uint32_t id = ref - 1;
+	int n = 0;
+
+	if (!ref || bpf_map__lookup_elem(l->skel->maps.stacks, &id, sizeof(id), frames,
+					 sizeof(frames), 0))
+		return -ENOENT;
+	while (n < TL_STACK_DEPTH && n < max && frames[n]) {
+		ips[n] = frames[n];
+		n++;
+	}
+	return n;
 }
 
 uint64_t tl_loader_drops(struct tl_loader *l)

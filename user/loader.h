@@ -17,6 +17,7 @@ struct tl_loader_opts {
 	struct tl_filter filter;
 	size_t ringbuf_bytes;	/* 0 = default; rounded up to a power of two */
 	bool verbose;		/* let libbpf print its own diagnostics */
+	bool leaks;		/* watch send/recv/close and take user stacks */
 	tl_event_fn on_event;
 	void *ctx;
 };
@@ -29,7 +30,8 @@ struct tl_loader;
 int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
 		   char *err, size_t errlen);
 /* Emits a TL_EV_SEED for every matching socket that exists now (iter/tcp,
- * in every network namespace), through on_event.  Returns the number
+ * in every network namespace), each full socket's followed by a
+ * TL_EV_INODE, through on_event.  Returns the number
  * seeded or a negative errno; *skipped counts namespaces not entered. */
 int tl_loader_seed(struct tl_loader *l, int *skipped);
 /* Waits up to timeout_ms for events and hands them to on_event.
@@ -37,6 +39,10 @@ int tl_loader_seed(struct tl_loader *l, int *skipped);
 int tl_loader_poll(struct tl_loader *l, int timeout_ms);
 /* Hands over what is queued now without waiting. */
 int tl_loader_drain(struct tl_loader *l);
+/* The user stack a TL_EV_OWNER refers to (aux's low 32 bits, > 0): up to
+ * max return addresses, innermost first.  Returns how many, or a negative
+ * errno when the stack is no longer known. */
+int tl_loader_stack(struct tl_loader *l, uint32_t ref, uint64_t *ips, int max);
 /* Events the kernel could not queue since load (ring buffer full). */
 uint64_t tl_loader_drops(struct tl_loader *l);
 void tl_loader_close(struct tl_loader *l);

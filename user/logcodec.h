@@ -53,7 +53,8 @@ enum { TAG_HOSTNAME = 1, TAG_KERNEL, TAG_OPTIONS, TAG_BOOT_TO_REAL, TAG_CREATED 
  * each field kind goes to a section of its own, as like things compress
  * best together (zlib's Huffman tables are per run of input).
  */
-enum { S_HEAD, S_SOCK, S_TUPLE, S_MORE, S_AUX, S_TASK, S_TS, NSEC };
+enum { S_HEAD, S_SOCK, S_TUPLE, S_MORE, S_AUX, S_TASK, S_TS, S_BLOB, NSEC };
+#define NSEC_V1		S_BLOB	/* version 1 logs have no blob section */
 #define SECTAB_MAX	(NSEC * 3)	/* varint lengths, each < 2^21 */
 
 /* Event head byte: low nibble the type (15: a type byte follows). */

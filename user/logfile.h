@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include "../bpf/events.h"
 
-#define TL_LOG_VERSION 1
+#define TL_LOG_VERSION 2
+#define TL_LOG_VERSION_MIN 1	/* the oldest this reader still reads */
+/* The most bytes a TL_EV_STACK's blob may have. */
+#define TL_LOG_BLOB_MAX 8192
 
 /* What only the recording host knows. */
 struct tl_log_header {
@@ -34,6 +37,10 @@ int tl_logw_open(struct tl_log_writer **out, const char *path, const struct tl_l
  * Returns 0, -EFBIG once max_size would be passed (nothing more is
  * written), or a negative errno from writing (e.g. -ENOSPC). */
 int tl_logw_add(struct tl_log_writer *w, const struct tl_event *ev);
+/* The same for an event that carries bytes of its own (TL_EV_STACK):
+ * len at most TL_LOG_BLOB_MAX. */
+int tl_logw_add_blob(struct tl_log_writer *w, const struct tl_event *ev, const void *blob,
+		     size_t len);
 /* Compresses and writes what is buffered as one block (no-op if empty). */
 int tl_logw_flush(struct tl_log_writer *w);
 uint64_t tl_logw_bytes(const struct tl_log_writer *w);	/* written so far */
@@ -53,6 +60,9 @@ int tl_logr_open_mem(struct tl_log_reader **out, const void *data, size_t len,
 		     char *err, size_t errlen);
 /* 1: *ev holds the next event; 0: end of log; negative errno: cannot go on. */
 int tl_logr_next(struct tl_log_reader *r, struct tl_event *ev);
+/* The bytes of the event tl_logr_next() just returned (TL_EV_STACK), valid
+ * until the next call; NULL with *len 0 if it has none. */
+const void *tl_logr_blob(const struct tl_log_reader *r, size_t *len);
 void tl_logr_close(struct tl_log_reader *r);
 
 #endif /* TCPLINGER_LOGFILE_H */

@@ -20,6 +20,9 @@ struct tl_log_reader {
 	uint8_t *raw;
 	size_t raw_cap;
 	const uint8_t *c[NSEC], *e[NSEC];
+	int nsec;			/* sections a block of this version has */
+	const uint8_t *blob;		/* the last event's, if any */
+	size_t blob_len;
 	bool in_block;
 	uint32_t seq, next_seq, nevents, count;
 	uint64_t off;
@@ -222,9 +225,9 @@ static bool inflate_block(struct tl_log_reader *r, const uint8_t *src, const str
 static bool sections_r(struct tl_log_reader *r, const struct bhdr *bh)
 {
 	const uint8_t *p = r->raw, *end = r->raw + bh->raw_len;
-	uint64_t len[NSEC], sum = 0;
+	uint64_t len[NSEC] = { 0 }, sum = 0;
 
-	for (int k = 0; k < NSEC; k++) {
+	for (int k = 0; k < r->nsec; k++) {
 		len[k] = tl_get_uvarint(&p);
 		if (len[k] > RAW_CAP)
 			return false;
@@ -562,6 +565,18 @@ static int dec_event(struct tl_log_reader *r, struct tl_event *ev)
 	}
 	if (head & H_AUX)
 		ev->aux = tl_get_uvarint(&c[S_AUX]);
+	r->blob = NULL;
+	r->blob_len = 0;
+	if (ev->type == TL_EV_STACK) {
+		uint64_t n = tl_get_uvarint(&c[S_BLOB]);
+
+		if (c[S_BLOB] > r->e[S_BLOB] || n > TL_LOG_BLOB_MAX ||
+		    n > (uint64_t)(r->e[S_BLOB] - c[S_BLOB]))
+			return -EBADMSG;
+		r->blob = c[S_BLOB];
+		r->blob_len = n;
+		c[S_BLOB] += n;
+	}
 	if (ev->flags & TL_F_IN_TASK) {
 		err = dec_task(&r->task, &c[S_TASK], ev);
 		if (err)
@@ -682,10 +697,10 @@ static int read_header(struct tl_log_reader *r, const char *name, struct tl_log_
 	if (n < 10)
 		return bad_header(name, err, errlen, "truncated");
 	version = tl_get16(b + 8);
-	if (version != TL_LOG_VERSION) {
+	if (version < TL_LOG_VERSION_MIN || version > TL_LOG_VERSION) {
 		seterr(err, errlen,
-		       "%s: log format version %u is not supported (this tcplinger reads version %d)",
-		       name, version, TL_LOG_VERSION);
+		       "%s: log format version %u is not supported (this tcplinger reads versions %d to %d)",
+		       name, version, TL_LOG_VERSION_MIN, TL_LOG_VERSION);
 		return -ENOTSUP;
 	}
 	if (n < FHDR_FIXED)
@@ -709,7 +724,14 @@ static int read_header(struct tl_log_reader *r, const char *name, struct tl_log_
 		parse_fields(b + FHDR_FIXED, flen, h);
 	}
 	r->pos += FHDR_FIXED + flen + 4;
+	r->nsec = version == 1 ? NSEC_V1 : NSEC;
 	return 0;
+}
+
+const void *tl_logr_blob(const struct tl_log_reader *r, size_t *len)
+{
+	*len = r->blob_len;
+	return r->blob;
 }
 
 void tl_logr_close(struct tl_log_reader *r)

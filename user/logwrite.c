@@ -417,24 +417,46 @@ static size_t block_limit(const struct tl_log_writer *w)
 	return room < BLOCK_TARGET ? (size_t)room : BLOCK_TARGET;
 }
 
-int tl_logw_add(struct tl_log_writer *w, const struct tl_event *ev)
+static int add_event(struct tl_log_writer *w, const struct tl_event *ev, const void *blob,
+		     size_t blen)
 {
-	size_t limit = block_limit(w);
+	size_t need = EV_MAX + (blob ? blen + 4 : 0) + (ev->type == TL_EV_STACK ? 4 : 0);
 	int ret;
 
 	if (w->err)
 		return w->err;
-	if (w->raw_len + EV_MAX > limit || w->nslots >= SLOT_CAP ||
+	if (w->raw_len + need > block_limit(w) || w->nslots >= SLOT_CAP ||
 	    w->ntuples >= TUPLE_CAP) {
 		ret = tl_logw_flush(w);
 		if (ret)
 			return ret;
-		if (EV_MAX > block_limit(w))
+		if (need > block_limit(w))
 			return wfail(w, -EFBIG);	/* full: the file stays a valid log */
+	}
+	/* every TL_EV_STACK has its bytes, if none */
+	if (ev->type == TL_EV_STACK) {
+		w->c[S_BLOB] = tl_put_uvarint(w->c[S_BLOB], blob ? blen : 0);
+		if (blob) {
+			memcpy(w->c[S_BLOB], blob, blen);
+			w->c[S_BLOB] += blen;
+		}
 	}
 	ret = enc_event(w, ev);
 	/* A half-encoded event leaves the block unusable. */
 	return ret ? wfail(w, ret) : 0;
+}
+
+int tl_logw_add(struct tl_log_writer *w, const struct tl_event *ev)
+{
+	return add_event(w, ev, NULL, 0);
+}
+
+int tl_logw_add_blob(struct tl_log_writer *w, const struct tl_event *ev, const void *blob,
+		     size_t len)
+{
+	if (len > TL_LOG_BLOB_MAX)
+		return -EINVAL;
+	return add_event(w, ev, blob ? blob : "", len);
 }
 
 uint64_t tl_logw_bytes(const struct tl_log_writer *w)

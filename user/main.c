@@ -18,8 +18,10 @@ const char *argp_program_version = "tcplinger 0.1";
 
 enum {
 	OPT_NETNS = 1000, OPT_MAX_CONNS, OPT_RINGBUF, OPT_LISTENERS, OPT_CSV,
-	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO,
+	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO, OPT_LEAKS, OPT_MIN_AGE,
 };
+
+#define DEFAULT_MIN_AGE_NS (30 * NS_PER_SEC)
 
 /* Option groups; each subcommand takes the ones that make sense for it. */
 static const struct argp_option report_options[] = {
@@ -65,6 +67,32 @@ static const struct argp_option record_options[] = {
 	{ 0 },
 };
 
+static const struct argp_option leak_options[] = {
+	{ NULL, 0, NULL, 0, "Leaks:", 5 },
+	{ "min-age", OPT_MIN_AGE, "SECS", 0,
+	  "A socket in CLOSE_WAIT this long is a leak (default 30)", 5 },
+	{ "json", 'j', NULL, 0, "JSON lines: one per group, then a summary", 5 },
+	{ "interval", 'i', "SECS", 0, "A report every SECS, as well as at the end", 5 },
+	{ "pid", 'p', "PID", 0, "Only sockets owned by this process", 5 },
+	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Track at most N connections (default 1048576)", 5 },
+	{ 0 },
+};
+
+static const struct argp_option record_leak_options[] = {
+	{ "leaks", OPT_LEAKS, NULL, 0,
+	  "Also record what `replay --leaks` needs: send/recv/close owners, user "
+	  "stacks and the holders of CLOSE_WAIT sockets", 4 },
+	{ 0 },
+};
+
+static const struct argp_option replay_leak_options[] = {
+	{ "leaks", OPT_LEAKS, NULL, 0,
+	  "Report CLOSE_WAIT leaks as of the end of the log (a log recorded with --leaks)", 4 },
+	{ "min-age", OPT_MIN_AGE, "SECS", 0, "With --leaks: CLOSE_WAIT this long makes a leak "
+	  "(default 30)", 4 },
+	{ 0 },
+};
+
 static const struct argp_option replay_options[] = {
 	{ NULL, 0, NULL, 0, "Replay:", 4 },
 	{ "from", OPT_FROM, "SECS", 0, "Start SECS after the recording began", 4 },
@@ -79,7 +107,7 @@ static const char trace_doc[] =
 	"transition instead (TIME_WAIT included, which sock:inet_sock_set_state "
 	"alone cannot show).  Ctrl-C ends the trace and prints the lifecycles "
 	"still open (marked incomplete) and a summary.\n\n"
-	"Subcommands: trace (the default), record, replay; "
+	"Subcommands: trace (the default), record, replay, leaks; "
 	"`tcplinger SUBCOMMAND --help` for each.\n\n"
 	"Examples:\n"
 	"  tcplinger                     # lifecycles as they end\n"
@@ -93,6 +121,17 @@ static const char record_doc[] =
 	"Examples:\n"
 	"  tcplinger record -w incident.tlog -d 600\n"
 	"  tcplinger record -w - -L 443 | ssh host 'cat > incident.tlog'\n";
+
+static const char leaks_doc[] =
+	"Find the code paths that never call close(): sockets the peer closed long "
+	"ago (CLOSE_WAIT), grouped by process and by where they were made, with "
+	"who holds them and whether the application read the EOF.\v"
+	"Reports at the end (Ctrl-C, or -d) and every -i SECS.  Sockets already in "
+	"CLOSE_WAIT when it starts count too, with their age as a lower bound.  "
+	"Stacks need frame pointers (-fno-omit-frame-pointer) in the traced program.\n\n"
+	"Examples:\n"
+	"  tcplinger leaks -i 10                 # refresh every 10 s\n"
+	"  tcplinger leaks --min-age 5 -d 60 --json | jq .diagnosis\n";
 
 static const char replay_doc[] =
 	"Replay a recorded log through the same reports as live tracing; "
@@ -278,6 +317,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_PRINT:
 		c->print = true;
 		break;
+	case OPT_LEAKS:
+		c->leaks = true;
+		break;
+	case OPT_MIN_AGE:
+		if (!parse_secs(arg, true, &c->min_age_ns))
+			die_usage("invalid --min-age '%s': expected a number of seconds", arg);
+		c->min_age_set = true;
+		break;
 	case OPT_FROM:
 		if (!parse_secs(arg, true, &c->from_ns))
 			die_usage("invalid --from '%s': expected seconds since the recording began", arg);
@@ -330,17 +377,20 @@ int main(int argc, char **argv)
 {
 	static const struct argp_option *const trace_groups[] = {
 		report_options, filter_options, live_options, NULL };
-	static const struct argp_option *const record_groups[] = {
-		record_options, report_options, filter_options, live_options, NULL };
 	static const struct argp_option *const replay_groups[] = {
-		report_options, filter_options, replay_options, NULL };
+		report_options, filter_options, replay_options, replay_leak_options, NULL };
+	static const struct argp_option *const leaks_groups[] = {
+		leak_options, filter_options, live_options, NULL };
+	static const struct argp_option *const record_groups[] = {
+		record_options, record_leak_options, report_options, filter_options,
+		live_options, NULL };
 	const char *cmd = "trace";
 	struct tl_cli cli = { .fmt = TL_FMT_TEXT };
 	struct argp argp = { .parser = parse_opt };
 
 	record_cmdline(&cli, argc, argv);
 	if (argc > 1 && (!strcmp(argv[1], "trace") || !strcmp(argv[1], "record") ||
-			 !strcmp(argv[1], "replay"))) {
+			 !strcmp(argv[1], "replay") || !strcmp(argv[1], "leaks"))) {
 		static char name[32];
 
 		cmd = argv[1];
@@ -352,6 +402,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "record")) {
 		argp.options = options_of(record_groups);
 		argp.doc = record_doc;
+	} else if (!strcmp(cmd, "leaks")) {
+		argp.options = options_of(leaks_groups);
+		argp.doc = leaks_doc;
+		cli.leaks = true;
 	} else if (!strcmp(cmd, "replay")) {
 		argp.options = options_of(replay_groups);
 		argp.doc = replay_doc;
@@ -365,6 +419,12 @@ int main(int argc, char **argv)
 		return 2;
 	free((void *)argp.options);
 
+	if (!cli.min_age_set)
+		cli.min_age_ns = DEFAULT_MIN_AGE_NS;
+	else if (!cli.leaks)
+		die_usage("%s", "--min-age goes with --leaks");
+	if (cli.leaks && !strcmp(cmd, "replay") && (cli.fmt == TL_FMT_CSV || cli.events))
+		die_usage("%s", "--leaks prints its own report: not with --csv or --events");
 	if (!strcmp(cmd, "replay")) {
 		if (!cli.path)
 			die_usage("%s", "replay needs a log FILE");

@@ -7,15 +7,18 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "units.h"
+#include "leaks.h"
 #include "output.h"
+#include "stacks.h"
 
 
 #define ADDR_W		21	/* "255.255.255.255" with room to spare */
 #define ADDR_W_WIDE	39	/* a full IPv6 address */
 
-/* One output line; the longest (a lifecycle in JSON) is well under 2 KiB. */
+/* One output line; the longest (a leak group in JSON, stack and all) is
+ * well under 16 KiB. */
 struct line {
-	char buf[4096];
+	char buf[16384];
 	size_t len;
 };
 
@@ -457,7 +460,7 @@ void tl_output_transition(struct tl_output *out, const struct tl_transition *t)
 {
 	struct line l;
 
-	l.len = 0;	/* no need to clear 4 KiB per row */
+	l.len = 0;	/* no need to clear the buffer per row */
 
 	if (out->fmt == TL_FMT_JSON)
 		json_transition(&l, t);
@@ -472,7 +475,7 @@ void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 {
 	struct line l;
 
-	l.len = 0;	/* no need to clear 4 KiB per row */
+	l.len = 0;	/* no need to clear the buffer per row */
 
 	if (out->fmt == TL_FMT_JSON) {
 		json_lifecycle(&l, lc);
@@ -486,4 +489,129 @@ void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 		text_lifecycle(out, &l, lc);
 	}
 	emit(out, &l);
+}
+
+/* ---- leak reports ---- */
+
+static const char *created_name(uint8_t role)
+{
+	return role == TL_OWN_CONNECT ? "connect" : role == TL_OWN_ACCEPT ? "accept" : "unknown";
+}
+
+static void put_json_procs(struct line *l, const char *key, const struct tl_proc_fd *p, int n)
+{
+	put(l, ",\"%s\":[", key);
+	for (int i = 0; i < n && i < TL_USAGE_MAX; i++) {
+		put(l, "%s{\"pid\":%" PRId32 ",\"comm\":", i ? "," : "", p[i].pid);
+		put_json_str(l, p[i].comm, sizeof(p[i].comm));
+		put(l, ",\"fd\":%" PRId32 "}", p[i].fd);
+	}
+	put(l, "]");
+}
+
+static void put_json_stack(struct line *l, const char *key, const struct tl_stack *st)
+{
+	put(l, ",\"%s\":[", key);
+	for (int i = 0; st && i < st->nframes; i++) {
+		put(l, "%s", i ? "," : "");
+		put_json_str(l, st->frames[i], 512);
+	}
+	put(l, "]");
+}
+
+static void json_leak(struct line *l, const struct tl_leak_group *g, const struct tl_stacks *stacks)
+{
+	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
+	const struct tl_usage *u = &g->usage;
+
+	put(l, "{\"type\":\"leak\",");
+	put_json_owner(l, &g->owner);
+	put(l, ",\"count\":%" PRIu64 ",\"oldest_ns\":%" PRIu64 ",\"oldest_exact\":%s"
+	    ",\"eof_seen\":%s,\"created_by\":\"%s\"", g->count, g->oldest_ns,
+	    jbool(g->oldest_exact), jbool(g->eof_seen), created_name(g->created_by));
+	put_json_stack(l, "stack", st);
+	put_json_procs(l, "holders", u->holders, u->nholders);
+	put_json_procs(l, "closed_by", u->closers, u->nclosers);
+	put(l, ",\"diagnosis\":");
+	put_json_str(l, g->diagnosis, sizeof(g->diagnosis));
+	put(l, ",");
+	put_json_conn(l, g->conn, &g->tuple);
+	put(l, ",\"cmdline\":");
+	if (!st && u->nholders)
+		st = tl_stacks_get(stacks, u->holders[0].cmdline);
+	if (st)
+		put_json_str(l, st->cmdline, 4096);
+	else
+		put(l, "null");
+	if (u->eof_seen)
+		put_json_stack(l, "eof_stack", tl_stacks_get(stacks, u->eof_stack));
+	put(l, "}\n");
+}
+
+static void text_leak(const struct tl_output *out, struct line *l, const struct tl_leak_group *g,
+		      const struct tl_stacks *stacks)
+{
+	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
+	const struct tl_usage *u = &g->usage;
+	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+
+	fmt_addr(sa, sizeof(sa), g->tuple.family, g->tuple.saddr);
+	fmt_addr(da, sizeof(da), g->tuple.family, g->tuple.daddr);
+	put_text_comm(l, &g->owner);
+	put(l, "%6" PRIu64 " %9.1f%s %-3s  %s:%u -> %s:%u\n", g->count,
+	    (double)g->oldest_ns / NS_PER_SEC, g->oldest_exact ? " " : "+",
+	    g->eof_seen ? "yes" : "no", sa, g->tuple.sport, da, g->tuple.dport);
+	put(l, "    diagnosis: %s\n", g->diagnosis);
+	if (st && st->nframes) {
+		put(l, "    made by %s() at:\n", created_name(g->created_by));
+		for (int i = 0; i < st->nframes; i++)
+			put(l, "      %s\n", st->frames[i]);
+	} else {
+		put(l, "    made by: %s\n", g->created_by ? created_name(g->created_by) :
+			"(before tracing began)");
+	}
+	if (!st && u->nholders)
+		st = tl_stacks_get(stacks, u->holders[0].cmdline);
+	if (st && st->cmdline[0])
+		put(l, "    command: %s\n", st->cmdline);
+	for (int i = 0; i < u->nholders && i < TL_USAGE_MAX; i++)
+		put(l, "    held by %d (%s) as fd %d\n", u->holders[i].pid, u->holders[i].comm,
+		    u->holders[i].fd);
+	(void)out;
+}
+
+void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
+		     const struct tl_stacks *stacks, uint64_t ts_ns, bool final)
+{
+	struct line l;
+
+	if (out->fmt == TL_FMT_JSON) {
+		for (uint32_t i = 0; i < L->ngroups; i++) {
+			l.len = 0;
+			json_leak(&l, &L->groups[i], stacks);
+			emit(out, &l);
+		}
+		l.len = 0;
+		put(&l, "{\"type\":\"leaks\",\"ts_ns\":%" PRIu64 ",\"final\":%s,\"groups\":%" PRIu32
+		    ",\"sockets\":%" PRIu64 ",\"min_age_ns\":%" PRIu64 "}\n", ts_ns, jbool(final),
+		    L->ngroups, L->sockets, L->min_age_ns);
+		emit(out, &l);
+		return;
+	}
+	l.len = 0;
+	put(&l, "\n");
+	put_time(out, &l, ts_ns);
+	put(&l, "%s: %" PRIu64 " socket%s in CLOSE_WAIT for %.1f s or more, %" PRIu32
+	    " group%s\n", final ? "CLOSE_WAIT leaks at the end" : "CLOSE_WAIT leaks", L->sockets,
+	    L->sockets == 1 ? "" : "s", (double)L->min_age_ns / NS_PER_SEC, L->ngroups,
+	    L->ngroups == 1 ? "" : "s");
+	if (L->ngroups)
+		put(&l, "%-7s %-16s %6s %10s %-3s  %s\n", "PID", "COMM", "COUNT", "OLDEST_s", "EOF",
+		    "EXAMPLE (oldest)");
+	emit(out, &l);
+	for (uint32_t i = 0; i < L->ngroups; i++) {
+		l.len = 0;
+		text_leak(out, &l, &L->groups[i], stacks);
+		emit(out, &l);
+	}
 }

@@ -35,4 +35,11 @@ void tl_output_transition(struct tl_output *out, const struct tl_transition *t);
 void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc);
 void tl_output_flush(struct tl_output *out);
 
+struct tl_leaks;
+struct tl_stacks;
+/* A leak report: a row per group (JSON: {"type":"leak",...}), and in JSON
+ * a closing {"type":"leaks",...} line. */
+void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
+		     const struct tl_stacks *stacks, uint64_t ts_ns, bool final);
+
 #endif /* TCPLINGER_OUTPUT_H */

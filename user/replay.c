@@ -19,13 +19,13 @@ int tl_run_replay(const struct tl_cli *cli)
 		.fmt = cli->fmt, .events = cli->events, .interval_ns = cli->interval_ns,
 		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
-		.out = stdout,
+		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .out = stdout,
 	};
 	struct tl_log_header h;
 	struct tl_log_reader *r;
 	struct tl_session *s;
 	struct tl_event ev;
-	uint64_t origin = 0;
+	uint64_t origin = 0, scans = 0;
 	char err[512];
 	int ret, code = 0;
 
@@ -42,6 +42,14 @@ int tl_run_replay(const struct tl_cli *cli)
 		return 1;
 	}
 	while ((ret = tl_logr_next(r, &ev)) > 0) {
+		if (ev.type == TL_EV_STACK) {
+			/* whatever the time window: later events may refer to it */
+			size_t len;
+			const void *blob = tl_logr_blob(r, &len);
+
+			tl_session_add_stack(s, (uint32_t)ev.aux, blob, len);
+			continue;
+		}
 		/* The recording began at its first tick (seeds come just before). */
 		if (!origin && ev.type == TL_EV_TICK)
 			origin = ev.ts_ns;
@@ -49,9 +57,13 @@ int tl_run_replay(const struct tl_cli *cli)
 			continue;
 		if (cli->to_ns && origin && ev.ts_ns > origin + cli->to_ns)
 			break;
+		scans += ev.type == TL_EV_SCAN;
 		if (tl_filter_match(&cli->filter, &ev))
 			tl_session_feed(s, &ev);
 	}
+	if (cli->leaks && !scans && ret >= 0)
+		fprintf(stderr, "tcplinger: warning: %s was recorded without --leaks: no stacks, "
+			"holders or EOF reads are known\n", cli->path);
 	if (ret < 0) {
 		fprintf(stderr, "tcplinger: %s: reading stopped: %s\n", cli->path, strerror(-ret));
 		code = 1;

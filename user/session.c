@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <stdlib.h>
 #include "units.h"
+#include "leaks.h"
 #include "report.h"
 #include "session.h"
+#include "stacks.h"
 
 
 struct tl_session {
 	struct tl_session_opts opts;
 	struct tl_engine *engine;
+	struct tl_stacks *stacks;
 	struct tl_output out;
 	struct tl_report interval;	/* since the last interval summary */
 	struct tl_report total;
@@ -28,6 +31,8 @@ static void on_transition(const struct tl_transition *t, void *ctx)
 {
 	struct tl_session *s = ctx;
 
+	if (s->opts.leaks)
+		return;
 	if (s->opts.events && !s->opts.quiet && owner_wanted(s, &t->owner))
 		tl_output_transition(&s->out, t);
 }
@@ -36,7 +41,7 @@ static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
 {
 	struct tl_session *s = ctx;
 
-	if (!owner_wanted(s, &lc->owner))
+	if (!owner_wanted(s, &lc->owner) || s->opts.leaks)
 		return;
 	tl_report_add(&s->interval, lc);
 	if (s->opts.quiet)
@@ -86,6 +91,36 @@ static void print_summary(struct tl_session *s, bool final)
 	}
 }
 
+static void add_leak(const struct tl_lifecycle *lc, void *ctx)
+{
+	struct tl_leaks *L = ctx;
+
+	tl_leaks_add(L, lc);
+}
+
+static void print_leaks(struct tl_session *s, bool final)
+{
+	struct tl_leaks L;
+
+	tl_leaks_init(&L, s->opts.min_age_ns, tl_engine_last_scan(s->engine));
+	tl_engine_each_open(s->engine, s->now_ns, add_leak, &L);
+	tl_leaks_finish(&L);
+	if (s->opts.pid) {
+		uint32_t k = 0;
+
+		L.sockets = 0;
+		for (uint32_t i = 0; i < L.ngroups; i++) {
+			if (L.groups[i].owner.pid != s->opts.pid)
+				continue;
+			L.sockets += L.groups[i].count;
+			L.groups[k++] = L.groups[i];
+		}
+		L.ngroups = k;
+	}
+	tl_output_leaks(&s->out, &L, s->stacks, s->now_ns, final);
+	tl_leaks_free(&L);
+}
+
 struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 {
 	struct tl_engine_opts eopts = { .max_conns = opts->max_conns, .listeners = opts->listeners };
@@ -97,7 +132,10 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 	s->opts = *opts;
 	sink.ctx = s;
 	s->engine = tl_engine_new(&eopts, &sink);
-	if (!s->engine) {
+	s->stacks = tl_stacks_new();
+	if (!s->engine || !s->stacks) {
+		tl_engine_free(s->engine);
+		tl_stacks_free(s->stacks);
 		free(s);
 		return NULL;
 	}
@@ -116,15 +154,34 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	s->now_ns = ev->ts_ns;
 	if (!s->start_ns)
 		s->start_ns = s->last_summary_ns = ev->ts_ns;
-	if (s->opts.interval_ns && ev->ts_ns - s->last_summary_ns >= s->opts.interval_ns) {
-		print_summary(s, false);
+	if (tl_session_report_due(s, ev->ts_ns)) {
+		if (s->opts.leaks)
+			print_leaks(s, false);
+		else
+			print_summary(s, false);
 		s->last_summary_ns = ev->ts_ns;
 	}
+}
+
+bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns)
+{
+	return s->opts.interval_ns && s->start_ns && ts_ns - s->last_summary_ns >= s->opts.interval_ns;
+}
+
+void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len)
+{
+	tl_stacks_add(s->stacks, ref, blob, len);
 }
 
 void tl_session_finish(struct tl_session *s)
 {
 	s->finishing = true;
+	if (s->opts.leaks) {
+		print_leaks(s, true);
+		tl_engine_finish(s->engine, s->now_ns);
+		tl_output_flush(&s->out);
+		return;
+	}
 	if (s->opts.fmt == TL_FMT_TEXT && s->opts.events && !s->opts.quiet) {
 		fprintf(s->out.f, "\nStill open at the end of the trace:\n");
 		s->out.header_done = false;
@@ -144,5 +201,6 @@ void tl_session_free(struct tl_session *s)
 	if (!s)
 		return;
 	tl_engine_free(s->engine);
+	tl_stacks_free(s->stacks);
 	free(s);
 }

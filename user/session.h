@@ -24,6 +24,8 @@ struct tl_session_opts {
 	size_t max_conns;
 	bool listeners;
 	int64_t boot_to_real_ns;	/* for wall-clock times in text output */
+	bool leaks;		/* report CLOSE_WAIT leaks instead of lifecycles */
+	uint64_t min_age_ns;	/* leaks: time in CLOSE_WAIT that makes one */
 	FILE *out;
 };
 
@@ -31,6 +33,11 @@ struct tl_session;
 
 struct tl_session *tl_session_new(const struct tl_session_opts *opts);
 void tl_session_feed(struct tl_session *s, const struct tl_event *ev);
+/* A TL_EV_STACK's frames (its blob), for the leak report. */
+void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len);
+/* Whether a tick at ts_ns would print an interval report (live scans
+ * /proc for holders just before such a tick). */
+bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns);
 /* Reports what is still open and the final summary, as of the last tick. */
 void tl_session_finish(struct tl_session *s);
 void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats *st);

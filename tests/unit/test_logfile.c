@@ -609,7 +609,7 @@ static void unknown_version(void)
 	spit(path, d, len);
 	CHECK(read_log(path, NULL, 0, &o, err, sizeof(err)) < 0);
 	snprintf(want, sizeof(want),
-		 "%s: log format version 7 is not supported (this tcplinger reads version 1)",
+		 "%s: log format version 7 is not supported (this tcplinger reads versions 1 to 2)",
 		 path);
 	CHECK_STR(err, want);
 	d[8] = 1;
@@ -933,7 +933,7 @@ static void crafted_blocks(void)
 	/* A tuple code of 2^64 - 1 (regression: it wrapped to "newest"). */
 	{
 		static const uint8_t bad[] = {
-			1, 11, 0, 0, 0, 0, 1,			/* section lengths */
+			1, 11, 0, 0, 0, 0, 1, 0,		/* section lengths */
 			0x11,					/* STATE, new socket */
 			0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
 			0,					/* ts */
@@ -1174,6 +1174,81 @@ static void churn_bytes_per_event(void)
 	unlink(path);
 }
 
+
+/* Leak-hunting events: owners, holders, scans, and stacks with their
+ * bytes, which must come back whole, block boundaries or not. */
+static void stacks_and_owners(void)
+{
+	const char *path = tmp_path("stacks.tlog");
+	struct tl_log_header h = { .version = TL_LOG_VERSION };
+	struct tl_log_writer *w;
+	struct tl_log_reader *r;
+	struct tl_event in[6], out, *want;
+	static char big[TL_LOG_BLOB_MAX];
+	const char small[] = "prog\0main+0x1 (m.c:3)";
+	char err[256];
+	int i, n = 0;
+
+	memset(in, 0, sizeof(in));
+	memset(big, 'f', sizeof(big));
+	for (i = 0; i < (int)sizeof(big); i += 64)
+		big[i + 63] = '\0';
+	in[0] = ev_state(1000, 7, TL_TCP_CLOSE, TL_TCP_SYN_SENT, 0, 80);
+	in[1] = (struct tl_event){ .type = TL_EV_STACK, .ts_ns = 1001, .aux = 1, .pid = 42,
+				   .tid = 43, .flags = TL_F_IN_TASK, .comm = "prog" };
+	in[2] = ev_state(1002, 7, 0, TL_TCP_SYN_SENT, 40000, 80);
+	in[2].type = TL_EV_OWNER;
+	in[2].old_state = TL_OWN_CONNECT;
+	in[2].flags = TL_F_IN_TASK;
+	in[2].pid = 42;
+	in[2].tid = 43;
+	memcpy(in[2].comm, "prog", 5);
+	in[2].aux = TL_OWN_AUX(1, 5);
+	in[3] = (struct tl_event){ .type = TL_EV_SCAN, .ts_ns = 2000 };
+	in[4] = in[1];
+	in[4].aux = 2;
+	in[4].ts_ns = 2001;
+	in[5] = in[2];
+	in[5].type = TL_EV_HOLDER;
+	in[5].old_state = 0;
+	in[5].ts_ns = 2000;
+	in[5].aux = 5;
+
+	CHECK(tl_logw_open(&w, path, &h, 0, err, sizeof(err)) == 0);
+	CHECK(tl_logw_add(w, &in[0]) == 0);
+	CHECK(tl_logw_add_blob(w, &in[1], small, sizeof(small)) == 0);
+	CHECK(tl_logw_add(w, &in[2]) == 0);
+	CHECK(tl_logw_flush(w) == 0);
+	CHECK(tl_logw_add(w, &in[3]) == 0);
+	CHECK(tl_logw_add_blob(w, &in[4], big, sizeof(big)) == 0);
+	CHECK(tl_logw_add_blob(w, &in[4], big, sizeof(big) + 1) == -EINVAL);
+	CHECK(tl_logw_add(w, &in[5]) == 0);
+	CHECK(tl_logw_close(w) == 0);
+
+	want = expect_all(in, 6);
+	CHECK(tl_logr_open(&r, path, NULL, NULL, NULL, err, sizeof(err)) == 0);
+	while (tl_logr_next(r, &out) > 0 && n < 6) {
+		size_t len;
+		const char *blob = tl_logr_blob(r, &len);
+
+		CHECK(!memcmp(&out, &want[n], sizeof(out)));
+		if (n == 1) {
+			CHECK_EQ_U64(len, sizeof(small));
+			CHECK(blob && !memcmp(blob, small, sizeof(small)));
+		} else if (n == 4) {
+			CHECK_EQ_U64(len, sizeof(big));
+			CHECK(blob && !memcmp(blob, big, sizeof(big)));
+		} else {
+			CHECK(blob == NULL && len == 0);
+		}
+		n++;
+	}
+	CHECK_EQ_U64(n, 6);
+	tl_logr_close(r);
+	free(want);
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -1188,6 +1263,7 @@ int main(void)
 	RUN(header_unknown_field);
 	RUN(wrong_magic);
 	RUN(unknown_version);
+	RUN(stacks_and_owners);
 	RUN(truncation_everywhere);
 	RUN(bad_crc_block_skipped);
 	RUN(bad_block_header_resyncs);

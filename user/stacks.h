@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Symbolized user stacks by reference.  A live run interns each stack
+ * once and logs it as a TL_EV_STACK; a replay learns the same references
+ * from the log, so both report the same code paths.  A stack's bytes (its
+ * "blob") are the command line of the process it was taken in, then each
+ * frame, every string NUL-terminated.
+ */
+#ifndef TCPLINGER_STACKS_H
+#define TCPLINGER_STACKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL_STACKS_MAX (1u << 20)	/* references above are refused */
+
+struct tl_stack {
+	const char *cmdline;	/* "" if unknown */
+	int nframes;
+	const char *const *frames;
+};
+
+struct tl_stacks;
+
+struct tl_stacks *tl_stacks_new(void);
+void tl_stacks_free(struct tl_stacks *t);
+/* Stores blob as reference ref (replay).  Returns 0, or -EINVAL for a
+ * malformed blob or a reference out of range, -ENOMEM. */
+int tl_stacks_add(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len);
+/* The reference of blob, stored under a new one if unseen (*is_new).
+ * Returns 0 when it cannot be stored. */
+uint32_t tl_stacks_intern(struct tl_stacks *t, const void *blob, size_t len, bool *is_new);
+/* NULL if unknown (never stored, or its log block was lost). */
+const struct tl_stack *tl_stacks_get(const struct tl_stacks *t, uint32_t ref);
+/* Writes the blob of cmdline and frames into buf (at most cap bytes,
+ * dropping outer frames that do not fit); returns its length. */
+size_t tl_stack_blob(char *buf, size_t cap, const char *cmdline, char *const *frames, int n);
+
+#endif /* TCPLINGER_STACKS_H */
