@@ -187,8 +187,9 @@ static int scan_fds(struct scan *sc, int dfd, int pid, bool *empty)
 
 /*
  * A thread-group leader that exited before its threads is a zombie with no
- * fd table of its own; the fds are still held, visible through any other
- * thread.  Kernel threads (no fds either) cost one more directory read.
+ * fd table of its own (unprivileged, its fd directory cannot even be
+ * opened); the fds are still held, visible through any other thread.
+ * Kernel threads (no fds either) cost one more directory read.
  */
 static int scan_other_thread(struct scan *sc, int procfd, int pid)
 {
@@ -214,8 +215,10 @@ static int scan_other_thread(struct scan *sc, int procfd, int pid)
 			continue;
 		snprintf(path, sizeof(path), "%d/task/%ld/fd", pid, tid);
 		fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;	/* that thread just exited */
 		if (fd < 0)
-			continue;
+			break;		/* not ours: none of them is */
 		ret = scan_fds(sc, fd, pid, &empty);
 		if (ret || !empty)
 			break;
@@ -233,10 +236,10 @@ static int scan_pid(struct scan *sc, int procfd, int pid)
 
 	snprintf(path, sizeof(path), "%d/fd", pid);
 	fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;	/* gone, or not ours to read */
-	ret = scan_fds(sc, fd, pid, &empty);
-	if (!ret && empty)
+	if (fd < 0 && errno != EACCES && errno != EPERM)
+		return 0;	/* gone */
+	ret = fd < 0 ? 0 : scan_fds(sc, fd, pid, &empty);
+	if (!ret && (fd < 0 || empty))
 		ret = scan_other_thread(sc, procfd, pid);
 	if (ret <= 0)
 		return ret;
