@@ -141,6 +141,37 @@ static int ticks(const char *dir)
 	       write_log(dir, "log-empty", NULL, 0, 0);
 }
 
+/* Leak hunting: owners, a holder scan, and stacks with their bytes. */
+static int leaks(const char *dir)
+{
+	static const char blob[] = "srv -p 80\0serve+0x12 (srv.c:40)\0main+0x30 (srv.c:90)";
+	struct tl_event evs[6];
+	struct tl_log_writer *w;
+	char path[512], err[256];
+	int ret = 0;
+
+	evs[0] = ev4(1000, 0x10, TL_EV_STATE, TL_TCP_SYN_RECV, TL_TCP_ESTABLISHED, 80, 50000);
+	evs[1] = (struct tl_event){ .ts_ns = 1001, .type = TL_EV_STACK, .aux = 1 };
+	task(&evs[1], 77, 77, "srv");
+	evs[2] = ev4(1002, 0x10, TL_EV_OWNER, TL_OWN_ACCEPT, TL_TCP_ESTABLISHED, 80, 50000);
+	evs[2].aux = TL_OWN_AUX(1, 5);
+	task(&evs[2], 77, 78, "srv");
+	evs[3] = ev4(2000, 0x10, TL_EV_STATE, TL_TCP_ESTABLISHED, TL_TCP_CLOSE_WAIT, 80, 50000);
+	evs[4] = (struct tl_event){ .ts_ns = 3000, .type = TL_EV_SCAN };
+	evs[5] = ev4(3000, 0x10, TL_EV_HOLDER, 0, TL_TCP_CLOSE_WAIT, 80, 50000);
+	evs[5].aux = TL_OWN_AUX(1, 5);
+	task(&evs[5], 77, 77, "srv");
+	snprintf(path, sizeof(path), "%s/log-leaks", dir);
+	if (tl_logw_open(&w, path, &hdr, 0, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	for (int i = 0; i < 6 && !ret; i++)
+		ret = evs[i].type == TL_EV_STACK ? tl_logw_add_blob(w, &evs[i], blob, sizeof(blob))
+						 : tl_logw_add(w, &evs[i]);
+	return tl_logw_close(w) || ret;
+}
+
 /* The first block of log name, in the fuzzer's block form. */
 static int block_seed(const char *dir, const char *name, const char *out)
 {
@@ -187,8 +218,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gen_corpus DIR\n");
 		return 2;
 	}
-	if (churn(argv[1]) || mixed(argv[1]) || ticks(argv[1]) ||
+	if (churn(argv[1]) || mixed(argv[1]) || ticks(argv[1]) || leaks(argv[1]) ||
 	    block_seed(argv[1], "log-churn", "block-churn") ||
+	    block_seed(argv[1], "log-leaks", "block-leaks") ||
 	    block_seed(argv[1], "log-mixed", "block-mixed")) {
 		fprintf(stderr, "gen_corpus: failed\n");
 		return 1;
