@@ -2015,12 +2015,60 @@ class Suite:
         return progs
 
     @staticmethod
+    def leak_ready(progs):
+        """Until every program has printed ready=1: each leak is in place."""
+        for sc in progs.values():
+            sc.fact("ready")
+
+    @staticmethod
     def leak_go(progs):
         """Ends the leaks: "go" to every program, then each must finish."""
         for sc in progs.values():
             sc.send_line()
         for sc in progs.values():
             sc.finish()
+
+    @staticmethod
+    def leak_groups(recs, pid=None):
+        """The `leak` lines; those of that pid only, if given."""
+        return [r for r in recs if r.get("type") == "leak" and (pid is None or r.get("pid") == pid)]
+
+    def leak_guard(self, box, body):
+        """body(); a TestFailure gets the stderr of box["tracer"] and the
+        facts of box["progs"].  After it, box["scens"], box["tracer"] and
+        box["ns"] (those there) are killed or closed."""
+        try:
+            return body()
+        except TestFailure as e:
+            if box.get("tracer"):
+                e.details += [l for l in box["tracer"].stderr_tail() if l not in e.details]
+            e.details += self.leak_facts(box.get("progs", {}))
+            raise
+        finally:
+            for sc in box.get("scens", ()):
+                sc.kill()
+            if box.get("tracer"):
+                box["tracer"].kill()
+            if box.get("ns"):
+                box["ns"].close()
+
+    def leak_hold(self, box, ns, workdir, names, scens, also_stop=None):
+        """A live `leaks --min-age 1` (box["tracer"]), then the programs
+        (box["progs"], also appended to scens); every leak held LEAK_HOLD_S
+        past ready=1, then the tracer stopped (and also_stop(), while every
+        leak is still there) and the programs ended.  Returns (its records,
+        a time after the report)."""
+        tracer = box["tracer"] = self.leak_tracer(ns, workdir, ["--min-age", "1", "-d", "120"])
+        tracer.start()
+        progs = box["progs"] = self.leak_start(ns, names, scens)
+        self.leak_ready(progs)
+        time.sleep(self.LEAK_HOLD_S)
+        recs = tracer.stop()
+        if also_stop:
+            also_stop()
+        t_end = boot_ns()
+        self.leak_go(progs)
+        return recs, t_end
 
     @staticmethod
     def leak_lines(recs, n=12):
@@ -2040,12 +2088,17 @@ class Suite:
             d += ["  err: " + l for l in sc.stderr[-3:]]
         return d
 
+    def leak_raise(self, ck, progs, report, more):
+        """Fails on the first failed expectation, if any; details: the rest,
+        the report lines, the programs' facts and more."""
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + report + self.leak_facts(progs) + more)
+
     def check_leak_summary(self, ck, recs, n, min_age_ns, label):
         """The last line: the one final `leaks` line, counting n groups of
         one socket each; as many `leak` lines."""
-        groups = [r for r in recs if r.get("type") == "leak"]
         sums = [r for r in recs if r.get("type") == "leaks"]
-        ck.eq(len(groups), n, label + ": number of leak lines")
+        ck.eq(len(self.leak_groups(recs)), n, label + ": number of leak lines")
         if not ck.eq(len(sums), 1, label + ": number of 'leaks' summary lines"):
             return
         s = sums[0]
@@ -2070,7 +2123,7 @@ class Suite:
         pid, fd = sc.ifact("leak_pid"), sc.ifact("leak_fd")
         cport, t_cw = sc.ifact("client_port"), sc.ifact("t_close_wait")
         comm = self.comm_of(name)
-        mine = [g for g in recs if g.get("type") == "leak" and g.get("pid") == pid]
+        mine = self.leak_groups(recs, pid)
         if not ck.eq(len(mine), 1, "%s: groups with pid %d (leak_pid)" % (lab, pid)):
             return None
         g = mine[0]
@@ -2125,46 +2178,31 @@ class Suite:
     def check_leak_control(self, ck, recs, sc, label):
         """The control closed both sides: no group of its pid or its pair."""
         pid, port, cport = sc.ifact("leak_pid"), sc.ifact("server_port"), sc.ifact("client_port")
-        found = [jline(g) for g in recs if g.get("type") == "leak" and (
-            g.get("pid") == pid or (g.get("sport"), g.get("dport")) in ((port, cport), (cport, port)))]
+        found = [jline(g) for g in self.leak_groups(recs) if
+                 g.get("pid") == pid or (g.get("sport"), g.get("dport")) in ((port, cport), (cport, port))]
         ck.eq(found, [], "%s leak_control (pid %d, ports %d/%d): groups" % (label, pid, port, cport))
+
+    def check_leak_report(self, ck, recs, ns, names, progs, t_end, label):
+        """A group for each leaking program of names, none for the control
+        (the last of names), and the summary."""
+        for name in names[:-1]:
+            self.check_leak_group(ck, recs, ns, name, progs[name], t_end, label)
+        self.check_leak_control(ck, recs, progs["leak_control"], label)
+        self.check_leak_summary(ck, recs, len(names) - 1, NS_PER_S, label)
 
     def t_leaks_live(self, workdir):
         names = list(self.LEAK_PROGS)
-        ns = tracer = None
-        scens, progs = [], {}
-        try:
-            ns = Netns()
-            tracer = self.leak_tracer(ns, workdir, ["--min-age", "1", "-d", "120"])
-            try:
-                tracer.start()
-                progs = self.leak_start(ns, names, scens)
-                for sc in progs.values():
-                    sc.fact("ready")
-                time.sleep(self.LEAK_HOLD_S)
-                recs = tracer.stop()
-                t_end = boot_ns()
-                self.leak_go(progs)
-            except TestFailure as e:
-                e.details += [l for l in tracer.stderr_tail() if l not in e.details]
-                e.details += self.leak_facts(progs)
-                raise
-        finally:
-            for sc in scens:
-                sc.kill()
-            if tracer:
-                tracer.kill()
-            if ns:
-                ns.close()
+        box = {"scens": []}
+
+        def body():
+            ns = box["ns"] = Netns()
+            return self.leak_hold(box, ns, workdir, names, box["scens"])
+
+        recs, t_end = self.leak_guard(box, body)
         ck = Checker()
-        for name in names[:-1]:
-            self.check_leak_group(ck, recs, ns, name, progs[name], t_end, "live")
-        self.check_leak_control(ck, recs, progs["leak_control"], "live")
-        self.check_leak_summary(ck, recs, len(names) - 1, NS_PER_S, "live")
-        if ck.errors:
-            raise TestFailure(ck.errors[0], ck.errors[1:] + self.leak_lines(recs) +
-                              self.leak_facts(progs) + tracer.stderr_tail(6))
-        return "%d groups" % sum(1 for r in recs if r.get("type") == "leak")
+        self.check_leak_report(ck, recs, box["ns"], names, box["progs"], t_end, "live")
+        self.leak_raise(ck, box["progs"], self.leak_lines(recs), box["tracer"].stderr_tail(6))
+        return "%d groups" % len(self.leak_groups(recs))
 
     def t_leaks_replay(self, workdir):
         """record while the programs leak, a live `leaks` alongside; the
@@ -2172,33 +2210,16 @@ class Suite:
         udir = self.unpriv_dir(workdir)
         log = os.path.join(workdir, "leaks.tlog")
         names = ["leak_forget", "leak_fork", "leak_eof", "leak_client", "leak_control"]
-        box = {"progs": {}}
+        box = {}
 
         def drive(ctx):
-            live = box["live"] = self.leak_tracer(ctx.ns, workdir, ["--min-age", "1", "-d", "120"])
-            live.start()
-            progs = box["progs"] = self.leak_start(ctx.ns, names, ctx.scens)
-            for sc in progs.values():
-                sc.fact("ready")
-            time.sleep(self.LEAK_HOLD_S)
             # Both end while every leak is still there: the log's end is
             # what replay --leaks reports on.
-            box["live_recs"] = live.stop()
-            ctx.rec.stop()
-            box["t_end"] = boot_ns()
-            self.leak_go(progs)
+            box["live"] = self.leak_hold(box, ctx.ns, workdir, names, ctx.scens, ctx.rec.stop)
 
-        try:
-            ctx = self.recording(workdir, ["--leaks"], drive, sanitized=True, log=log)
-        except TestFailure as e:
-            if box.get("live"):
-                e.details += [l for l in box["live"].stderr_tail(6) if l not in e.details]
-            e.details += self.leak_facts(box["progs"])
-            raise
-        finally:
-            if box.get("live"):
-                box["live"].kill()
-        progs, live, t_end = box["progs"], box["live_recs"], box["t_end"]
+        ctx = self.leak_guard(box, lambda: self.recording(workdir, ["--leaks"], drive,
+                                                          sanitized=True, log=log))
+        progs, (live, t_end) = box["progs"], box["live"]
         copy = os.path.join(udir, "copy.tlog")
         shutil.copy(log, copy)
         os.chmod(copy, 0o644)
@@ -2209,29 +2230,22 @@ class Suite:
         recs = rp.records()
         ck = Checker()
         ck.eq([l for l in rp.err_lines if l.strip()], [], "replay stderr (the log is whole)")
+        self.check_leak_report(ck, recs, ctx.ns, names, progs, t_end, "replay")
         for name in names[:-1]:
-            sc = progs[name]
-            self.check_leak_group(ck, recs, ctx.ns, name, sc, t_end, "replay")
-            pid = sc.ifact("leak_pid")
-            lg = [g for g in live if g.get("type") == "leak" and g.get("pid") == pid]
-            rg = [g for g in recs if g.get("type") == "leak" and g.get("pid") == pid]
+            pid = progs[name].ifact("leak_pid")
+            lg, rg = self.leak_groups(live, pid), self.leak_groups(recs, pid)
             if len(lg) == 1 and len(rg) == 1:
                 for k in self.LEAK_SAME_KEYS:
                     ck.eq(rg[0].get(k), lg[0].get(k), "replay %s %s vs the live report's" % (name, k))
             else:
                 ck.true(False, "%s (pid %d): %d live group(s), %d replayed" % (
                     name, pid, len(lg), len(rg)))
-        self.check_leak_control(ck, recs, progs["leak_control"], "replay")
-        self.check_leak_summary(ck, recs, len(names) - 1, NS_PER_S, "replay")
-        ck.eq(sorted(g.get("pid") for g in recs if g.get("type") == "leak"),
-              sorted(g.get("pid") for g in live if g.get("type") == "leak"),
+        ck.eq(sorted(g.get("pid") for g in self.leak_groups(recs)),
+              sorted(g.get("pid") for g in self.leak_groups(live)),
               "pids of the replayed groups vs the live ones")
-        if ck.errors:
-            raise TestFailure(ck.errors[0], ck.errors[1:] + ["replayed:"] + self.leak_lines(recs, 6) +
-                              ["live:"] + self.leak_lines(live, 6) + self.leak_facts(progs) +
-                              rp.details(4))
-        return "%d groups, log %d bytes" % (
-            sum(1 for r in recs if r.get("type") == "leak"), os.path.getsize(log))
+        self.leak_raise(ck, progs, ["replayed:"] + self.leak_lines(recs, 6) + ["live:"] +
+                        self.leak_lines(live, 6), rp.details(4))
+        return "%d groups, log %d bytes" % (len(self.leak_groups(recs)), os.path.getsize(log))
 
     def t_leaks_preexisting(self, workdir):
         """A leak older than the tracer: found from /proc and kernel state."""
@@ -2239,13 +2253,13 @@ class Suite:
         # Held before the tracer starts: longer than its -d 2, so an age
         # counted from the tracer's start falls short of the lower bound.
         pre_s = 3.0
-        ns = tracer = None
-        scens, progs = [], {}
-        try:
-            ns = Netns()
-            progs = self.leak_start(ns, [name], scens)
+        box = {"scens": []}
+
+        def body():
+            ns = box["ns"] = Netns()
+            progs = box["progs"] = self.leak_start(ns, [name], box["scens"])
             sc = progs[name]
-            sc.fact("ready")
+            self.leak_ready(progs)
             port, cport = sc.ifact("server_port"), sc.ifact("client_port")
             want = "127.0.0.1:%d 127.0.0.1:%d" % (port, cport)
             cw = [l for l in ns.ss("state", "close-wait").splitlines() if want in " ".join(l.split())]
@@ -2253,26 +2267,17 @@ class Suite:
                 raise TestFailure("ss: %d CLOSE-WAIT sockets %s before tracing, expected 1" % (
                     len(cw), want), [ns.ss()] + sc.details())
             time.sleep(pre_s)
-            tracer = self.leak_tracer(ns, workdir, ["--min-age", "0.5", "-d", "2"])
-            try:
-                tracer.start()
-                t_traced = boot_ns()
-                recs = self.leak_wait_exit(tracer, 2 + TRACER_STOP_TIMEOUT)
-                t_end = boot_ns()
-                self.leak_go(progs)
-            except TestFailure as e:
-                e.details += [l for l in tracer.stderr_tail() if l not in e.details]
-                e.details += self.leak_facts(progs)
-                raise
-        finally:
-            for s in scens:
-                s.kill()
-            if tracer:
-                tracer.kill()
-            if ns:
-                ns.close()
+            tracer = box["tracer"] = self.leak_tracer(ns, workdir, ["--min-age", "0.5", "-d", "2"])
+            tracer.start()
+            t_traced = boot_ns()
+            recs = self.leak_wait_exit(tracer, 2 + TRACER_STOP_TIMEOUT)
+            t_end = boot_ns()
+            self.leak_go(progs)
+            return sc, recs, t_traced, t_end
+
+        sc, recs, t_traced, t_end = self.leak_guard(box, body)
         ck = Checker()
-        g = self.check_leak_group(ck, recs, ns, name, sc, t_end, "preexisting",
+        g = self.check_leak_group(ck, recs, box["ns"], name, sc, t_end, "preexisting",
                                   min_age_ns=NS_PER_S // 2, seeded=True)
         if g:
             lo = t_traced - sc.ifact("t_close_wait")
@@ -2281,9 +2286,7 @@ class Suite:
                     ">= %s (its age when the tracer was ready)" % (
                         fmt_s(age) if isinstance(age, int) else repr(age), fmt_s(lo)))
         self.check_leak_summary(ck, recs, 1, NS_PER_S // 2, "preexisting")
-        if ck.errors:
-            raise TestFailure(ck.errors[0], ck.errors[1:] + self.leak_lines(recs) +
-                              self.leak_facts(progs) + tracer.stderr_tail(6))
+        self.leak_raise(ck, box["progs"], self.leak_lines(recs), box["tracer"].stderr_tail(6))
         return "oldest_ns %s" % fmt_s(g.get("oldest_ns")) if g else None
 
     # -- driver

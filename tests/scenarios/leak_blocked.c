@@ -13,38 +13,11 @@
  *        ready ... t_go done
  */
 #include "scen.h"
-
-/* Frame-pointer unwinding from inside the syscall skips the direct caller
- * of accept() (libc's wrapper makes no frame): the syscall is made from a
- * small helper so that serve_blocked_handoff() shows in the stack.
- * noipa keeps both out of line and unrenamed (no .constprop/.isra/.part). */
-#if defined(__clang__)
-#define STACK_FN __attribute__((noinline))
-#else
-#define STACK_FN __attribute__((noipa))
-#endif
+#include "leak.h"
 
 static struct scen_opts opts;
 /* main -> client: close now; main -> handler: wake up. */
 static int client_gate[2], handler_gate[2];
-
-/* One byte from a pipe, bounded. */
-static void wait_byte(int rfd, int timeout_s, const char *what)
-{
-	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
-	char c;
-	int r;
-
-	do
-		r = poll(&pfd, 1, timeout_s * 1000);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		die("poll(%s)", what);
-	if (r == 0)
-		fail("nothing from %s within %d s", what, timeout_s);
-	if (read(rfd, &c, 1) != 1)
-		die("read(%s)", what);
-}
 
 /* Stands for a handler stuck on something else (a lock, a backend) before
  * it reads the request: the socket is neither read nor closed. */
@@ -55,16 +28,7 @@ static void *handler(void *arg)
 	return NULL;
 }
 
-static STACK_FN int accept_conn(int lfd)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
-		die("accept");
-	set_timeouts(fd, SCEN_IO_TIMEOUT_S);
-	return fd;
-}
-
+/* Out of line (STACK_FN): the frame the runner looks for. */
 static STACK_FN int serve_blocked_handoff(int lfd, pthread_t *h)
 {
 	int fd = accept_conn(lfd);
@@ -86,16 +50,6 @@ static void *client(void *arg)
 	return NULL;
 }
 
-static void wait_close_wait(int fd)
-{
-	int i;
-
-	for (i = 0; i < 1000 && tcp_state(fd) != TCP_CLOSE_WAIT; i++)
-		sleep_ms(5);
-	if (tcp_state(fd) != TCP_CLOSE_WAIT)
-		fail("leaked socket not in CLOSE_WAIT (state %d)", tcp_state(fd));
-}
-
 int main(int argc, char **argv)
 {
 	pthread_t c, h;
@@ -111,16 +65,8 @@ int main(int argc, char **argv)
 	write_all(client_gate[1], "c", 1);
 	join_thread(c);
 	wait_close_wait(fd);
-	fact_u64("t_close_wait", now_ns());
-	fact("leak_pid", "%d", (int)getpid());
-	fact("leak_fd", "%d", fd);
-	fact("ready", "1");
-
-	wait_stdin_line(SCEN_STDIN_TIMEOUT_S);
-	fact_u64("t_go", now_ns());
+	hold_until_go(fd);
 	write_all(handler_gate[1], "w", 1);
 	join_thread(h);
-	close_fd(lfd);
-	fact("done", "1");
-	return 0;
+	return leak_done(lfd);
 }

@@ -12,41 +12,19 @@
  *        ... t_go done
  */
 #include "scen.h"
+#include "leak.h"
 
 #define CLOSE_WAIT_MS 1200
 
-static struct scen_opts opts;
-
-static void *client(void *arg)
-{
-	char resp[4];
-	int fd;
-
-	(void)arg;
-	fd = scen_connect(opts.family, opts.port);
-	fact("client_port", "%d", local_port(fd));
-	write_all(fd, "ping", 4);
-	read_exact(fd, resp, sizeof(resp));
-	if (memcmp(resp, "pong", 4))
-		fail("client: bad response");
-	close_fd(fd);
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
+	struct scen_opts o;
 	pthread_t t;
-	char req[4];
 	int lfd, fd;
 
-	scen_parse(argc, argv, &opts, 5105, 1);
-	lfd = scen_listen(opts.family, opts.port, 16, 0);
-	start_thread(&t, client, NULL);
+	lfd = listen_and_ping(argc, argv, &o, 5105, &t);
 	fd = scen_accept(lfd);
-	read_exact(fd, req, sizeof(req));
-	if (memcmp(req, "ping", 4))
-		fail("server: bad request");
-	write_all(fd, "pong", 4);
+	answer_ping(fd, "server");
 	if (read_to_eof(fd, 0) != 0)
 		fail("server: data before EOF");
 	join_thread(t);
@@ -55,12 +33,6 @@ int main(int argc, char **argv)
 	sleep_ms(CLOSE_WAIT_MS);
 	fact_u64("t_server_close", now_ns());
 	close_fd(fd);
-	fact("leak_pid", "%d", (int)getpid());
-	fact("ready", "1");
-
-	wait_stdin_line(SCEN_STDIN_TIMEOUT_S);
-	fact_u64("t_go", now_ns());
-	close_fd(lfd);
-	fact("done", "1");
-	return 0;
+	hold_until_go(-1);
+	return leak_done(lfd);
 }

@@ -16,28 +16,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include "scen.h"
+#include "leak.h"
 
-/* Frame-pointer unwinding from inside the syscall skips the direct caller
- * of accept() (libc's wrapper makes no frame): the syscall is made from a
- * small helper so that serve_forked_client() shows in the stack.
- * noipa keeps both out of line and unrenamed (no .constprop/.isra/.part). */
-#if defined(__clang__)
-#define STACK_FN __attribute__((noinline))
-#else
-#define STACK_FN __attribute__((noipa))
-#endif
-
-static STACK_FN int accept_conn(int lfd)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
-		die("accept");
-	set_timeouts(fd, SCEN_IO_TIMEOUT_S);
-	return fd;
-}
-
-/* Accepts, forks the handler; returns the parent's copy of the socket. */
+/* Accepts, forks the handler; returns the parent's copy of the socket.
+ * Out of line (STACK_FN): the frame the runner looks for. */
 static STACK_FN int serve_forked_client(int lfd, pid_t *child)
 {
 	int fd = accept_conn(lfd);
@@ -46,36 +28,13 @@ static STACK_FN int serve_forked_client(int lfd, pid_t *child)
 	if (p < 0)
 		die("fork");
 	if (p == 0) {
-		char req[4];
-
-		read_exact(fd, req, sizeof(req));
-		if (memcmp(req, "ping", 4))
-			fail("child: bad request");
-		write_all(fd, "pong", 4);
+		answer_ping(fd, "child");
 		close_fd(fd);
 		_exit(0);
 	}
 	*child = p;
 	/* The bug under test: the parent keeps its copy open. */
 	return fd;
-}
-
-/* One byte from a pipe, bounded. */
-static void wait_byte(int rfd, int timeout_s, const char *what)
-{
-	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
-	char c;
-	int r;
-
-	do
-		r = poll(&pfd, 1, timeout_s * 1000);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		die("poll(%s)", what);
-	if (r == 0)
-		fail("nothing from %s within %d s", what, timeout_s);
-	if (read(rfd, &c, 1) != 1)
-		die("read(%s)", what);
 }
 
 /* waitpid, bounded; the process must have exited with status 0. */
@@ -99,16 +58,6 @@ static void reap(pid_t pid, const char *what)
 	fail("%s %d still running after %d s", what, (int)pid, 2 * SCEN_IO_TIMEOUT_S);
 }
 
-static void wait_close_wait(int fd)
-{
-	int i;
-
-	for (i = 0; i < 1000 && tcp_state(fd) != TCP_CLOSE_WAIT; i++)
-		sleep_ms(5);
-	if (tcp_state(fd) != TCP_CLOSE_WAIT)
-		fail("leaked socket not in CLOSE_WAIT (state %d)", tcp_state(fd));
-}
-
 static int peer_port(int fd)
 {
 	struct sockaddr_storage ss;
@@ -125,13 +74,9 @@ static int peer_port(int fd)
  * before the accept).  Closes when the parent says so. */
 static void run_client(struct scen_opts *o, int go_rfd)
 {
-	char resp[4];
 	int fd = scen_connect(o->family, o->port);
 
-	write_all(fd, "ping", 4);
-	read_exact(fd, resp, sizeof(resp));
-	if (memcmp(resp, "pong", 4))
-		fail("client: bad response");
+	send_ping(fd);
 	wait_byte(go_rfd, SCEN_IO_TIMEOUT_S, "the parent");
 	close_fd(fd);
 	_exit(0);
@@ -167,15 +112,7 @@ int main(int argc, char **argv)
 	reap(client, "client");
 	close_fd(gate[1]);
 	wait_close_wait(fd);
-	fact_u64("t_close_wait", now_ns());
 	fact("client_port", "%d", peer_port(fd));
-	fact("leak_pid", "%d", (int)getpid());
-	fact("leak_fd", "%d", fd);
-	fact("ready", "1");
-
-	wait_stdin_line(SCEN_STDIN_TIMEOUT_S);
-	fact_u64("t_go", now_ns());
-	close_fd(lfd);
-	fact("done", "1");
-	return 0;
+	hold_until_go(fd);
+	return leak_done(lfd);
 }
