@@ -58,7 +58,6 @@ struct conn {
 	uint8_t end;		/* enum tl_end once known for sure */
 	uint32_t flags;
 	uint32_t prev, next;	/* LRU list while open, pending list while ending */
-	uint32_t usage;		/* index in the usage table, NIL if none */
 	struct tl_tuple tuple;
 	struct tl_owner owner;
 };
@@ -79,7 +78,9 @@ struct tl_engine {
 	struct tl_idmap tuples;		/* tuple hash -> slot (closing states) */
 	struct list lru;		/* open records, least recently used first */
 	struct list pending;		/* ending records, oldest first */
-	struct tl_usage *usages;	/* leak hunting only: few records have one */
+	struct tl_idmap usage_ix;	/* record slot -> index in usages: kept
+					 * aside, records pay nothing without it */
+	struct tl_usage *usages;	/* leak hunting only */
 	uint32_t nusages, capusages;
 	uint32_t *free_usages;		/* indices to reuse */
 	uint32_t nfree_usages;
@@ -239,9 +240,14 @@ static void release(struct tl_engine *e, uint32_t i)
 	unmap_id(e, c->sk_id, i);
 	unmap_id(e, c->tw_id, i);
 	tuples_del(e, i);
-	if (c->usage != NIL)
-		e->free_usages[e->nfree_usages++] = c->usage;
-	c->usage = NIL;
+	if (e->usage_ix.len) {
+		uint32_t u;
+
+		if (tl_idmap_get(&e->usage_ix, i, &u)) {
+			e->free_usages[e->nfree_usages++] = u;
+			tl_idmap_del(&e->usage_ix, i);
+		}
+	}
 	c->flags = 0;
 	c->next = e->free_head;
 	e->free_head = i;
@@ -249,14 +255,17 @@ static void release(struct tl_engine *e, uint32_t i)
 	e->stats.open = e->nconns;
 }
 
-static void fill_lifecycle(const struct tl_engine *e, const struct conn *c, uint64_t now,
+static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 			   struct tl_lifecycle *lc)
 {
+	const struct conn *c = at(e, i);
 	bool ended = c->state == TL_STATE_CLOSED;
 	int n = c->npath;
+	uint32_t u;
 
 	memset(lc, 0, sizeof(*lc));
-	lc->usage = c->usage != NIL ? &e->usages[c->usage] : NULL;
+	if (e->usage_ix.len && tl_idmap_get(&e->usage_ix, i, &u))
+		lc->usage = &e->usages[u];
 	lc->conn = c->conn;
 	lc->tuple = c->tuple;
 	lc->owner = c->owner;
@@ -293,7 +302,7 @@ static void report(struct tl_engine *e, uint32_t i, uint64_t now)
 	if (!(c->flags & C_LISTENER) || e->opts.listeners) {
 		struct tl_lifecycle lc;
 
-		fill_lifecycle(e, c, now, &lc);
+		fill_lifecycle(e, i, now, &lc);
 		if (c->flags & C_EVICTED)
 			e->stats.evicted++;
 		e->stats.ended++;
@@ -384,7 +393,6 @@ static uint32_t alloc_conn(struct tl_engine *e)
 	}
 	memset(at(e, i), 0, sizeof(struct conn));
 	at(e, i)->owner.pid = -1;
-	at(e, i)->usage = NIL;
 	at(e, i)->conn = ++e->next_conn;
 	e->nconns++;
 	e->stats.open = e->nconns;
@@ -759,15 +767,16 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 	tuples_sync(e, i);
 }
 
-/* The record's usage, made on first need; NULL without memory. */
-static struct tl_usage *usage_of(struct tl_engine *e, struct conn *c)
+/* Record i's usage, made on first need; NULL without memory. */
+static struct tl_usage *usage_of(struct tl_engine *e, uint32_t i)
 {
 	struct tl_usage *u;
+	uint32_t k;
 
-	if (c->usage != NIL)
-		return &e->usages[c->usage];
+	if (tl_idmap_get(&e->usage_ix, i, &k))
+		return &e->usages[k];
 	if (e->nfree_usages) {
-		c->usage = e->free_usages[--e->nfree_usages];
+		k = e->free_usages[--e->nfree_usages];
 	} else {
 		if (e->nusages == e->capusages) {
 			uint32_t cap = e->capusages ? e->capusages * 2 : 1024;
@@ -783,9 +792,13 @@ static struct tl_usage *usage_of(struct tl_engine *e, struct conn *c)
 			e->free_usages = nf;
 			e->capusages = cap;
 		}
-		c->usage = e->nusages++;
+		k = e->nusages++;
 	}
-	u = &e->usages[c->usage];
+	if (!tl_idmap_put(&e->usage_ix, i, k)) {
+		e->free_usages[e->nfree_usages++] = k;
+		return NULL;
+	}
+	u = &e->usages[k];
 	memset(u, 0, sizeof(*u));
 	u->create_fd = -1;
 	u->last.pid = -1;
@@ -810,7 +823,18 @@ static void on_owner(struct tl_engine *e, const struct tl_event *ev)
 
 	if (!c || c->sk_id != ev->sk_id || !(ev->flags & TL_F_IN_TASK) || !ev->pid)
 		return;
-	u = usage_of(e, c);
+	if (!e->opts.usage) {
+		/* the process that made or took the socket is its owner */
+		if (ev->old_state == TL_OWN_CONNECT || ev->old_state == TL_OWN_ACCEPT) {
+			c->owner.pid = (int32_t)ev->pid;
+			memcpy(c->owner.comm, ev->comm, TL_COMM_LEN);
+			c->owner.comm[TL_COMM_LEN - 1] = '\0';
+		} else {
+			take_owner(c, ev);
+		}
+		return;
+	}
+	u = usage_of(e, i);
 	if (!u)
 		return;
 	switch (ev->old_state) {
@@ -856,7 +880,11 @@ static void on_holder(struct tl_engine *e, const struct tl_event *ev)
 
 	if (!c || c->sk_id != ev->sk_id)
 		return;
-	u = usage_of(e, c);
+	/* a socket that existed before tracing has no other owner */
+	take_owner(c, ev);
+	if (!e->opts.usage)
+		return;
+	u = usage_of(e, i);
 	if (!u)
 		return;
 	if (u->holders_ns != ev->ts_ns) {
@@ -868,8 +896,6 @@ static void on_holder(struct tl_engine *e, const struct tl_event *ev)
 		u->holders[u->nholders].cmdline = TL_OWN_STACK(ev->aux);
 	}
 	u->nholders++;
-	/* a socket that existed before tracing has no other owner */
-	take_owner(c, ev);
 }
 
 static void on_lost(struct tl_engine *e, const struct tl_event *ev)
@@ -913,6 +939,7 @@ void tl_engine_free(struct tl_engine *e)
 		return;
 	tl_idmap_free(&e->ids);
 	tl_idmap_free(&e->tuples);
+	tl_idmap_free(&e->usage_ix);
 	free(e->usages);
 	free(e->free_usages);
 	for (uint32_t k = 0; k < e->nchunks; k++)
@@ -1031,11 +1058,9 @@ void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
 	if (!order)
 		return;
 	for (uint32_t k = 0; k < n; k++) {
-		const struct conn *c = at(e, order[k].idx);
-
-		if (c->flags & C_LISTENER)
+		if (at(e, order[k].idx)->flags & C_LISTENER)
 			continue;
-		fill_lifecycle(e, c, now_ns, &lc);
+		fill_lifecycle(e, order[k].idx, now_ns, &lc);
 		fn(&lc, ctx);
 	}
 	free(order);

@@ -123,6 +123,8 @@ struct tl_engine_opts {
 	size_t max_conns;	/* cap on tracked connections; 0 = default */
 	uint64_t grace_ns;	/* wait for late RST / re-arm before ending; 0 = default */
 	bool listeners;		/* report listening sockets' lifecycles too */
+	bool usage;		/* keep tl_usage records (leak hunting); else
+				 * owner events only name the owner */
 };
 
 struct tl_engine_stats {

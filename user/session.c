@@ -123,7 +123,8 @@ static void print_leaks(struct tl_session *s, bool final)
 
 struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 {
-	struct tl_engine_opts eopts = { .max_conns = opts->max_conns, .listeners = opts->listeners };
+	struct tl_engine_opts eopts = { .max_conns = opts->max_conns, .listeners = opts->listeners,
+					.usage = opts->leaks };
 	struct tl_engine_sink sink = { .transition = on_transition, .lifecycle = on_lifecycle };
 	struct tl_session *s = calloc(1, sizeof(*s));
 

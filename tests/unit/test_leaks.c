@@ -39,6 +39,13 @@ static void in_task(struct tl_event *ev, uint32_t pid, uint32_t tid, const char 
 	snprintf(ev->comm, sizeof(ev->comm), "%s", comm);
 }
 
+static struct tl_engine *leak_engine(void)
+{
+	struct tl_engine_opts o = { .usage = true };
+
+	return tl_engine_new(&o, NULL);
+}
+
 static void state(struct tl_engine *e, uint64_t ts, uint64_t id, int n, int old, int new)
 {
 	struct tl_event ev = ev_of(TL_EV_STATE, ts, id, n);
@@ -106,7 +113,7 @@ static void collect(struct tl_engine *e, struct tl_leaks *L, uint64_t now, uint6
  * two groups, the bigger first, ages from the CLOSE_WAIT entry. */
 static void groups_by_path(void)
 {
-	struct tl_engine *e = tl_engine_new(NULL, NULL);
+	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
 	server_conn(e, 11, 1, 100, 7, 5);
@@ -141,7 +148,7 @@ static void groups_by_path(void)
  * whose EOF was read makes a group of its own, with eof_seen. */
 static void eof_and_closed(void)
 {
-	struct tl_engine *e = tl_engine_new(NULL, NULL);
+	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
 	server_conn(e, 21, 1, 100, 7, 5);
@@ -175,7 +182,7 @@ static void eof_and_closed(void)
 /* The fork case: the child closes its copy, the parent's stays. */
 static void fork_copy(void)
 {
-	struct tl_engine *e = tl_engine_new(NULL, NULL);
+	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
 	server_conn(e, 31, 1, 300, 4, 7);
@@ -205,7 +212,7 @@ static void fork_copy(void)
  * the socket's holders leaves it with none known. */
 static void stale_holders(void)
 {
-	struct tl_engine *e = tl_engine_new(NULL, NULL);
+	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
 	server_conn(e, 41, 1, 400, 4, 3);
@@ -232,7 +239,7 @@ static void stale_holders(void)
  * bound, its owner comes from the holder scan. */
 static void seeded_leak(void)
 {
-	struct tl_engine *e = tl_engine_new(NULL, NULL);
+	struct tl_engine *e = leak_engine();
 	struct tl_event ev = ev_of(TL_EV_SEED, T0, 51, 1);
 	struct tl_leaks L;
 
@@ -263,7 +270,7 @@ static void seeded_leak(void)
  * same id starts with none. */
 static void usage_recycled(void)
 {
-	struct tl_engine *e = tl_engine_new(NULL, NULL);
+	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
 	server_conn(e, 61, 1, 600, 4, 3);
@@ -327,6 +334,26 @@ static void stacks_table(void)
 	tl_stacks_free(t);
 }
 
+/* Without leak hunting, owner events name the owner and keep nothing. */
+static void no_usage(void)
+{
+	struct tl_engine *e = tl_engine_new(NULL, NULL);
+	struct tl_leaks L;
+
+	server_conn(e, 71, 1, 700, 4, 3);
+	scan(e, T0 + 40 * SEC);
+	holder(e, T0 + 40 * SEC, 71, 1, 701, "other", 3);
+	collect(e, &L, T0 + 40 * SEC, 30 * SEC);
+	CHECK_EQ_U64(L.ngroups, 1);
+	if (L.ngroups == 1) {
+		CHECK_EQ_U64(L.groups[0].owner.pid, 700);
+		CHECK_EQ_U64(L.groups[0].created_by, 0);
+		CHECK_EQ_U64(L.groups[0].usage.nholders, 0);
+	}
+	tl_leaks_free(&L);
+	tl_engine_free(e);
+}
+
 int main(void)
 {
 	RUN(groups_by_path);
@@ -336,5 +363,6 @@ int main(void)
 	RUN(seeded_leak);
 	RUN(usage_recycled);
 	RUN(stacks_table);
+	RUN(no_usage);
 	return UNIT_END();
 }
