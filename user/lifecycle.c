@@ -823,27 +823,22 @@ static void on_owner(struct tl_engine *e, const struct tl_event *ev)
 
 	if (!c || c->sk_id != ev->sk_id || !(ev->flags & TL_F_IN_TASK) || !ev->pid)
 		return;
-	if (!e->opts.usage) {
+	if (ev->old_state == TL_OWN_CONNECT || ev->old_state == TL_OWN_ACCEPT) {
 		/* the process that made or took the socket is its owner */
-		if (ev->old_state == TL_OWN_CONNECT || ev->old_state == TL_OWN_ACCEPT) {
-			c->owner.pid = (int32_t)ev->pid;
-			memcpy(c->owner.comm, ev->comm, TL_COMM_LEN);
-			c->owner.comm[TL_COMM_LEN - 1] = '\0';
-		} else {
-			take_owner(c, ev);
-		}
-		return;
+		c->owner.pid = (int32_t)ev->pid;
+		memcpy(c->owner.comm, ev->comm, TL_COMM_LEN);
+		c->owner.comm[TL_COMM_LEN - 1] = '\0';
+	} else if (ev->old_state == TL_OWN_IO || ev->old_state == TL_OWN_EOF) {
+		take_owner(c, ev);	/* reading and writing is using */
 	}
+	if (!e->opts.usage)
+		return;
 	u = usage_of(e, i);
 	if (!u)
 		return;
 	switch (ev->old_state) {
 	case TL_OWN_CONNECT:
 	case TL_OWN_ACCEPT:
-		/* the process that made or took the socket is its owner */
-		c->owner.pid = (int32_t)ev->pid;
-		memcpy(c->owner.comm, ev->comm, TL_COMM_LEN);
-		c->owner.comm[TL_COMM_LEN - 1] = '\0';
 		u->created_by = ev->old_state;
 		u->create_stack = TL_OWN_STACK(ev->aux);
 		u->create_tid = (int32_t)ev->tid;
@@ -855,7 +850,6 @@ static void on_owner(struct tl_engine *e, const struct tl_event *ev)
 		u->eof_stack = TL_OWN_STACK(ev->aux);
 		__attribute__((fallthrough));	/* reading is using */
 	case TL_OWN_IO:
-		take_owner(c, ev);
 		proc_fd(&u->last, ev, -1, 0);
 		u->last_tid = (int32_t)ev->tid;
 		u->last_ns = ev->ts_ns;
