@@ -106,7 +106,7 @@ struct tl_key {
 };
 
 /* A kernel pointer as a plain number: the verifier forbids arithmetic on
- * pointers, but lets privileged programs copy their value. */
+ * pointers, but lets privileged programs copy their value.  Cold paths. */
 static __always_inline __u64 ptr_val(const void *p)
 {
 	__u64 v = 0;
@@ -114,6 +114,23 @@ static __always_inline __u64 ptr_val(const void *p)
 	bpf_probe_read_kernel(&v, sizeof(v), &p);
 	return v;
 }
+
+/* The same without a helper call, for hot paths: privileged programs may
+ * store a pointer into a map value or the ring buffer, and what they load
+ * back from there is a plain number.  slot is scratch, overwritten. */
+static __always_inline __u64 addr_via(volatile __u64 *slot, const void *p)
+{
+	*slot = (__u64)p;
+	return *slot;
+}
+
+/* A typed, read-only view of a kernel address (6.2+): its fields are read
+ * with plain loads the verifier guards against faults, where
+ * BPF_CORE_READ() costs a bpf_probe_read_kernel() call per field.  The
+ * verifier turns the call itself into a register move. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define kview(type, p) \
+	((const type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
 
 /* murmur3 fmix64: a bijection, so ids never collide, and keyed so that
  * they do not reveal kernel addresses. */
@@ -149,71 +166,14 @@ static __always_inline bool port_in(const volatile __u16 *set, __u32 n,
 	return false;
 }
 
-/* Reads what the filters need and applies them; false = drop.  The
- * local port comes from inet_sport/tw_sport: skc_num is zeroed when a
+/* Reads what the filters need and applies them; false = drop.  Plain
+ * loads: skc is a BTF pointer (trusted argument, iterator or kview()).
+ * The local port comes from inet_sport/tw_sport: skc_num is zeroed when a
  * closing socket gives its port back, before ->CLOSE is traced. */
 static __always_inline bool read_key(const struct sock_common *skc, bool tw,
 				     struct tl_key *k)
 {
 	__be16 sport;
-
-	k->family = BPF_CORE_READ(skc, skc_family);
-	if (k->family != AF_INET && k->family != AF_INET6)
-		return false;
-	if (filter_family && k->family != filter_family)
-		return false;
-	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
-	if (filter_netns && k->netns != filter_netns)
-		return false;
-	if (tw)
-		sport = BPF_CORE_READ((const struct inet_timewait_sock *)skc,
-				      tw_sport);
-	else
-		sport = BPF_CORE_READ((const struct inet_sock *)skc, inet_sport);
-	k->sport = bpf_ntohs(sport);
-	k->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
-	if (n_lports && !port_in(filter_lports, n_lports, k->sport))
-		return false;
-	if (n_rports && !port_in(filter_rports, n_rports, k->dport))
-		return false;
-	return true;
-}
-
-static __always_inline void fill_sock(struct tl_event *ev,
-				      const struct sock_common *skc,
-				      const struct tl_key *k, __u64 addr)
-{
-	ev->sk_id = sk_id(addr);
-	ev->family = k->family;
-	ev->sport = k->sport;
-	ev->dport = k->dport;
-	ev->netns = k->netns;
-	if (k->family == AF_INET) {
-		bpf_core_read(ev->saddr, 4, &skc->skc_rcv_saddr);
-		bpf_core_read(ev->daddr, 4, &skc->skc_daddr);
-	} else {
-		bpf_core_read(ev->saddr, 16, &skc->skc_v6_rcv_saddr);
-		bpf_core_read(ev->daddr, 16, &skc->skc_v6_daddr);
-	}
-}
-
-/* Only process context names the socket's owner: elsewhere the current
- * task is whoever the softirq interrupted, not worth a copy. */
-static __always_inline void fill_task(struct tl_event *ev)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	ev->pid = id >> 32;
-	ev->tid = (__u32)id;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	ev->flags |= TL_F_IN_TASK;
-}
-
-/* The hot path: tp_btf hands over a trusted struct sock, read directly
- * rather than through bpf_probe_read_kernel() calls. */
-static __always_inline bool read_key_sk(const struct sock *sk, struct tl_key *k)
-{
-	const struct sock_common *skc = &sk->__sk_common;
 
 	k->family = skc->skc_family;
 	if (k->family != AF_INET && k->family != AF_INET6)
@@ -223,9 +183,11 @@ static __always_inline bool read_key_sk(const struct sock *sk, struct tl_key *k)
 	k->netns = skc->skc_net.net->ns.inum;
 	if (filter_netns && k->netns != filter_netns)
 		return false;
-	/* skc_num is zeroed when a closing socket gives its port back,
-	 * before ->CLOSE is traced: inet_sport keeps it. */
-	k->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	if (tw)
+		sport = kview(struct inet_timewait_sock, skc)->tw_sport;
+	else
+		sport = kview(struct inet_sock, skc)->inet_sport;
+	k->sport = bpf_ntohs(sport);
 	k->dport = bpf_ntohs(skc->skc_dport);
 	if (n_lports && !port_in(filter_lports, n_lports, k->sport))
 		return false;
@@ -234,10 +196,9 @@ static __always_inline bool read_key_sk(const struct sock *sk, struct tl_key *k)
 	return true;
 }
 
-static __always_inline void fill_addrs_sk(struct tl_event *ev, const struct sock *sk)
+static __always_inline void fill_addrs(struct tl_event *ev,
+				       const struct sock_common *skc)
 {
-	const struct sock_common *skc = &sk->__sk_common;
-
 	if (ev->family == AF_INET) {
 		*(__u32 *)ev->saddr = skc->skc_rcv_saddr;
 		*(__u32 *)ev->daddr = skc->skc_daddr;
@@ -247,6 +208,34 @@ static __always_inline void fill_addrs_sk(struct tl_event *ev, const struct sock
 		((__u32 *)ev->saddr)[i] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
 		((__u32 *)ev->daddr)[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
 	}
+}
+
+/* Socket fields of an event; sk_id from addr, the socket's address. */
+static __always_inline void fill_sock(struct tl_event *ev,
+				      const struct sock_common *skc,
+				      const struct tl_key *k, __u64 addr)
+{
+	ev->sk_id = sk_id(addr);
+	ev->family = k->family;
+	ev->sport = k->sport;
+	ev->dport = k->dport;
+	ev->netns = k->netns;
+	fill_addrs(ev, skc);
+}
+
+/* Only process context names the socket's owner: elsewhere the current
+ * task is whoever the softirq interrupted, not worth a copy. */
+static __always_inline void fill_task(struct tl_event *ev)
+{
+	const struct task_struct *t = bpf_get_current_task_btf();
+
+	ev->pid = t->tgid;
+	ev->tid = t->pid;
+	/* two loads where bpf_get_current_comm() runs strscpy: the kernel
+	 * keeps comm NUL-padded to its 16 bytes */
+	((__u64 *)ev->comm)[0] = ((const __u64 *)t->comm)[0];
+	((__u64 *)ev->comm)[1] = ((const __u64 *)t->comm)[1];
+	ev->flags |= TL_F_IN_TASK;
 }
 
 /* Waking the reader for every event would cost more than the event: it
@@ -289,7 +278,7 @@ static __always_inline __u32 user_stack(void *ctx)
 	return id < 0 ? 0 : (__u32)id + 1;
 }
 
-/* TL_EV_OWNER for a full TCP socket, in process context. */
+/* TL_EV_OWNER for a full TCP socket (a BTF pointer), in process context. */
 static __always_inline void emit_owner(const struct sock *sk, __u8 role, __u64 aux)
 {
 	struct tl_event *ev;
@@ -300,10 +289,10 @@ static __always_inline void emit_owner(const struct sock *sk, __u8 role, __u64 a
 	ev = ev_reserve(TL_EV_OWNER);
 	if (!ev)
 		return;
-	fill_sock(ev, &sk->__sk_common, &k, ptr_val(sk));
+	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
 	fill_task(ev);
 	ev->old_state = role;
-	ev->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	ev->new_state = sk->__sk_common.skc_state;
 	ev->aux = aux;
 	ev_submit(ev);
 }
@@ -312,8 +301,7 @@ static __always_inline void emit_owner(const struct sock *sk, __u8 role, __u64 a
  * copies the port pair and the hash. */
 static __always_inline __u64 tw_key(const struct sock_common *skc)
 {
-	return (__u64)BPF_CORE_READ(skc, skc_portpair) << 32 |
-	       BPF_CORE_READ(skc, skc_hash);
+	return (__u64)skc->skc_portpair << 32 | skc->skc_hash;
 }
 
 static __always_inline struct tw_cpu *tw_cpu_slot(void)
@@ -342,17 +330,16 @@ static __always_inline bool in_task_pc(void)
  * the task's stack only in process context -- or in ksoftirqd, which
  * serves softirqs on its own stack.
  */
-static __always_inline bool in_task_stack(const void *ctx)
+static __always_inline bool in_task_stack(const void *ctx, volatile __u64 *scratch)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 base = (__u64)t->stack;
-	char comm[TL_COMM_LEN];
+	const char *comm = t->comm;
 
-	if (ptr_val(ctx) - base >= TASK_STACK_SIZE)
+	if (addr_via(scratch, ctx) - base >= TASK_STACK_SIZE)
 		return false;
 	if (!(t->flags & PF_KTHREAD))
 		return true;
-	bpf_get_current_comm(comm, sizeof(comm));
 	return !(comm[0] == 'k' && comm[1] == 's' && comm[2] == 'o' &&
 		 comm[3] == 'f' && comm[4] == 't' && comm[5] == 'i' &&
 		 comm[6] == 'r' && comm[7] == 'q' && comm[8] == 'd');
@@ -363,7 +350,7 @@ static __always_inline bool in_task_stack(const void *ctx)
  * inet_twsk_alloc() failed. */
 static __always_inline bool tw_full(const struct sock *sk)
 {
-	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	const struct net *net = sk->__sk_common.skc_net.net;
 	struct tw_cpu *c = tw_cpu_slot();
 	int refs, max;
 	__u64 key;
@@ -378,8 +365,8 @@ static __always_inline bool tw_full(const struct sock *sk)
 	if (!bpf_core_field_exists(net->ipv4.tcp_death_row.tw_refcount) ||
 	    !bpf_core_field_exists(net->ipv4.tcp_death_row.sysctl_max_tw_buckets))
 		return false;
-	refs = BPF_CORE_READ(net, ipv4.tcp_death_row.tw_refcount.refs.counter);
-	max = BPF_CORE_READ(net, ipv4.tcp_death_row.sysctl_max_tw_buckets);
+	refs = net->ipv4.tcp_death_row.tw_refcount.refs.counter;
+	max = net->ipv4.tcp_death_row.sysctl_max_tw_buckets;
 	return refs - 1 >= max;
 }
 
@@ -390,19 +377,15 @@ static __always_inline int on_state(const void *ctx, const struct sock *sk, int 
 	struct tl_key k;
 	bool in_task;
 
-	if (sk->sk_protocol != IPPROTO_TCP || !read_key_sk(sk, &k))
+	if (sk->sk_protocol != IPPROTO_TCP || !read_key(&sk->__sk_common, false, &k))
 		return 0;
-	in_task = use_pc ? in_task_pc() : in_task_stack(ctx);
-
 	ev = ev_reserve(TL_EV_STATE);
 	if (!ev)
 		return 0;
-	ev->sk_id = sk_id(ptr_val(sk));
-	ev->family = k.family;
-	ev->sport = k.sport;
-	ev->dport = k.dport;
-	ev->netns = k.netns;
-	fill_addrs_sk(ev, sk);
+	/* the event's aux is scratch until it is set (0 for STATE) */
+	in_task = use_pc ? in_task_pc() : in_task_stack(ctx, &ev->aux);
+	ev->aux = 0;
+	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
 	if (in_task)
 		fill_task(ev);
 	if (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD))
@@ -446,29 +429,33 @@ int BPF_PROG(tl_state_stk, const struct sock *sk, const int oldstate,
 static __always_inline __u64 tw_since_armed(const struct inet_timewait_sock *tw)
 {
 	long len = TCP_TIMEWAIT_SECS * (long)CONFIG_HZ;
-	long left = (long)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
+	long left = (long)(tw->tw_timer.expires - bpf_jiffies64());
 
 	if (left > len)
 		left = len;
 	return jiffies_to_ns(len - left);
 }
 
-static __always_inline int on_tw_timer(__u64 timer, __u8 type, __u16 flags,
-				       __u64 aux)
+/* The timewait sock around a tw timer (container_of). */
+static __always_inline const struct inet_timewait_sock *tw_of(const struct timer_list *timer)
 {
-	const struct inet_timewait_sock *tw;
+	return kview(struct inet_timewait_sock, (const char *)timer -
+		     bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
+}
+
+static __always_inline int on_tw_timer(const struct inet_timewait_sock *tw, __u8 type,
+				       __u16 flags, __u64 aux)
+{
 	struct tl_event *ev;
 	struct tl_key k;
 
-	tw = (const void *)(timer -
-		bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
 	if (!read_key(&tw->__tw_common, true, &k))
 		return 0;
 	ev = ev_reserve(type);
 	if (!ev)
 		return 0;
-	fill_sock(ev, &tw->__tw_common, &k, (__u64)tw);
-	ev->new_state = BPF_CORE_READ(tw, tw_substate);
+	fill_sock(ev, &tw->__tw_common, &k, addr_via(&ev->sk_id, tw));
+	ev->new_state = tw->tw_substate;
 	ev->flags = flags;
 	if (type != TL_EV_TW_START && ev->new_state == TL_TCP_TIME_WAIT)
 		aux = tw_since_armed(tw);
@@ -490,26 +477,24 @@ int BPF_PROG(tl_tw_start, struct timer_list *timer, unsigned long expires)
 
 	if ((const void *)timer->function != &tw_timer_handler)
 		return 0;
-
-	t = ptr_val(timer);
-	tw = (const void *)(t -
-		bpf_core_field_offset(struct inet_timewait_sock, tw_timer));
 	c = tw_cpu_slot();
-	if (c) {
-		/* A tw killed right here may be freed and its memory armed
-		 * again as a new tw: a first arm holds only the bhash, ehash
-		 * and timer references, a re-arm also its caller's lookup. */
-		if (c->cancelled == t &&
-		    BPF_CORE_READ(tw, __tw_common.skc_refcnt.refs.counter) > 3)
-			flags |= TL_F_REARM;
-		c->cancelled = 0;
-		c->started = tw_key(&tw->__tw_common);
-	}
+	if (!c)
+		return 0;
+
+	tw = tw_of(timer);
+	t = addr_via(&c->started, timer);
+	/* A tw killed right here may be freed and its memory armed again as
+	 * a new tw: a first arm holds only the bhash, ehash and timer
+	 * references, a re-arm also its caller's lookup. */
+	if (c->cancelled == t && tw->__tw_common.skc_refcnt.refs.counter > 3)
+		flags |= TL_F_REARM;
+	c->cancelled = 0;
+	c->started = tw_key(&tw->__tw_common);
 	/* the argument is the wheel bucket's expiry, rounded: use the
 	 * timer's own */
 	left = (long)(timer->expires - bpf_jiffies64());
 	aux = left > 0 ? jiffies_to_ns(left) : 0;
-	return on_tw_timer(t, TL_EV_TW_START, flags, aux);
+	return on_tw_timer(tw, TL_EV_TW_START, flags, aux);
 }
 
 SEC("tp_btf/timer_expire_entry")
@@ -523,16 +508,18 @@ int BPF_PROG(tl_tw_expire, struct timer_list *timer, unsigned long baseclk)
 	c = tw_cpu_slot();
 	if (c)
 		c->cancelled = 0;
-	return on_tw_timer(ptr_val(timer), TL_EV_TW_EXPIRE, 0, 0);
+	return on_tw_timer(tw_of(timer), TL_EV_TW_EXPIRE, 0, 0);
 }
 
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tl_tw_cancel, struct timer_list *timer)
 {
 	struct tw_cpu *c;
-	__u64 t;
 
 	if ((const void *)timer->function != &tw_timer_handler)
+		return 0;
+	c = tw_cpu_slot();
+	if (!c)
 		return 0;
 
 	/*
@@ -542,15 +529,12 @@ int BPF_PROG(tl_tw_cancel, struct timer_list *timer)
 	 * above our tracepoint arguments.  A kill or re-arm finds the timer
 	 * still in the wheel (per-CPU base or a neighbour timer).
 	 */
-	if ((__u64)BPF_CORE_READ(timer, entry.pprev) - ptr_val(ctx) <
-	    EXPIRY_FRAME_MAX)
+	if ((__u64)timer->entry.pprev - addr_via(&c->cancelled, ctx) < EXPIRY_FRAME_MAX) {
+		c->cancelled = 0;
 		return 0;
-
-	t = ptr_val(timer);
-	c = tw_cpu_slot();
-	if (c)
-		c->cancelled = t;
-	return on_tw_timer(t, TL_EV_TW_CANCEL, 0, 0);
+	}
+	addr_via(&c->cancelled, timer);
+	return on_tw_timer(tw_of(timer), TL_EV_TW_CANCEL, 0, 0);
 }
 
 static __always_inline int on_reset(const struct sock *sk, __u8 type)
@@ -562,20 +546,20 @@ static __always_inline int on_reset(const struct sock *sk, __u8 type)
 	if (!sk)
 		return 0;
 	/* only full sockets: not tw or request socks (sk_fullsock()) */
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	state = sk->__sk_common.skc_state;
 	if (state == TL_TCP_TIME_WAIT || state == TL_TCP_NEW_SYN_RECV)
 		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	if (!read_key(&sk->__sk_common, false, &k))
 		return 0;
 	ev = ev_reserve(type);
 	if (!ev)
 		return 0;
-	fill_sock(ev, &sk->__sk_common, &k, ptr_val(sk));
+	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
 	ev->old_state = state;
 	ev->new_state = state;
-	if (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD))
+	if (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD))
 		ev->flags = TL_F_ORPHAN;
 	ev_submit(ev);
 	return 0;
@@ -665,7 +649,7 @@ int tl_seed(struct bpf_iter__tcp *ctx)
 
 		ev.type = TL_EV_INODE;
 		ev.flags = 0;
-		ev.aux = BPF_CORE_READ(sa, vfs_inode.i_ino);
+		ev.aux = kview(struct socket_alloc, sa)->vfs_inode.i_ino;
 		bpf_seq_write(ctx->meta->seq, &ev, sizeof(ev));
 	}
 	return 0;
@@ -680,43 +664,42 @@ struct file___old {
 	atomic_long_t f_count;
 } __attribute__((preserve_access_index));
 
-/* The struct file behind fd in the current task, or NULL. */
-static __always_inline struct file *task_file(long fd)
+/* The struct file behind fd in the current task, or NULL.  Plain loads
+ * from the trusted task on; only the fd array, indexed by a number the
+ * verifier cannot bound, takes a helper call. */
+static __always_inline const struct file *task_file(long fd)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds, *f = NULL;
+	struct task_struct *t = bpf_get_current_task_btf();
+	const struct fdtable *fdt = t->files->fdt;
+	struct file *f = NULL;
 
-	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || !fdt || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	return f ? kview(struct file, f) : NULL;
 }
 
 /* The TCP sock of a socket file, or NULL. */
-static __always_inline const struct sock *file_tcp_sock(struct file *f)
+static __always_inline const struct sock *file_tcp_sock(const struct file *f)
 {
-	struct socket *sock;
 	const struct sock *sk;
 	__u16 family;
 
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+	if (!f || (f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	sk = kview(struct socket, f->private_data)->sk;
+	if (!sk || sk->sk_protocol != IPPROTO_TCP)
 		return NULL;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	return family == AF_INET || family == AF_INET6 ? sk : NULL;
 }
 
-static __always_inline long file_refs(struct file *f)
+static __always_inline long file_refs(const struct file *f)
 {
 	/* file_ref_t (6.13+) counts from 0 for one reference */
 	if (bpf_core_field_exists(f->f_ref))
-		return BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;
-	return BPF_CORE_READ((struct file___old *)f, f_count.counter);
+		return f->f_ref.refcnt.counter + 1;
+	return kview(struct file___old, f)->f_count.counter;
 }
 
 static __always_inline int on_accept(struct trace_event_raw_sys_exit *ctx)
@@ -750,8 +733,7 @@ SEC("tp/syscalls/sys_enter_close")
 int tl_close(struct trace_event_raw_sys_enter *ctx)
 {
 	long fd = (long)ctx->args[0];
-	struct task_struct *t;
-	struct file *f = task_file(fd);
+	const struct file *f = task_file(fd);
 	const struct sock *sk;
 	__u32 ppid;
 
@@ -760,8 +742,7 @@ int tl_close(struct trace_event_raw_sys_enter *ctx)
 	sk = file_tcp_sock(f);
 	if (!sk)
 		return 0;
-	t = (struct task_struct *)bpf_get_current_task();
-	ppid = BPF_CORE_READ(t, real_parent, tgid);
+	ppid = bpf_get_current_task_btf()->real_parent->tgid;
 	emit_owner(sk, TL_OWN_CLOSE_SHARED, TL_OWN_AUX(ppid, fd));
 	return 0;
 }
