@@ -42,6 +42,9 @@ import threading
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns  # noqa: E402  (tests/netns.py)
+
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 
@@ -133,47 +136,11 @@ def run(cmd, timeout=CMD_TIMEOUT, check=True, **kw):
 
 # ---------------------------------------------------------------- netns
 
-class Netns:
+class Netns(netns.Netns):
     """A fresh network namespace with lo up; deleted on close()."""
 
     def __init__(self):
-        self.name = "tl-" + secrets.token_hex(5)
-        self.created = False
-        self.procs = []
-        run(["ip", "netns", "add", self.name])
-        self.created = True
-        run(["ip", "-n", self.name, "link", "set", "lo", "up"])
-        self.inode = os.stat("/run/netns/" + self.name).st_ino
-
-    def sysctl(self, setting):
-        run(["ip", "netns", "exec", self.name, "sysctl", "-qw", setting])
-
-    def cmd(self, argv):
-        return ["ip", "netns", "exec", self.name] + list(argv)
-
-    def ss(self, *args):
-        return run(self.cmd(["ss", "-tanH"] + list(args)), timeout=10).stdout
-
-    def close(self):
-        if not self.created:
-            return
-        # Only processes this test started can be in the namespace.
-        try:
-            r = run(["ip", "netns", "pids", self.name], check=False, timeout=10)
-            for tok in r.stdout.split():
-                try:
-                    os.kill(int(tok), signal.SIGKILL)
-                except (ValueError, ProcessLookupError, PermissionError):
-                    pass
-        except TestFailure:
-            pass
-        for _ in range(50):
-            r = subprocess.run(["ip", "netns", "del", self.name],
-                               capture_output=True, text=True, timeout=10)
-            if r.returncode == 0 or not os.path.exists("/run/netns/" + self.name):
-                break
-            time.sleep(0.1)
-        self.created = False
+        super().__init__(run, prefix="tl-")
 
 
 # ---------------------------------------------------------------- processes

@@ -59,6 +59,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import netns  # noqa: E402  (tests/netns.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READY_MARK = "Ctrl-C to end"
 CHURN_PORT = 7100
@@ -282,23 +285,13 @@ def median(xs):
 
 # ---------------------------------------------------------------- netns
 
-class Netns:
-    """A fresh network namespace, lo up, the bench's sysctls; close() kills
-    what runs in it, deletes it and waits (bounded) for its timewait socks
-    to be freed, so that the next run does not pay for them."""
+class Netns(netns.Netns):
+    """A fresh network namespace, lo up, the bench's sysctls; close() also
+    waits (bounded) for its timewait socks to be freed, so that the next
+    run does not pay for them."""
 
     def __init__(self):
-        self.name = "tlbench-" + secrets.token_hex(4)
-        self.created = False
-        run(["ip", "netns", "add", self.name])
-        self.created = True
-        run(["ip", "-n", self.name, "link", "set", "lo", "up"])
-        for s in NETNS_SYSCTLS:
-            run(["ip", "netns", "exec", self.name, "sysctl", "-qw", s])
-        self.inode = os.stat("/run/netns/" + self.name).st_ino
-
-    def cmd(self, argv):
-        return ["ip", "netns", "exec", self.name] + list(argv)
+        super().__init__(run, prefix="tlbench-", sysctls=NETNS_SYSCTLS)
 
     def tw_count(self):
         """Timewait socks in this namespace (its /proc/net/sockstat)."""
@@ -314,22 +307,7 @@ class Netns:
             return
         mine_tw = self.tw_count()
         slab_before = tw_slab_objs()
-        try:
-            r = run(["ip", "netns", "pids", self.name], check=False, timeout=10)
-            for tok in r.stdout.split():
-                try:
-                    os.kill(int(tok), signal.SIGKILL)
-                except (ValueError, ProcessLookupError, PermissionError):
-                    pass
-        except BenchError:
-            pass
-        for _ in range(50):
-            r = subprocess.run(["ip", "netns", "del", self.name], capture_output=True,
-                               text=True, timeout=10)
-            if r.returncode == 0 or not os.path.exists("/run/netns/" + self.name):
-                break
-            time.sleep(0.1)
-        self.created = False
+        super().close()
         # The kernel frees the namespace's timewait socks in a worker: let
         # it finish (bounded) before the next run.
         if mine_tw > 1000 and slab_before is not None:
