@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The benchmark's floor: programs on the very tracepoints tcplinger uses
- * (same attach type, tp_btf) that do nothing at all.  Whatever this costs
+ * in plain tracing (same attach types: tp_btf, and the accept syscall
+ * tracepoints) that do nothing at all.  Whatever this costs
  * is the price of the attachment itself, which no collector can avoid.
  * Loaded by tests/bench/empty_loader.c.
  */
@@ -44,6 +45,18 @@ int empty_rst_recv(void *ctx)
 
 SEC("tp_btf/tcp_send_reset")
 int empty_rst_sent(void *ctx)
+{
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int empty_accept4(void *ctx)
+{
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int empty_accept(void *ctx)
 {
 	return 0;
 }
