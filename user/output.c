@@ -2,7 +2,6 @@
 /* Transition and lifecycle writers; see output.h. */
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -10,6 +9,7 @@
 #include "leaks.h"
 #include "output.h"
 #include "stacks.h"
+#include "textbuf.h"
 
 
 #define ADDR_W		21	/* "255.255.255.255" with room to spare */
@@ -18,35 +18,22 @@
 /* One output line; the longest (a leak group in JSON, stack and all) is
  * well under 16 KiB. */
 struct line {
+	struct tl_textbuf tb;
 	char buf[16384];
-	size_t len;
 };
 
-static void put(struct line *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void put(struct line *l, const char *fmt, ...)
+static struct tl_textbuf *line_start(struct line *l)
 {
-	size_t room = sizeof(l->buf) - l->len;
-	va_list ap;
-	int n;
-
-	if (room <= 1)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(l->buf + l->len, room, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	/* Truncated: keep what fits, the line still ends in '\n' below. */
-	l->len += (size_t)n < room ? (size_t)n : room - 1;
+	tb_init(&l->tb, l->buf, sizeof(l->buf));
+	return &l->tb;
 }
 
 static void emit(struct tl_output *out, struct line *l)
 {
-	if (l->len == sizeof(l->buf) - 1)
-		l->buf[l->len - 1] = '\n';
-	fwrite(l->buf, 1, l->len, out->f);
+	/* Truncated: keep what fits, the line still ends in '\n'. */
+	if (l->tb.len == l->tb.max)
+		l->buf[l->tb.len - 1] = '\n';
+	fwrite(l->buf, 1, l->tb.len, out->f);
 }
 
 void tl_output_init(struct tl_output *out, FILE *f, enum tl_format fmt, bool wide)
@@ -104,13 +91,25 @@ static const char *family_name(uint8_t family)
 	}
 }
 
-static void fmt_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr)
+static void put_addr(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr)
 {
-	int af = family == AF_INET6 ? AF_INET6 : AF_INET;
+	if (family == AF_INET)
+		tb_ipv4(tb, addr);
+	else if (family == AF_INET6)
+		tb_ipv6(tb, addr);
+	else
+		tb_chr(tb, '?');
+}
 
-	if ((family != AF_INET && family != AF_INET6) ||
-	    !inet_ntop(af, addr, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
+/* The address as text in buf; returns its length. */
+static size_t fmt_addr(char buf[INET6_ADDRSTRLEN], uint8_t family, const uint8_t *addr)
+{
+	struct tl_textbuf tb;
+
+	tb_init(&tb, buf, INET6_ADDRSTRLEN);
+	put_addr(&tb, family, addr);
+	tb_cstr(&tb);
+	return tb.len;
 }
 
 static bool visited(const struct tl_lifecycle *lc, int state, uint64_t ns)
@@ -126,115 +125,109 @@ static bool visited(const struct tl_lifecycle *lc, int state, uint64_t ns)
 	return false;
 }
 
-/* ---- JSON ---- */
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (len > n)
-		return 0;
-	cp = s[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong, surrogate or beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-/* comm may be anything a task set with prctl(PR_SET_NAME): escape it so
- * the line stays valid JSON; stray non-UTF-8 bytes read as Latin-1. */
-static void put_json_str(struct line *l, const char *s, size_t max)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strnlen(s, max), i, k;
-
-	put(l, "\"");
-	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
-
-		if (c == '"' || c == '\\') {
-			put(l, "\\%c", c);
-		} else if (c < 0x20 || c == 0x7f) {
-			put(l, "\\u%04x", c);
-		} else if (c < 0x80) {
-			put(l, "%c", c);
-		} else if ((k = utf8_seq(p + i, n - i))) {
-			put(l, "%.*s", (int)k, (const char *)p + i);
-			i += k - 1;
-		} else {
-			put(l, "\\u%04x", c);
-		}
-	}
-	put(l, "\"");
-}
-
-static void put_json_conn(struct line *l, uint64_t conn, const struct tl_tuple *tp)
-{
-	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
-
-	fmt_addr(sa, sizeof(sa), tp->family, tp->saddr);
-	fmt_addr(da, sizeof(da), tp->family, tp->daddr);
-	put(l, "\"conn\":%" PRIu64 ",\"family\":\"%s\",\"saddr\":\"%s\",\"sport\":%u,"
-	    "\"daddr\":\"%s\",\"dport\":%u,\"netns\":%" PRIu32,
-	    conn, family_name(tp->family), sa, tp->sport, da, tp->dport, tp->netns);
-}
-
-static void put_json_owner(struct line *l, const struct tl_owner *o)
-{
-	if (o->pid < 0) {
-		put(l, "\"pid\":null,\"comm\":null");
-		return;
-	}
-	put(l, "\"pid\":%" PRId32 ",\"comm\":", o->pid);
-	put_json_str(l, o->comm, sizeof(o->comm));
-}
-
-static void json_transition(struct line *l, const struct tl_transition *t)
-{
-	put(l, "{\"type\":\"transition\",\"ts_ns\":%" PRIu64 ",", t->ts_ns);
-	put_json_conn(l, t->conn, &t->tuple);
-	put(l, ",\"old\":\"%s\",\"new\":\"%s\",\"in_old_ns\":%" PRIu64 ",",
-	    state_name(t->old_state), state_name(t->new_state), t->in_old_ns);
-	put_json_owner(l, &t->owner);
-	put(l, "}\n");
-}
-
 static const char *jbool(bool b)
 {
 	return b ? "true" : "false";
 }
 
-static void json_lifecycle(struct line *l, const struct tl_lifecycle *lc)
+/* ---- JSON ---- */
+
+static void put_json_conn(struct tl_textbuf *tb, uint64_t conn, const struct tl_tuple *tp)
+{
+	tb_str(tb, "\"conn\":");
+	tb_u64(tb, conn);
+	tb_str(tb, ",\"family\":\"");
+	tb_str(tb, family_name(tp->family));
+	tb_str(tb, "\",\"saddr\":\"");
+	put_addr(tb, tp->family, tp->saddr);
+	tb_str(tb, "\",\"sport\":");
+	tb_u64(tb, tp->sport);
+	tb_str(tb, ",\"daddr\":\"");
+	put_addr(tb, tp->family, tp->daddr);
+	tb_str(tb, "\",\"dport\":");
+	tb_u64(tb, tp->dport);
+	tb_str(tb, ",\"netns\":");
+	tb_u64(tb, tp->netns);
+}
+
+static void put_json_owner(struct tl_textbuf *tb, const struct tl_owner *o)
+{
+	if (o->pid < 0) {
+		tb_str(tb, "\"pid\":null,\"comm\":null");
+		return;
+	}
+	tb_str(tb, "\"pid\":");
+	tb_i64(tb, o->pid);
+	tb_str(tb, ",\"comm\":");
+	tb_json_str(tb, o->comm, sizeof(o->comm));
+}
+
+/* ,"key":value for a number and for a bare word (true, false, null) */
+static void put_json_u64(struct tl_textbuf *tb, const char *key, uint64_t v)
+{
+	tb_str(tb, ",\"");
+	tb_str(tb, key);
+	tb_str(tb, "\":");
+	tb_u64(tb, v);
+}
+
+static void put_json_word(struct tl_textbuf *tb, const char *key, const char *word)
+{
+	tb_str(tb, ",\"");
+	tb_str(tb, key);
+	tb_str(tb, "\":");
+	tb_str(tb, word);
+}
+
+static void json_transition(struct tl_textbuf *tb, const struct tl_transition *t)
+{
+	tb_str(tb, "{\"type\":\"transition\",\"ts_ns\":");
+	tb_u64(tb, t->ts_ns);
+	tb_chr(tb, ',');
+	put_json_conn(tb, t->conn, &t->tuple);
+	tb_str(tb, ",\"old\":\"");
+	tb_str(tb, state_name(t->old_state));
+	tb_str(tb, "\",\"new\":\"");
+	tb_str(tb, state_name(t->new_state));
+	tb_str(tb, "\",\"in_old_ns\":");
+	tb_u64(tb, t->in_old_ns);
+	tb_chr(tb, ',');
+	put_json_owner(tb, &t->owner);
+	tb_str(tb, "}\n");
+}
+
+static void json_lifecycle(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
 {
 	int i;
 
-	put(l, "{\"type\":\"lifecycle\",");
-	put_json_conn(l, lc->conn, &lc->tuple);
-	put(l, ",");
-	put_json_owner(l, &lc->owner);
-	put(l, ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"duration_ns\":%"
-	    PRIu64 ",\"states\":[", lc->start_ns, lc->end_ns,
-	    lc->end_ns > lc->start_ns ? lc->end_ns - lc->start_ns : 0);
-	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++)
-		put(l, "%s{\"state\":\"%s\",\"ns\":%" PRIu64 "}", i ? "," : "",
-		    state_name(lc->states[i].state), lc->states[i].ns);
-	put(l, "],\"fin_wait2_ns\":%" PRIu64 ",\"close_wait_ns\":%" PRIu64
-	    ",\"time_wait_ns\":%" PRIu64 ",\"end\":\"%s\",\"complete\":%s"
-	    ",\"seeded\":%s,\"start_exact\":%s,\"gap\":%s,\"evicted\":%s}\n",
-	    lc->fin_wait2_ns, lc->close_wait_ns, lc->time_wait_ns,
-	    end_name(lc->end), jbool(lc->complete), jbool(lc->seeded),
-	    jbool(lc->start_exact), jbool(lc->gap), jbool(lc->evicted));
+	tb_str(tb, "{\"type\":\"lifecycle\",");
+	put_json_conn(tb, lc->conn, &lc->tuple);
+	tb_chr(tb, ',');
+	put_json_owner(tb, &lc->owner);
+	put_json_u64(tb, "start_ns", lc->start_ns);
+	put_json_u64(tb, "end_ns", lc->end_ns);
+	put_json_u64(tb, "duration_ns", lc->end_ns > lc->start_ns ? lc->end_ns - lc->start_ns : 0);
+	tb_str(tb, ",\"states\":[");
+	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
+		tb_str(tb, i ? ",{\"state\":\"" : "{\"state\":\"");
+		tb_str(tb, state_name(lc->states[i].state));
+		tb_str(tb, "\",\"ns\":");
+		tb_u64(tb, lc->states[i].ns);
+		tb_chr(tb, '}');
+	}
+	tb_chr(tb, ']');
+	put_json_u64(tb, "fin_wait2_ns", lc->fin_wait2_ns);
+	put_json_u64(tb, "close_wait_ns", lc->close_wait_ns);
+	put_json_u64(tb, "time_wait_ns", lc->time_wait_ns);
+	tb_str(tb, ",\"end\":\"");
+	tb_str(tb, end_name(lc->end));
+	tb_chr(tb, '"');
+	put_json_word(tb, "complete", jbool(lc->complete));
+	put_json_word(tb, "seeded", jbool(lc->seeded));
+	put_json_word(tb, "start_exact", jbool(lc->start_exact));
+	put_json_word(tb, "gap", jbool(lc->gap));
+	put_json_word(tb, "evicted", jbool(lc->evicted));
+	tb_str(tb, "}\n");
 }
 
 /* ---- CSV (RFC 4180) ---- */
@@ -247,68 +240,100 @@ static const int csv_states[] = {
 	TL_TCP_LAST_ACK, TL_TCP_LISTEN,
 };
 
-static void csv_header(struct line *l)
+static void csv_header(struct tl_textbuf *tb)
 {
-	put(l, "conn,family,saddr,sport,daddr,dport,netns,pid,comm,start_ns,end_ns,"
-	    "duration_ns,fin_wait2_ns,close_wait_ns,time_wait_ns,end,complete,seeded,"
-	    "start_exact,gap,evicted,path");
-	for (size_t i = 0; i < sizeof(csv_states) / sizeof(csv_states[0]); i++)
-		put(l, ",%s_ns", state_name(csv_states[i]));
-	put(l, "\n");
+	tb_str(tb, "conn,family,saddr,sport,daddr,dport,netns,pid,comm,start_ns,end_ns,"
+	       "duration_ns,fin_wait2_ns,close_wait_ns,time_wait_ns,end,complete,seeded,"
+	       "start_exact,gap,evicted,path");
+	for (size_t i = 0; i < sizeof(csv_states) / sizeof(csv_states[0]); i++) {
+		tb_chr(tb, ',');
+		tb_str(tb, state_name(csv_states[i]));
+		tb_str(tb, "_ns");
+	}
+	tb_chr(tb, '\n');
 }
 
 /* comm is the only free text: quote it when it needs quoting. */
-static void put_csv_str(struct line *l, const char *s, size_t max)
+static void put_csv_str(struct tl_textbuf *tb, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
 
 	if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) &&
 	    !memchr(s, '\r', n)) {
-		put(l, "%.*s", (int)n, s);
+		tb_mem(tb, s, n);
 		return;
 	}
-	put(l, "\"");
+	tb_chr(tb, '"');
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
-			put(l, "\"");	/* a quote is written twice */
-		put(l, "%c", s[i]);
+			tb_chr(tb, '"');	/* a quote is written twice */
+		tb_chr(tb, s[i]);
 	}
-	put(l, "\"");
+	tb_chr(tb, '"');
 }
 
-static void csv_lifecycle(struct line *l, const struct tl_lifecycle *lc)
+/* value, then a comma */
+static void put_csv_u64(struct tl_textbuf *tb, uint64_t v)
 {
-	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+	tb_u64(tb, v);
+	tb_chr(tb, ',');
+}
+
+static void put_csv_word(struct tl_textbuf *tb, const char *word)
+{
+	tb_str(tb, word);
+	tb_chr(tb, ',');
+}
+
+static void csv_lifecycle(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
+{
 	const struct tl_tuple *tp = &lc->tuple;
 	uint64_t ns[TL_STATE_CLOSED + 1] = { 0 };
 	int i;
 
-	fmt_addr(sa, sizeof(sa), tp->family, tp->saddr);
-	fmt_addr(da, sizeof(da), tp->family, tp->daddr);
-	put(l, "%" PRIu64 ",%s,%s,%u,%s,%u,%" PRIu32 ",", lc->conn,
-	    family_name(tp->family), sa, tp->sport, da, tp->dport, tp->netns);
+	put_csv_u64(tb, lc->conn);
+	put_csv_word(tb, family_name(tp->family));
+	put_addr(tb, tp->family, tp->saddr);
+	tb_chr(tb, ',');
+	put_csv_u64(tb, tp->sport);
+	put_addr(tb, tp->family, tp->daddr);
+	tb_chr(tb, ',');
+	put_csv_u64(tb, tp->dport);
+	put_csv_u64(tb, tp->netns);
 	if (lc->owner.pid >= 0) {
-		put(l, "%" PRId32 ",", lc->owner.pid);
-		put_csv_str(l, lc->owner.comm, sizeof(lc->owner.comm));
+		tb_i64(tb, lc->owner.pid);
+		tb_chr(tb, ',');
+		put_csv_str(tb, lc->owner.comm, sizeof(lc->owner.comm));
 	} else {
-		put(l, ",");
+		tb_chr(tb, ',');
 	}
-	put(l, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-	    ",%s,%s,%s,%s,%s,%s,", lc->start_ns, lc->end_ns,
-	    lc->end_ns > lc->start_ns ? lc->end_ns - lc->start_ns : 0,
-	    lc->fin_wait2_ns, lc->close_wait_ns, lc->time_wait_ns, end_name(lc->end),
-	    jbool(lc->complete), jbool(lc->seeded), jbool(lc->start_exact),
-	    jbool(lc->gap), jbool(lc->evicted));
+	tb_chr(tb, ',');
+	put_csv_u64(tb, lc->start_ns);
+	put_csv_u64(tb, lc->end_ns);
+	put_csv_u64(tb, lc->end_ns > lc->start_ns ? lc->end_ns - lc->start_ns : 0);
+	put_csv_u64(tb, lc->fin_wait2_ns);
+	put_csv_u64(tb, lc->close_wait_ns);
+	put_csv_u64(tb, lc->time_wait_ns);
+	put_csv_word(tb, end_name(lc->end));
+	put_csv_word(tb, jbool(lc->complete));
+	put_csv_word(tb, jbool(lc->seeded));
+	put_csv_word(tb, jbool(lc->start_exact));
+	put_csv_word(tb, jbool(lc->gap));
+	put_csv_word(tb, jbool(lc->evicted));
 	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
 		int st = lc->states[i].state;
 
-		put(l, "%s%s", i ? ">" : "", state_name(st));
+		if (i)
+			tb_chr(tb, '>');
+		tb_str(tb, state_name(st));
 		if (st >= 0 && st <= TL_STATE_CLOSED)
 			ns[st] += lc->states[i].ns;
 	}
-	for (size_t k = 0; k < sizeof(csv_states) / sizeof(csv_states[0]); k++)
-		put(l, ",%" PRIu64, ns[csv_states[k]]);
-	put(l, "\n");
+	for (size_t k = 0; k < sizeof(csv_states) / sizeof(csv_states[0]); k++) {
+		tb_chr(tb, ',');
+		tb_u64(tb, ns[csv_states[k]]);
+	}
+	tb_chr(tb, '\n');
 }
 
 /* ---- text ---- */
@@ -318,47 +343,69 @@ static int addr_w(const struct tl_output *out)
 	return out->wide ? ADDR_W_WIDE : ADDR_W;
 }
 
-static void put_ms(struct line *l, int width, uint64_t ns)
+/* A column and the blank after it; negative widths align left. */
+static void put_col(struct tl_textbuf *tb, const char *s, int width)
 {
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%" PRIu64 ".%03" PRIu64, ns / NS_PER_MS,
-		 ns % NS_PER_MS / NS_PER_US);
-	put(l, "%*s", width, buf);
+	tb_str_w(tb, s, width);
+	tb_chr(tb, ' ');
 }
 
-static void put_header(struct tl_output *out, struct line *l, const char *tail)
+static void put_header(struct tl_output *out, struct tl_textbuf *tb, const char *tail)
 {
 	int w = addr_w(out);
 
-	put(l, "%-12s %-4s %-7s %-16s %-*s %-5s %-*s %-5s %s\n", "TIME", "CONN",
-	    "PID", "COMM", w, "LADDR", "LPORT", w, "RADDR", "RPORT", tail);
+	put_col(tb, "TIME", -12);
+	put_col(tb, "CONN", -4);
+	put_col(tb, "PID", -7);
+	put_col(tb, "COMM", -16);
+	put_col(tb, "LADDR", -w);
+	put_col(tb, "LPORT", -5);
+	put_col(tb, "RADDR", -w);
+	put_col(tb, "RPORT", -5);
+	tb_str(tb, tail);
+	tb_chr(tb, '\n');
 	out->header_done = true;
 }
 
 /* HH:MM:SS.mmm, local time. */
-static void put_time(const struct tl_output *out, struct line *l, uint64_t boot_ns)
+static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
 {
 	int64_t real = (int64_t)boot_ns + out->boot_to_real_ns;
 	time_t sec;
-	struct tm tm;
 
 	if (real < 0)
 		real = 0;
 	sec = (time_t)(real / (int64_t)NS_PER_SEC);
-	if (!localtime_r(&sec, &tm))
-		memset(&tm, 0, sizeof(tm));
-	put(l, "%02d:%02d:%02d.%03d ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (int)(real % (int64_t)NS_PER_SEC / (int64_t)NS_PER_MS));
+	/* Rows come many a second: convert each second once. */
+	if (!out->clock_len || sec != out->clock_sec) {
+		struct tm tm;
+		struct tl_textbuf c;
+
+		if (!localtime_r(&sec, &tm))
+			memset(&tm, 0, sizeof(tm));
+		tb_init(&c, out->clock, sizeof(out->clock));
+		tb_u64_zero(&c, (uint64_t)tm.tm_hour, 2);
+		tb_chr(&c, ':');
+		tb_u64_zero(&c, (uint64_t)tm.tm_min, 2);
+		tb_chr(&c, ':');
+		tb_u64_zero(&c, (uint64_t)tm.tm_sec, 2);
+		tb_chr(&c, '.');
+		out->clock_sec = sec;
+		out->clock_len = c.len;
+	}
+	tb_mem(tb, out->clock, out->clock_len);
+	tb_u64_zero(tb, (uint64_t)(real % (int64_t)NS_PER_SEC / (int64_t)NS_PER_MS), 3);
+	tb_chr(tb, ' ');
 }
 
-static void put_text_comm(struct line *l, const struct tl_owner *o)
+static void put_text_comm(struct tl_textbuf *tb, const struct tl_owner *o)
 {
-	char comm[TL_COMM_LEN + 1];
+	char comm[TL_COMM_LEN];
 	size_t i, n;
 
 	if (o->pid < 0) {
-		put(l, "%-7s %-16s ", "-", "-");
+		put_col(tb, "-", -7);
+		put_col(tb, "-", -16);
 		return;
 	}
 	/* Keep the terminal sane: printable ASCII only (a raw 0x9b would be
@@ -367,34 +414,47 @@ static void put_text_comm(struct line *l, const struct tl_owner *o)
 	for (i = 0; i < n; i++)
 		comm[i] = (unsigned char)o->comm[i] < 0x20 || (unsigned char)o->comm[i] >= 0x7f ?
 			  '?' : o->comm[i];
-	comm[n] = '\0';
-	put(l, "%-7" PRId32 " %-16s ", o->pid, n ? comm : "-");
+	tb_i64_w(tb, o->pid, -7);
+	tb_chr(tb, ' ');
+	if (n)
+		tb_mem_w(tb, comm, n, -16);
+	else
+		tb_str_w(tb, "-", -16);
+	tb_chr(tb, ' ');
 }
 
-static void put_text_conn(const struct tl_output *out, struct line *l,
+static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 			  uint64_t conn, const struct tl_owner *o,
 			  const struct tl_tuple *tp)
 {
 	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
 	int w = addr_w(out);
 
-	fmt_addr(sa, sizeof(sa), tp->family, tp->saddr);
-	fmt_addr(da, sizeof(da), tp->family, tp->daddr);
-	put(l, "%-4" PRIu64 " ", conn);
-	put_text_comm(l, o);
-	put(l, "%-*s %-5u %-*s %-5u ", w, sa, tp->sport, w, da, tp->dport);
+	tb_u64_w(tb, conn, -4);
+	tb_chr(tb, ' ');
+	put_text_comm(tb, o);
+	tb_mem_w(tb, sa, fmt_addr(sa, tp->family, tp->saddr), -w);
+	tb_chr(tb, ' ');
+	tb_u64_w(tb, tp->sport, -5);
+	tb_chr(tb, ' ');
+	tb_mem_w(tb, da, fmt_addr(da, tp->family, tp->daddr), -w);
+	tb_chr(tb, ' ');
+	tb_u64_w(tb, tp->dport, -5);
+	tb_chr(tb, ' ');
 }
 
-static void text_transition(struct tl_output *out, struct line *l,
+static void text_transition(struct tl_output *out, struct tl_textbuf *tb,
 			    const struct tl_transition *t)
 {
 	if (!out->header_done)
-		put_header(out, l, "OLDSTATE    -> NEWSTATE    MS");
-	put_time(out, l, t->ts_ns);
-	put_text_conn(out, l, t->conn, &t->owner, &t->tuple);
-	put(l, "%-11s -> %-11s ", state_name(t->old_state), state_name(t->new_state));
-	put_ms(l, 0, t->in_old_ns);
-	put(l, "\n");
+		put_header(out, tb, "OLDSTATE    -> NEWSTATE    MS");
+	put_time(out, tb, t->ts_ns);
+	put_text_conn(out, tb, t->conn, &t->owner, &t->tuple);
+	tb_str_w(tb, state_name(t->old_state), -11);
+	tb_str(tb, " -> ");
+	put_col(tb, state_name(t->new_state), -11);
+	tb_ms(tb, t->in_old_ns, 0);
+	tb_chr(tb, '\n');
 }
 
 static const char *state_abbrev(int state)
@@ -419,39 +479,47 @@ static const char *state_abbrev(int state)
 	return "?";
 }
 
-static void put_linger(struct line *l, const struct tl_lifecycle *lc, int state,
+static void put_linger(struct tl_textbuf *tb, const struct tl_lifecycle *lc, int state,
 		       uint64_t ns, int width)
 {
 	if (visited(lc, state, ns))
-		put_ms(l, width, ns);
+		tb_ms(tb, ns, width);
 	else
-		put(l, "%*s", width, "-");
-	put(l, " ");
+		tb_str_w(tb, "-", width);
+	tb_chr(tb, ' ');
 }
 
-static void text_lifecycle(struct tl_output *out, struct line *l,
+static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 			   const struct tl_lifecycle *lc)
 {
 	char end[32];
+	struct tl_textbuf e;
 	bool first = true;
 	int i;
 
 	if (!out->header_done)
-		put_header(out, l, "FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES");
-	put_time(out, l, lc->end_ns);
-	put_text_conn(out, l, lc->conn, &lc->owner, &lc->tuple);
-	put_linger(l, lc, TL_TCP_FIN_WAIT2, lc->fin_wait2_ns, 12);
-	put_linger(l, lc, TL_TCP_CLOSE_WAIT, lc->close_wait_ns, 13);
-	put_linger(l, lc, TL_TCP_TIME_WAIT, lc->time_wait_ns, 12);
-	snprintf(end, sizeof(end), "%s%s", end_name(lc->end), lc->complete ? "" : "*");
-	put(l, "%-11s ", end);
+		put_header(out, tb, "FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES");
+	put_time(out, tb, lc->end_ns);
+	put_text_conn(out, tb, lc->conn, &lc->owner, &lc->tuple);
+	put_linger(tb, lc, TL_TCP_FIN_WAIT2, lc->fin_wait2_ns, 12);
+	put_linger(tb, lc, TL_TCP_CLOSE_WAIT, lc->close_wait_ns, 13);
+	put_linger(tb, lc, TL_TCP_TIME_WAIT, lc->time_wait_ns, 12);
+	/* starred when incomplete */
+	tb_init(&e, end, sizeof(end));
+	tb_str(&e, end_name(lc->end));
+	if (!lc->complete)
+		tb_chr(&e, '*');
+	tb_mem_w(tb, end, e.len, -11);
+	tb_chr(tb, ' ');
 	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
 		if (lc->states[i].state == TL_STATE_CLOSED)
 			continue;
-		put(l, "%s%s", first ? "" : ">", state_abbrev(lc->states[i].state));
+		if (!first)
+			tb_chr(tb, '>');
+		tb_str(tb, state_abbrev(lc->states[i].state));
 		first = false;
 	}
-	put(l, "\n");
+	tb_chr(tb, '\n');
 }
 
 /* ---- entry points ---- */
@@ -459,13 +527,12 @@ static void text_lifecycle(struct tl_output *out, struct line *l,
 void tl_output_transition(struct tl_output *out, const struct tl_transition *t)
 {
 	struct line l;
-
-	l.len = 0;	/* no need to clear the buffer per row */
+	struct tl_textbuf *tb = line_start(&l);
 
 	if (out->fmt == TL_FMT_JSON)
-		json_transition(&l, t);
+		json_transition(tb, t);
 	else if (out->fmt == TL_FMT_TEXT)
-		text_transition(out, &l, t);
+		text_transition(out, tb, t);
 	else
 		return;	/* CSV rows are lifecycles */
 	emit(out, &l);
@@ -474,144 +541,144 @@ void tl_output_transition(struct tl_output *out, const struct tl_transition *t)
 void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 {
 	struct line l;
-
-	l.len = 0;	/* no need to clear the buffer per row */
+	struct tl_textbuf *tb = line_start(&l);
 
 	if (out->fmt == TL_FMT_JSON) {
-		json_lifecycle(&l, lc);
+		json_lifecycle(tb, lc);
 	} else if (out->fmt == TL_FMT_CSV) {
 		if (!out->header_done) {
-			csv_header(&l);
+			csv_header(tb);
 			out->header_done = true;
 		}
-		csv_lifecycle(&l, lc);
+		csv_lifecycle(tb, lc);
 	} else {
-		text_lifecycle(out, &l, lc);
+		text_lifecycle(out, tb, lc);
 	}
 	emit(out, &l);
 }
 
-/* ---- leak reports ---- */
+/* ---- leak reports (a few rows per report: printf where it reads best) ---- */
 
 static const char *created_name(uint8_t role)
 {
 	return role == TL_OWN_CONNECT ? "connect" : role == TL_OWN_ACCEPT ? "accept" : "unknown";
 }
 
-static void put_json_procs(struct line *l, const char *key, const struct tl_proc_fd *p, int n)
+static void put_json_procs(struct tl_textbuf *tb, const char *key, const struct tl_proc_fd *p,
+			   int n)
 {
-	put(l, ",\"%s\":[", key);
+	tb_printf(tb, ",\"%s\":[", key);
 	for (int i = 0; i < n && i < TL_USAGE_MAX; i++) {
-		put(l, "%s{\"pid\":%" PRId32 ",\"comm\":", i ? "," : "", p[i].pid);
-		put_json_str(l, p[i].comm, sizeof(p[i].comm));
-		put(l, ",\"fd\":%" PRId32 "}", p[i].fd);
+		tb_printf(tb, "%s{\"pid\":%" PRId32 ",\"comm\":", i ? "," : "", p[i].pid);
+		tb_json_str(tb, p[i].comm, sizeof(p[i].comm));
+		tb_printf(tb, ",\"fd\":%" PRId32 "}", p[i].fd);
 	}
-	put(l, "]");
+	tb_chr(tb, ']');
 }
 
-static void put_json_stack(struct line *l, const char *key, const struct tl_stack *st)
+static void put_json_stack(struct tl_textbuf *tb, const char *key, const struct tl_stack *st)
 {
-	put(l, ",\"%s\":[", key);
+	tb_printf(tb, ",\"%s\":[", key);
 	for (int i = 0; st && i < st->nframes; i++) {
-		put(l, "%s", i ? "," : "");
-		put_json_str(l, st->frames[i], 512);
+		if (i)
+			tb_chr(tb, ',');
+		tb_json_str(tb, st->frames[i], 512);
 	}
-	put(l, "]");
+	tb_chr(tb, ']');
 }
 
-static void json_leak(struct line *l, const struct tl_leak_group *g, const struct tl_stacks *stacks)
+static void json_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
+		      const struct tl_stacks *stacks)
 {
 	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
 	const struct tl_usage *u = &g->usage;
 
-	put(l, "{\"type\":\"leak\",");
-	put_json_owner(l, &g->owner);
-	put(l, ",\"count\":%" PRIu64 ",\"oldest_ns\":%" PRIu64 ",\"oldest_exact\":%s"
-	    ",\"eof_seen\":%s,\"created_by\":\"%s\"", g->count, g->oldest_ns,
-	    jbool(g->oldest_exact), jbool(g->eof_seen), created_name(g->created_by));
-	put_json_stack(l, "stack", st);
-	put_json_procs(l, "holders", u->holders, u->nholders);
-	put_json_procs(l, "closed_by", u->closers, u->nclosers);
-	put(l, ",\"diagnosis\":");
-	put_json_str(l, g->diagnosis, sizeof(g->diagnosis));
-	put(l, ",");
-	put_json_conn(l, g->conn, &g->tuple);
-	put(l, ",\"cmdline\":");
+	tb_str(tb, "{\"type\":\"leak\",");
+	put_json_owner(tb, &g->owner);
+	tb_printf(tb, ",\"count\":%" PRIu64 ",\"oldest_ns\":%" PRIu64 ",\"oldest_exact\":%s"
+		  ",\"eof_seen\":%s,\"created_by\":\"%s\"", g->count, g->oldest_ns,
+		  jbool(g->oldest_exact), jbool(g->eof_seen), created_name(g->created_by));
+	put_json_stack(tb, "stack", st);
+	put_json_procs(tb, "holders", u->holders, u->nholders);
+	put_json_procs(tb, "closed_by", u->closers, u->nclosers);
+	tb_str(tb, ",\"diagnosis\":");
+	tb_json_str(tb, g->diagnosis, sizeof(g->diagnosis));
+	tb_chr(tb, ',');
+	put_json_conn(tb, g->conn, &g->tuple);
+	tb_str(tb, ",\"cmdline\":");
 	if (!st && u->nholders)
 		st = tl_stacks_get(stacks, u->holders[0].cmdline);
 	if (st)
-		put_json_str(l, st->cmdline, 4096);
+		tb_json_str(tb, st->cmdline, 4096);
 	else
-		put(l, "null");
+		tb_str(tb, "null");
 	if (u->eof_seen)
-		put_json_stack(l, "eof_stack", tl_stacks_get(stacks, u->eof_stack));
-	put(l, "}\n");
+		put_json_stack(tb, "eof_stack", tl_stacks_get(stacks, u->eof_stack));
+	tb_str(tb, "}\n");
 }
 
-static void text_leak(const struct tl_output *out, struct line *l, const struct tl_leak_group *g,
+static void text_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
 		      const struct tl_stacks *stacks)
 {
 	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
 	const struct tl_usage *u = &g->usage;
 	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
 
-	fmt_addr(sa, sizeof(sa), g->tuple.family, g->tuple.saddr);
-	fmt_addr(da, sizeof(da), g->tuple.family, g->tuple.daddr);
-	put_text_comm(l, &g->owner);
-	put(l, "%6" PRIu64 " %9.1f%s %-3s  %s:%u -> %s:%u\n", g->count,
-	    (double)g->oldest_ns / NS_PER_SEC, g->oldest_exact ? " " : "+",
-	    g->eof_seen ? "yes" : "no", sa, g->tuple.sport, da, g->tuple.dport);
-	put(l, "    diagnosis: %s\n", g->diagnosis);
+	fmt_addr(sa, g->tuple.family, g->tuple.saddr);
+	fmt_addr(da, g->tuple.family, g->tuple.daddr);
+	put_text_comm(tb, &g->owner);
+	tb_printf(tb, "%6" PRIu64 " %9.1f%s %-3s  %s:%u -> %s:%u\n", g->count,
+		  (double)g->oldest_ns / NS_PER_SEC, g->oldest_exact ? " " : "+",
+		  g->eof_seen ? "yes" : "no", sa, g->tuple.sport, da, g->tuple.dport);
+	tb_printf(tb, "    diagnosis: %s\n", g->diagnosis);
 	if (st && st->nframes) {
-		put(l, "    made by %s() at:\n", created_name(g->created_by));
+		tb_printf(tb, "    made by %s() at:\n", created_name(g->created_by));
 		for (int i = 0; i < st->nframes; i++)
-			put(l, "      %s\n", st->frames[i]);
+			tb_printf(tb, "      %s\n", st->frames[i]);
 	} else {
-		put(l, "    made by: %s\n", g->created_by ? created_name(g->created_by) :
-			"(before tracing began)");
+		tb_printf(tb, "    made by: %s\n", g->created_by ? created_name(g->created_by) :
+			  "(before tracing began)");
 	}
 	if (!st && u->nholders)
 		st = tl_stacks_get(stacks, u->holders[0].cmdline);
 	if (st && st->cmdline[0])
-		put(l, "    command: %s\n", st->cmdline);
+		tb_printf(tb, "    command: %s\n", st->cmdline);
 	for (int i = 0; i < u->nholders && i < TL_USAGE_MAX; i++)
-		put(l, "    held by %d (%s) as fd %d\n", u->holders[i].pid, u->holders[i].comm,
-		    u->holders[i].fd);
-	(void)out;
+		tb_printf(tb, "    held by %d (%s) as fd %d\n", u->holders[i].pid,
+			  u->holders[i].comm, u->holders[i].fd);
 }
 
 void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
 		     const struct tl_stacks *stacks, uint64_t ts_ns, bool final)
 {
 	struct line l;
+	struct tl_textbuf *tb;
 
 	if (out->fmt == TL_FMT_JSON) {
 		for (uint32_t i = 0; i < L->ngroups; i++) {
-			l.len = 0;
-			json_leak(&l, &L->groups[i], stacks);
+			json_leak(line_start(&l), &L->groups[i], stacks);
 			emit(out, &l);
 		}
-		l.len = 0;
-		put(&l, "{\"type\":\"leaks\",\"ts_ns\":%" PRIu64 ",\"final\":%s,\"groups\":%" PRIu32
-		    ",\"sockets\":%" PRIu64 ",\"min_age_ns\":%" PRIu64 "}\n", ts_ns, jbool(final),
-		    L->ngroups, L->sockets, L->min_age_ns);
+		tb = line_start(&l);
+		tb_printf(tb, "{\"type\":\"leaks\",\"ts_ns\":%" PRIu64 ",\"final\":%s,\"groups\":%"
+			  PRIu32 ",\"sockets\":%" PRIu64 ",\"min_age_ns\":%" PRIu64 "}\n", ts_ns,
+			  jbool(final), L->ngroups, L->sockets, L->min_age_ns);
 		emit(out, &l);
 		return;
 	}
-	l.len = 0;
-	put(&l, "\n");
-	put_time(out, &l, ts_ns);
-	put(&l, "%s: %" PRIu64 " socket%s in CLOSE_WAIT for %.1f s or more, %" PRIu32
-	    " group%s\n", final ? "CLOSE_WAIT leaks at the end" : "CLOSE_WAIT leaks", L->sockets,
-	    L->sockets == 1 ? "" : "s", (double)L->min_age_ns / NS_PER_SEC, L->ngroups,
-	    L->ngroups == 1 ? "" : "s");
+	tb = line_start(&l);
+	tb_chr(tb, '\n');
+	put_time(out, tb, ts_ns);
+	tb_printf(tb, "%s: %" PRIu64 " socket%s in CLOSE_WAIT for %.1f s or more, %" PRIu32
+		  " group%s\n", final ? "CLOSE_WAIT leaks at the end" : "CLOSE_WAIT leaks",
+		  L->sockets, L->sockets == 1 ? "" : "s", (double)L->min_age_ns / NS_PER_SEC,
+		  L->ngroups, L->ngroups == 1 ? "" : "s");
 	if (L->ngroups)
-		put(&l, "%-7s %-16s %6s %10s %-3s  %s\n", "PID", "COMM", "COUNT", "OLDEST_s", "EOF",
-		    "EXAMPLE (oldest)");
+		tb_printf(tb, "%-7s %-16s %6s %10s %-3s  %s\n", "PID", "COMM", "COUNT", "OLDEST_s",
+			  "EOF", "EXAMPLE (oldest)");
 	emit(out, &l);
 	for (uint32_t i = 0; i < L->ngroups; i++) {
-		l.len = 0;
-		text_leak(out, &l, &L->groups[i], stacks);
+		text_leak(line_start(&l), &L->groups[i], stacks);
 		emit(out, &l);
 	}
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include "lifecycle.h"
 
 enum tl_format {
@@ -24,6 +25,11 @@ struct tl_output {
 	int64_t boot_to_real_ns;	/* CLOCK_BOOTTIME + this = wall clock */
 	bool header_done;		/* text: header printed (once per output) */
 	bool wide;			/* text: address columns fit any IPv6 */
+	/* text: "HH:MM:SS." of the second rows were last stamped with
+	 * (clock_len 0 until the first) */
+	time_t clock_sec;
+	size_t clock_len;
+	char clock[16];
 };
 
 void tl_output_init(struct tl_output *out, FILE *f, enum tl_format fmt, bool wide);

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The printf-free appenders write what printf would, byte for byte. */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include "unit.h"
+#include "textbuf.h"
+
+static char buf[4096];
+static struct tl_textbuf tb;
+
+static struct tl_textbuf *fresh(void)
+{
+	tb_init(&tb, buf, sizeof(buf));
+	return &tb;
+}
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static uint64_t rng(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return rng_state = x;
+}
+
+/* Values with every digit count, and those next to each power of ten. */
+static uint64_t interesting_u64(int i)
+{
+	static const uint64_t fixed[] = { 0, 1, 9, 10, 11, 99, 100, 65535, 4294967295u,
+					  UINT64_MAX - 1, UINT64_MAX };
+	uint64_t p = 1;
+
+	if (i < (int)(sizeof(fixed) / sizeof(fixed[0])))
+		return fixed[i];
+	i -= (int)(sizeof(fixed) / sizeof(fixed[0]));
+	if (i < 57) {
+		for (int k = 0; k < i / 3; k++)
+			p *= 10;
+		return p + (uint64_t)(i % 3) - 1;	/* 10^k - 1, 10^k, 10^k + 1 */
+	}
+	return rng() >> (rng() % 64);
+}
+
+static void test_u64(void)
+{
+	char want[64];
+
+	tb_u64(fresh(), 0);
+	CHECK_STR(tb_cstr(&tb), "0");
+	tb_u64(fresh(), UINT64_MAX);
+	CHECK_STR(tb_cstr(&tb), "18446744073709551615");
+	for (int i = 0; i < 2000; i++) {
+		uint64_t v = interesting_u64(i);
+
+		snprintf(want, sizeof(want), "%" PRIu64, v);
+		tb_u64(fresh(), v);
+		CHECK_STR(tb_cstr(&tb), want);
+	}
+}
+
+static void test_i64(void)
+{
+	static const int64_t fixed[] = { 0, 1, -1, 9, -9, 10, -10, INT32_MAX, INT32_MIN,
+					 INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+	char want[64];
+
+	tb_i64(fresh(), INT64_MIN);
+	CHECK_STR(tb_cstr(&tb), "-9223372036854775808");
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 1000; i++) {
+		int64_t v = i < sizeof(fixed) / sizeof(fixed[0]) ? fixed[i] : (int64_t)rng();
+
+		snprintf(want, sizeof(want), "%" PRId64, v);
+		tb_i64(fresh(), v);
+		CHECK_STR(tb_cstr(&tb), want);
+	}
+}
+
+/* Every width the text columns use, both ways, around each length. */
+static void test_widths(void)
+{
+	static const int widths[] = { 0, 1, 3, 4, 5, 7, 11, 12, 13, 16, 21, 39 };
+	static const char *const strs[] = { "", "-", "ab", "LADDR", "ESTABLISHED",
+					    "192.168.100.200", "2001:db8:1:2:3:4:5:6" };
+	char want[128];
+
+	for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
+		for (int sign = -1; sign <= 1; sign += 2) {
+			int width = sign * widths[w];
+
+			for (size_t s = 0; s < sizeof(strs) / sizeof(strs[0]); s++) {
+				snprintf(want, sizeof(want), "%*s|", width, strs[s]);
+				tb_str_w(fresh(), strs[s], width);
+				tb_chr(&tb, '|');
+				CHECK_STR(tb_cstr(&tb), want);
+				/* n bytes of a longer string */
+				snprintf(want, sizeof(want), "%*.*s|", width, 2, strs[s]);
+				tb_mem_w(fresh(), strs[s], strnlen(strs[s], 2), width);
+				tb_chr(&tb, '|');
+				CHECK_STR(tb_cstr(&tb), want);
+			}
+			for (int i = 0; i < 100; i++) {
+				uint64_t v = interesting_u64(i);
+				int64_t sv = (int64_t)v;
+
+				snprintf(want, sizeof(want), "%*" PRIu64 "|", width, v);
+				tb_u64_w(fresh(), v, width);
+				tb_chr(&tb, '|');
+				CHECK_STR(tb_cstr(&tb), want);
+				snprintf(want, sizeof(want), "%*" PRId64 "|", width, sv);
+				tb_i64_w(fresh(), sv, width);
+				tb_chr(&tb, '|');
+				CHECK_STR(tb_cstr(&tb), want);
+			}
+		}
+	}
+	tb_i64_w(fresh(), -1, -7);
+	tb_str_w(&tb, "x", 3);
+	CHECK_STR(tb_cstr(&tb), "-1       x");
+}
+
+static void test_zero_padded(void)
+{
+	char want[64];
+
+	tb_u64_zero(fresh(), 5, 2);
+	tb_u64_zero(&tb, 0, 3);
+	tb_u64_zero(&tb, 123, 2);
+	tb_u64_zero(&tb, 7, 0);
+	CHECK_STR(tb_cstr(&tb), "050001237");
+	for (int d = 0; d <= 22; d++) {
+		for (int i = 0; i < 200; i++) {
+			uint64_t v = interesting_u64(i);
+
+			snprintf(want, sizeof(want), "%0*" PRIu64, d, v);
+			tb_u64_zero(fresh(), v, d);
+			CHECK_STR(tb_cstr(&tb), want);
+		}
+	}
+}
+
+/* The duration columns: what the text table printed before. */
+static void test_ms(void)
+{
+	static const int widths[] = { 0, 12, 13, -12 };
+	char num[64], want[64];
+
+	tb_ms(fresh(), 0, 0);
+	CHECK_STR(tb_cstr(&tb), "0.000");
+	tb_ms(fresh(), 999, 0);	/* below a microsecond */
+	CHECK_STR(tb_cstr(&tb), "0.000");
+	tb_ms(fresh(), 1234567, 0);
+	CHECK_STR(tb_cstr(&tb), "1.234");
+	tb_ms(fresh(), 60000000000ull, 12);
+	CHECK_STR(tb_cstr(&tb), "   60000.000");
+	tb_ms(fresh(), 300000, 13);
+	CHECK_STR(tb_cstr(&tb), "        0.300");
+	tb_ms(fresh(), UINT64_MAX, 0);
+	CHECK_STR(tb_cstr(&tb), "18446744073709.551");
+	for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
+		for (int i = 0; i < 1000; i++) {
+			uint64_t ns = interesting_u64(i);
+
+			snprintf(num, sizeof(num), "%" PRIu64 ".%03" PRIu64, ns / 1000000,
+				 ns % 1000000 / 1000);
+			snprintf(want, sizeof(want), "%*s", widths[w], num);
+			tb_ms(fresh(), ns, widths[w]);
+			CHECK_STR(tb_cstr(&tb), want);
+		}
+	}
+}
+
+static void check_ipv6(const uint8_t a[16])
+{
+	char want[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, want, sizeof(want));
+	tb_ipv6(fresh(), a);
+	CHECK_STR(tb_cstr(&tb), want);
+}
+
+static void test_addresses(void)
+{
+	/* Groups that make every run of zeros and every mapped form. */
+	static const uint16_t groups[] = { 0, 1, 0xffff, 0x0abc };
+	char want[INET6_ADDRSTRLEN];
+	uint8_t a[16];
+
+	for (int i = 0; i < 5000; i++) {
+		uint32_t v = i < 256 ? 0x01010101u * (uint32_t)i : (uint32_t)rng();
+
+		memcpy(a, &v, 4);
+		if (i < 256)
+			a[i % 4] = 0;
+		inet_ntop(AF_INET, a, want, sizeof(want));
+		tb_ipv4(fresh(), a);
+		CHECK_STR(tb_cstr(&tb), want);
+	}
+	for (uint32_t combo = 0; combo < 1u << 16; combo++) {
+		for (int g = 0; g < 8; g++) {
+			uint16_t w = groups[combo >> (2 * g) & 3];
+
+			a[2 * g] = (uint8_t)(w >> 8);
+			a[2 * g + 1] = (uint8_t)w;
+		}
+		check_ipv6(a);
+	}
+	for (int i = 0; i < 20000; i++) {
+		for (int k = 0; k < 16; k++)
+			a[k] = (uint8_t)rng();
+		/* Groups under 0x1000 have fewer digits: shrink some. */
+		for (int g = 0; g < 8; g++)
+			a[2 * g] >>= rng() % 9;
+		check_ipv6(a);
+	}
+	memset(a, 0, sizeof(a));
+	tb_ipv6(fresh(), a);
+	CHECK_STR(tb_cstr(&tb), "::");
+	a[10] = a[11] = 0xff;
+	a[12] = 10;
+	a[15] = 1;
+	tb_ipv6(fresh(), a);
+	CHECK_STR(tb_cstr(&tb), "::ffff:10.0.0.1");
+}
+
+/* The JSON string writer as it was, one snprintf per character range. */
+static size_t utf8_len_ref(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (len > n)
+		return 0;
+	cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+static void json_ref(char *out, size_t cap, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strnlen(s, max), len = 0, k;
+
+#define REF(...) (len += (size_t)snprintf(out + len, cap - len, __VA_ARGS__))
+	REF("\"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (c == '"' || c == '\\')
+			REF("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			REF("\\u%04x", c);
+		else if (c < 0x80)
+			REF("%c", c);
+		else if ((k = utf8_len_ref(p + i, n - i)))
+			REF("%.*s", (int)k, (const char *)p + i), i += k - 1;
+		else
+			REF("\\u%04x", c);
+	}
+	REF("\"");
+#undef REF
+}
+
+static void test_json_escape(void)
+{
+	static char want[8192];
+	char s[64];
+
+	tb_json_str(fresh(), "a\"b\\c\x01\n\x1f\x7f" "d", 64);
+	CHECK_STR(tb_cstr(&tb), "\"a\\\"b\\\\c\\u0001\\u000a\\u001f\\u007fd\"");
+	/* Valid UTF-8 of 2, 3 and 4 bytes is kept; stray bytes read as Latin-1. */
+	tb_json_str(fresh(), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xff\xc3|\x80", 64);
+	CHECK_STR(tb_cstr(&tb), "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\\u00ff\\u00c3|\\u0080\"");
+	/* Overlong, a surrogate, past U+10FFFF: each byte escaped. */
+	tb_json_str(fresh(), "\xc0\xaf\xe0\x80\x80\xed\xa0\x80\xf4\x90\x80\x80", 64);
+	CHECK_STR(tb_cstr(&tb), "\"\\u00c0\\u00af\\u00e0\\u0080\\u0080\\u00ed\\u00a0\\u0080"
+		  "\\u00f4\\u0090\\u0080\\u0080\"");
+	/* max cuts a string with no NUL, and a sequence split by it. */
+	tb_json_str(fresh(), "abc\xc3\xa9", 4);
+	CHECK_STR(tb_cstr(&tb), "\"abc\\u00c3\"");
+	tb_json_str(fresh(), "", 16);
+	CHECK_STR(tb_cstr(&tb), "\"\"");
+	for (int i = 0; i < 20000; i++) {
+		size_t n = rng() % sizeof(s), max = rng() % (sizeof(s) + 1);
+		int kind = (int)(rng() % 3);
+
+		for (size_t k = 0; k < n; k++) {
+			uint8_t c = (uint8_t)rng();
+
+			/* Mostly UTF-8 shaped bytes, or any byte at all. */
+			if (kind == 1)
+				c = k % 3 ? (uint8_t)(0x80 | (c & 0x3f)) : (uint8_t)(0xc0 | (c & 0x3f));
+			else if (kind == 2 && c >= 0x80)
+				c = (uint8_t)(0xe0 | (c & 0x1f));
+			s[k] = (char)(c ? c : 'x');
+		}
+		s[n] = '\0';
+		json_ref(want, sizeof(want), s, max);
+		tb_json_str(fresh(), s, max);
+		CHECK_STR(tb_cstr(&tb), want);
+	}
+}
+
+/* A full buffer keeps the first bytes of the text, as snprintf does. */
+static void test_truncation(void)
+{
+	static const char full[] = "ab  42\"\\u0001\"7!";
+	char small[11], want[256];
+	struct tl_textbuf t;
+
+	for (size_t cap = 1; cap <= sizeof(small); cap++) {
+		tb_init(&t, small, cap);
+		tb_str(&t, "ab");
+		tb_u64_w(&t, 42, 4);
+		tb_json_str(&t, "\x01", 16);
+		tb_printf(&t, "%d", 7);
+		tb_chr(&t, '!');
+		memcpy(want, full, cap - 1);
+		want[cap - 1] = '\0';
+		CHECK_EQ_U64(t.len, cap - 1);
+		CHECK_STR(tb_cstr(&t), want);
+	}
+	/* printf's own piece cut short */
+	for (size_t cap = 1; cap <= sizeof(small); cap++) {
+		tb_init(&t, small, cap);
+		tb_chr(&t, 'a');
+		tb_printf(&t, "%s-%d", "bcde", 12345);
+		tb_chr(&t, '!');
+		snprintf(want, sizeof(want), "%.*s", (int)cap - 1, "abcde-12345!");
+		CHECK_STR(tb_cstr(&t), want);
+	}
+	tb_printf(fresh(), "%s:%u", "x", 9u);
+	CHECK_STR(tb_cstr(&tb), "x:9");
+}
+
+int main(void)
+{
+	RUN(test_u64);
+	RUN(test_i64);
+	RUN(test_widths);
+	RUN(test_zero_padded);
+	RUN(test_ms);
+	RUN(test_addresses);
+	RUN(test_json_escape);
+	RUN(test_truncation);
+	return UNIT_END();
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Appending text to a fixed buffer without printf: output rows are built
+ * piece by piece, and printf parsing a format for every piece took nearly
+ * half of a replay's time.  Each appender writes exactly what
+ * the printf conversion named beside it would.  What does not fit is
+ * dropped as snprintf drops it: the buffer keeps the first bytes of the
+ * text and always has room left for a terminating NUL.
+ */
+#ifndef TCPLINGER_TEXTBUF_H
+#define TCPLINGER_TEXTBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct tl_textbuf {
+	char *buf;
+	size_t len;	/* bytes written */
+	size_t max;	/* len never passes it: size - 1 */
+};
+
+/* size >= 1 */
+static inline void tb_init(struct tl_textbuf *tb, char *buf, size_t size)
+{
+	tb->buf = buf;
+	tb->len = 0;
+	tb->max = size - 1;
+}
+
+/* What fits of n bytes at s. */
+void tb_mem_cut(struct tl_textbuf *tb, const void *s, size_t n);
+
+static inline void tb_mem(struct tl_textbuf *tb, const void *s, size_t n)
+{
+	/* Inline, a copy of a constant size (a literal's) is a move or two. */
+	if (__builtin_expect(n <= tb->max - tb->len, 1)) {
+		memcpy(tb->buf + tb->len, s, n);
+		tb->len += n;
+	} else {
+		tb_mem_cut(tb, s, n);
+	}
+}
+
+/* "%s" */
+static inline void tb_str(struct tl_textbuf *tb, const char *s)
+{
+	tb_mem(tb, s, strlen(s));
+}
+
+/* "%c" */
+static inline void tb_chr(struct tl_textbuf *tb, char c)
+{
+	if (tb->len < tb->max)
+		tb->buf[tb->len++] = c;
+}
+
+/* The text so far, NUL-terminated. */
+static inline const char *tb_cstr(struct tl_textbuf *tb)
+{
+	tb->buf[tb->len] = '\0';
+	return tb->buf;
+}
+
+/* Widths are printf's: text shorter than a field of width n gets blanks
+ * in front up to n characters, in a field of width -n blanks after it
+ * ("%-*s"); longer text is never cut. */
+
+/* "%*s", and "%*.*s" of n bytes. */
+void tb_str_w(struct tl_textbuf *tb, const char *s, int width);
+void tb_mem_w(struct tl_textbuf *tb, const char *s, size_t n, int width);
+/* "%" PRIu64, "%*" PRIu64 */
+void tb_u64(struct tl_textbuf *tb, uint64_t v);
+void tb_u64_w(struct tl_textbuf *tb, uint64_t v, int width);
+/* "%" PRId64, "%*" PRId64 */
+void tb_i64(struct tl_textbuf *tb, int64_t v);
+void tb_i64_w(struct tl_textbuf *tb, int64_t v, int width);
+/* "%0*" PRIu64: at least min_digits digits, zeros in front. */
+void tb_u64_zero(struct tl_textbuf *tb, uint64_t v, int min_digits);
+/* A duration in ns as milliseconds to the microsecond, "1234.567", in a
+ * field of width: "%*s" of "%" PRIu64 ".%03" PRIu64. */
+void tb_ms(struct tl_textbuf *tb, uint64_t ns, int width);
+/* An address as inet_ntop() writes it. */
+void tb_ipv4(struct tl_textbuf *tb, const uint8_t addr[4]);
+void tb_ipv6(struct tl_textbuf *tb, const uint8_t addr[16]);
+/* The string at s (at most max bytes, less at a NUL) as a JSON string,
+ * quotes included: '"' and '\\' escaped, control bytes and DEL as \u00XX,
+ * valid UTF-8 kept, any other byte read as Latin-1 (\u00XX). */
+void tb_json_str(struct tl_textbuf *tb, const char *s, size_t max);
+/* Anything else: printf itself, for rows written rarely. */
+void tb_printf(struct tl_textbuf *tb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* TCPLINGER_TEXTBUF_H */
