@@ -25,7 +25,7 @@ CFLAGS ?= -g -O2
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(SANFLAGS) -I$(OUTPUT) -Iuser -Ibpf $(LIBBPF_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
-LDLIBS := $(LIBBPF_LIBS) -ldw -lelf -lz -lm
+LDLIBS := $(LIBBPF_LIBS) -ldw -lelf -lz -ldeflate -lm
 
 # System include dirs so BPF code finds asm/ headers, as libbpf-bootstrap does.
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
@@ -55,7 +55,7 @@ FUZZ_SECS ?= 300
 SCEN_SRCS := $(sort $(wildcard tests/scenarios/*.c))
 SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
 
-DEPS_PKGS := clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
+DEPS_PKGS := clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libdeflate-dev \
 	pkg-config gcc make iproute2 python3 procps util-linux
 
 .PHONY: all clean deps run test test-bins vmlinux fuzz
@@ -104,7 +104,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap
 		user/idmap.h bpf/events.h | $(OUTPUT)/tests
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iuser -Ibpf \
-		tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c -lz -o $@
+		tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c -lz -ldeflate -o $@
 
 ifeq ($(SAN),1)
 test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS)

@@ -23,3 +23,8 @@ bool tl_filter_match(const struct tl_filter *f, const struct tl_event *ev)
 	return port_in(f->lports, f->n_lports, ev->sport) &&
 	       port_in(f->rports, f->n_rports, ev->dport);
 }
+
+bool tl_filter_active(const struct tl_filter *f)
+{
+	return f->family || f->netns || f->n_lports || f->n_rports;
+}

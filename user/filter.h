@@ -19,5 +19,7 @@ struct tl_filter {
 
 /* Clock and loss events always pass. */
 bool tl_filter_match(const struct tl_filter *f, const struct tl_event *ev);
+/* Whether any event may fail to match. */
+bool tl_filter_active(const struct tl_filter *f);
 
 #endif /* TCPLINGER_FILTER_H */

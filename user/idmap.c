@@ -2,33 +2,60 @@
 #include <stdlib.h>
 #include "idmap.h"
 
-static size_t slot_of(uint64_t key, size_t cap)
+/* Full past 4/5: Robin Hood keeps probes short that far. */
+static bool full(const struct tl_idmap *m)
 {
-	/* Keys are already well mixed ids or hashes; one multiply spreads
-	 * any that are not. */
-	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 17) & (cap - 1);
+	return (m->len + 1) * 5 > m->cap * 4;
+}
+
+/* Sets the key's value, placing the key if it is absent (the map has
+ * room).  Returns whether it was placed. */
+static bool place(struct tl_idmap *m, struct tl_idmap_slot cur)
+{
+	size_t mask = m->cap - 1, d = 0;
+	bool displaced = false;
+
+	for (size_t i = tl_idmap_slot_(cur.key, m->cap);; i = (i + 1) & mask, d++) {
+		struct tl_idmap_slot *s = &m->slots[i];
+		size_t sd;
+
+		if (!s->val) {
+			*s = cur;
+			return true;
+		}
+		if (!displaced && s->key == cur.key) {
+			s->val = cur.val;
+			return false;
+		}
+		/* Robin Hood: the key further from home takes the slot, the
+		 * other one moves on (ours cannot be further on then). */
+		sd = tl_idmap_dist_(m, i);
+		if (sd < d) {
+			struct tl_idmap_slot t = *s;
+
+			*s = cur;
+			cur = t;
+			d = sd;
+			displaced = true;
+		}
+	}
 }
 
 static bool grow(struct tl_idmap *m)
 {
-	size_t ncap = m->cap ? m->cap * 2 : 1024;
-	struct tl_idmap_slot *ns = calloc(ncap, sizeof(*ns));
+	struct tl_idmap old = *m;
 
-	if (!ns)
+	m->cap = m->cap ? m->cap * 2 : 1024;
+	m->slots = calloc(m->cap, sizeof(*m->slots));
+	if (!m->slots) {
+		*m = old;
 		return false;
-	for (size_t i = 0; i < m->cap; i++) {
-		struct tl_idmap_slot *s = &m->slots[i];
-		size_t j;
-
-		if (!s->val)
-			continue;
-		for (j = slot_of(s->key, ncap); ns[j].val; j = (j + 1) & (ncap - 1))
-			;
-		ns[j] = *s;
 	}
-	free(m->slots);
-	m->slots = ns;
-	m->cap = ncap;
+	for (size_t i = 0; i < old.cap; i++) {
+		if (old.slots[i].val)
+			place(m, old.slots[i]);
+	}
+	free(old.slots);
 	return true;
 }
 
@@ -41,42 +68,11 @@ void tl_idmap_free(struct tl_idmap *m)
 
 bool tl_idmap_put(struct tl_idmap *m, uint64_t key, uint32_t val)
 {
-	size_t i;
-
-	if ((m->len + 1) * 2 > m->cap && !grow(m))
+	/* Grows even for a key that is there: rare, and one pass finds or
+	 * places. */
+	if (full(m) && !grow(m))
 		return false;
-	for (i = slot_of(key, m->cap); m->slots[i].val; i = (i + 1) & (m->cap - 1)) {
-		if (m->slots[i].key == key) {
-			m->slots[i].val = val + 1;
-			return true;
-		}
-	}
-	m->slots[i].key = key;
-	m->slots[i].val = val + 1;
-	m->len++;
-	return true;
-}
-
-static bool find(const struct tl_idmap *m, uint64_t key, size_t *pos)
-{
-	if (!m->cap)
-		return false;
-	for (size_t i = slot_of(key, m->cap); m->slots[i].val; i = (i + 1) & (m->cap - 1)) {
-		if (m->slots[i].key == key) {
-			*pos = i;
-			return true;
-		}
-	}
-	return false;
-}
-
-bool tl_idmap_get(const struct tl_idmap *m, uint64_t key, uint32_t *val)
-{
-	size_t i;
-
-	if (!find(m, key, &i))
-		return false;
-	*val = m->slots[i].val - 1;
+	m->len += place(m, (struct tl_idmap_slot){ .key = key, .val = val + 1 });
 	return true;
 }
 
@@ -84,17 +80,13 @@ bool tl_idmap_del(struct tl_idmap *m, uint64_t key)
 {
 	size_t i, j, mask = m->cap - 1;
 
-	if (!find(m, key, &i))
+	if (!tl_idmap_find_(m, key, &i))
 		return false;
-	/* Backward-shift: pull later members of the probe run into the hole
-	 * so lookups never need tombstones. */
-	for (j = (i + 1) & mask; m->slots[j].val; j = (j + 1) & mask) {
-		size_t home = slot_of(m->slots[j].key, m->cap);
-
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			m->slots[i] = m->slots[j];
-			i = j;
-		}
+	/* Backward-shift: the keys after it that are away from home move one
+	 * slot back, so lookups never need tombstones. */
+	for (j = (i + 1) & mask; m->slots[j].val && tl_idmap_dist_(m, j); j = (j + 1) & mask) {
+		m->slots[i] = m->slots[j];
+		i = j;
 	}
 	m->slots[i].val = 0;
 	m->len--;

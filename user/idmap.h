@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* A u64 -> u32 hash map (open addressing, linear probing, backward-shift
- * deletion): compact enough for hundreds of thousands of connections. */
+/* A u64 -> u32 hash map (open addressing, Robin Hood linear probing,
+ * backward-shift deletion): compact enough for hundreds of thousands of
+ * connections, as it may fill four slots in five. */
 #ifndef TCPLINGER_IDMAP_H
 #define TCPLINGER_IDMAP_H
 
@@ -23,7 +24,55 @@ struct tl_idmap {
 void tl_idmap_free(struct tl_idmap *m);
 /* Inserts or replaces.  Returns false only when out of memory. */
 bool tl_idmap_put(struct tl_idmap *m, uint64_t key, uint32_t val);
-bool tl_idmap_get(const struct tl_idmap *m, uint64_t key, uint32_t *val);
 bool tl_idmap_del(struct tl_idmap *m, uint64_t key);
+
+/*
+ * Keys are random-looking ids, or numbers handed out in order (a replayed
+ * log numbers its sockets 1, 2, 3...; record indices).  Each run of 64
+ * consecutive keys goes to slots three apart from a place the rest of the
+ * key picks at random: keys used together share cache lines, and the run
+ * leaves room between its keys for others (a solid run would make long
+ * probes).
+ */
+static inline size_t tl_idmap_slot_(uint64_t key, size_t cap)
+{
+	uint64_t base = ((key >> 6) * 0x9e3779b97f4a7c15ULL) >> 32;
+
+	return (size_t)(key * 3 + base) & (cap - 1);
+}
+
+/* How far the key in slot i is from its home slot. */
+static inline size_t tl_idmap_dist_(const struct tl_idmap *m, size_t i)
+{
+	return (i - tl_idmap_slot_(m->slots[i].key, m->cap)) & (m->cap - 1);
+}
+
+static inline bool tl_idmap_find_(const struct tl_idmap *m, uint64_t key, size_t *pos)
+{
+	if (!m->cap)
+		return false;
+	for (size_t i = tl_idmap_slot_(key, m->cap), d = 0; m->slots[i].val;
+	     i = (i + 1) & (m->cap - 1), d++) {
+		if (m->slots[i].key == key) {
+			*pos = i;
+			return true;
+		}
+		/* a key nearer its home than ours would be: ours is not here */
+		if (tl_idmap_dist_(m, i) < d)
+			return false;
+	}
+	return false;
+}
+
+/* Inline: every event looks its socket up. */
+static inline bool tl_idmap_get(const struct tl_idmap *m, uint64_t key, uint32_t *val)
+{
+	size_t i;
+
+	if (!tl_idmap_find_(m, key, &i))
+		return false;
+	*val = m->slots[i].val - 1;
+	return true;
+}
 
 #endif /* TCPLINGER_IDMAP_H */

@@ -14,53 +14,12 @@
 #include <string.h>
 #include "idmap.h"
 #include "lifecycle.h"
+#include "records.h"
+#include "sidemap.h"
 
 #define DEFAULT_MAX_CONNS (1u << 20)
 #define DEFAULT_GRACE_NS (5 * 1000 * 1000ULL)
-#define NIL UINT32_MAX
-#define CHUNK_SHIFT 12
-#define CHUNK_LEN (1u << CHUNK_SHIFT)
-
-/* Record flags. */
-enum {
-	C_LISTENER = 1 << 0,	/* a listening socket: not a connection */
-	C_SEEDED = 1 << 1,
-	C_START_INEXACT = 1 << 2,
-	C_GAP = 1 << 3,		/* missed events: end cannot be trusted */
-	C_RESET_RECV = 1 << 4,
-	C_RESET_SENT = 1 << 5,
-	C_ORPHAN = 1 << 6,
-	C_TW_FULL = 1 << 7,
-	C_IN_TUPLES = 1 << 8,	/* present in the tuple map */
-	C_ENDING = 1 << 9,	/* on the pending list, waiting out the grace */
-	C_TW_CANCELLED = 1 << 10, /* ending because the tw timer was cancelled */
-	C_EVICTED = 1 << 11,
-};
-
-struct conn {
-	uint64_t sk_id;		/* full socket id, 0 once it became a tw sock */
-	uint64_t tw_id;		/* timewait sock id, 0 until tcp_time_wait() */
-	uint64_t conn;
-	uint64_t start_ns;
-	uint64_t enter_ns;	/* entry into the current state */
-	uint64_t end_ns;
-	union {
-		/* Seeded and not ending: when; queued events older are in it. */
-		uint64_t seed_ns;
-		/* Ending by a tw cancel from FIN_WAIT2: when TIME_WAIT began. */
-		uint64_t tw_entry_ns;
-	};
-	uint64_t dur[TL_MAX_PATH];	/* time in each finished path state */
-	uint8_t path[TL_MAX_PATH];
-	uint8_t npath;
-	uint8_t state;		/* current state: path[npath - 1] */
-	uint8_t last_full_state; /* full socket's state when it went ->CLOSE */
-	uint8_t end;		/* enum tl_end once known for sure */
-	uint32_t flags;
-	uint32_t prev, next;	/* LRU list while open, pending list while ending */
-	struct tl_tuple tuple;
-	struct tl_owner owner;
-};
+#define NIL TL_REC_NONE
 
 struct list {
 	uint32_t head, tail;
@@ -69,21 +28,12 @@ struct list {
 struct tl_engine {
 	struct tl_engine_opts opts;
 	struct tl_engine_sink sink;
-	struct conn **chunks;		/* records, CHUNK_LEN a chunk: growing never
-					 * copies them nor doubles the memory */
-	uint32_t nchunks;
-	uint32_t nconns, capconns;	/* slots in use / allocated */
-	uint32_t free_head;		/* free slots, chained through next */
+	struct tl_records recs;		/* by slot */
 	struct tl_idmap ids;		/* sk_id / tw_id -> slot */
 	struct tl_idmap tuples;		/* tuple hash -> slot (closing states) */
 	struct list lru;		/* open records, least recently used first */
 	struct list pending;		/* ending records, oldest first */
-	struct tl_idmap usage_ix;	/* record slot -> index in usages: kept
-					 * aside, records pay nothing without it */
-	struct tl_usage *usages;	/* leak hunting only */
-	uint32_t nusages, capusages;
-	uint32_t *free_usages;		/* indices to reuse */
-	uint32_t nfree_usages;
+	struct tl_sidemap usage;	/* struct tl_usage: leak hunting only */
 	uint64_t last_scan;
 	uint64_t clock;			/* newest event time seen */
 	uint64_t next_conn;
@@ -92,7 +42,7 @@ struct tl_engine {
 
 static inline struct conn *at(const struct tl_engine *e, uint32_t i)
 {
-	return &e->chunks[i >> CHUNK_SHIFT][i & (CHUNK_LEN - 1)];
+	return tl_rec(&e->recs, i);
 }
 
 static bool is_closing_state(int s)
@@ -102,10 +52,8 @@ static bool is_closing_state(int s)
 
 /* ---- lists ---------------------------------------------------------- */
 
-static void list_push(struct tl_engine *e, struct list *l, uint32_t i)
+static void list_push(struct tl_engine *e, struct list *l, uint32_t i, struct conn *c)
 {
-	struct conn *c = at(e, i);
-
 	c->prev = l->tail;
 	c->next = NIL;
 	if (l->tail != NIL)
@@ -115,10 +63,8 @@ static void list_push(struct tl_engine *e, struct list *l, uint32_t i)
 	l->tail = i;
 }
 
-static void list_del(struct tl_engine *e, struct list *l, uint32_t i)
+static void list_del(struct tl_engine *e, struct list *l, struct conn *c)
 {
-	struct conn *c = at(e, i);
-
 	if (c->prev != NIL)
 		at(e, c->prev)->next = c->next;
 	else
@@ -135,77 +81,32 @@ static struct list *list_of(struct tl_engine *e, const struct conn *c)
 	return (c->flags & C_ENDING) ? &e->pending : &e->lru;
 }
 
-/* ---- tuple key ------------------------------------------------------ */
+/* ---- tuple map ------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t h)
+static void tuples_del(struct tl_engine *e, uint32_t i, struct conn *c)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
-static uint64_t tuple_key(const struct tl_tuple *t)
-{
-	uint64_t h = mix64(((uint64_t)t->family << 48) ^ ((uint64_t)t->sport << 32) ^
-			   ((uint64_t)t->dport << 16) ^ t->netns);
-	uint64_t w;
-
-	for (int i = 0; i < 16; i += 8) {
-		memcpy(&w, t->saddr + i, 8);
-		h = mix64(h ^ w);
-		memcpy(&w, t->daddr + i, 8);
-		h = mix64(h + w);
-	}
-	return h;
-}
-
-static bool tuple_eq(const struct tl_tuple *a, const struct tl_tuple *b)
-{
-	return a->family == b->family && a->sport == b->sport && a->dport == b->dport &&
-	       a->netns == b->netns && !memcmp(a->saddr, b->saddr, 16) &&
-	       !memcmp(a->daddr, b->daddr, 16);
-}
-
-static void tuple_from_event(struct tl_tuple *t, const struct tl_event *ev)
-{
-	t->family = ev->family;
-	t->sport = ev->sport;
-	t->dport = ev->dport;
-	t->netns = ev->netns;
-	memcpy(t->saddr, ev->saddr, 16);
-	memcpy(t->daddr, ev->daddr, 16);
-}
-
-static void tuples_del(struct tl_engine *e, uint32_t i)
-{
-	struct conn *c = at(e, i);
 	uint32_t cur;
 	uint64_t k;
 
 	if (!(c->flags & C_IN_TUPLES))
 		return;
-	k = tuple_key(&c->tuple);
+	k = tl_rec_tuple_key(c);
 	if (tl_idmap_get(&e->tuples, k, &cur) && cur == i)
 		tl_idmap_del(&e->tuples, k);
 	c->flags &= ~C_IN_TUPLES;
 }
 
-/* Keep the tuple map holding exactly the records a tw sock may join. */
-static void tuples_sync(struct tl_engine *e, uint32_t i)
+/* Keep the tuple map holding exactly the records a tw sock may join
+ * (inline: most calls find nothing to change). */
+static inline void tuples_sync(struct tl_engine *e, uint32_t i, struct conn *c)
 {
-	struct conn *c = at(e, i);
 	bool want = is_closing_state(c->state) && !c->tw_id && !(c->flags & C_ENDING);
 
-	if (!want) {
-		tuples_del(e, i);
+	if (want == !!(c->flags & C_IN_TUPLES))
 		return;
-	}
-	if (c->flags & C_IN_TUPLES)
-		return;
-	if (tl_idmap_put(&e->tuples, tuple_key(&c->tuple), i))
+	if (!want)
+		tuples_del(e, i, c);
+	else if (tl_idmap_put(&e->tuples, tl_rec_tuple_key(c), i))
 		c->flags |= C_IN_TUPLES;
 }
 
@@ -236,43 +137,32 @@ static void release(struct tl_engine *e, uint32_t i)
 {
 	struct conn *c = at(e, i);
 
-	list_del(e, list_of(e, c), i);
+	list_del(e, list_of(e, c), c);
 	unmap_id(e, c->sk_id, i);
 	unmap_id(e, c->tw_id, i);
-	tuples_del(e, i);
-	if (e->usage_ix.len) {
-		uint32_t u;
-
-		if (tl_idmap_get(&e->usage_ix, i, &u)) {
-			e->free_usages[e->nfree_usages++] = u;
-			tl_idmap_del(&e->usage_ix, i);
-		}
-	}
-	c->flags = 0;
-	c->next = e->free_head;
-	e->free_head = i;
-	e->nconns--;
-	e->stats.open = e->nconns;
+	tuples_del(e, i, c);
+	tl_sidemap_del(&e->usage, i);
+	tl_records_release(&e->recs, i);
+	e->stats.open = e->recs.pool.used;
 }
 
 static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 			   struct tl_lifecycle *lc)
 {
 	const struct conn *c = at(e, i);
+	const uint64_t *wide = tl_rec_wide_times(&e->recs, i, c);
 	bool ended = c->state == TL_STATE_CLOSED;
 	int n = c->npath;
-	uint32_t u;
 
 	memset(lc, 0, sizeof(*lc));
-	if (e->usage_ix.len && tl_idmap_get(&e->usage_ix, i, &u))
-		lc->usage = &e->usages[u];
+	lc->usage = tl_sidemap_get(&e->usage, i);
 	lc->conn = c->conn;
-	lc->tuple = c->tuple;
-	lc->owner = c->owner;
+	tl_rec_tuple(&e->recs, c, &lc->tuple);
+	tl_rec_owner(&e->recs, c, &lc->owner);
 	lc->start_ns = c->start_ns;
 	lc->end_ns = ended ? c->end_ns : (now > c->start_ns ? now : c->start_ns);
 	for (int k = 0; k < n; k++) {
-		uint64_t ns = c->dur[k];
+		uint64_t ns = wide ? wide[k] : c->dur[k];
 
 		if (k == n - 1 && !ended && lc->end_ns > c->enter_ns)
 			ns += lc->end_ns - c->enter_ns;
@@ -294,25 +184,37 @@ static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 	lc->evicted = c->flags & C_EVICTED;
 }
 
-/* Reports the record (unless it is a listener nobody asked for) and frees it. */
-static void report(struct tl_engine *e, uint32_t i, uint64_t now)
+static bool owner_wanted(const struct tl_engine *e, const struct conn *c)
+{
+	return !e->opts.pid || tl_rec_owner_pid(&e->recs, c) == e->opts.pid;
+}
+
+/* Reports the record, unless it is a listener nobody asked for. */
+static void notify(struct tl_engine *e, uint32_t i, uint64_t now)
 {
 	struct conn *c = at(e, i);
 
 	if (!(c->flags & C_LISTENER) || e->opts.listeners) {
 		struct tl_lifecycle lc;
 
-		fill_lifecycle(e, i, now, &lc);
 		if (c->flags & C_EVICTED)
 			e->stats.evicted++;
 		e->stats.ended++;
-		if (e->sink.lifecycle)
+		if (e->sink.lifecycle && owner_wanted(e, c)) {
+			fill_lifecycle(e, i, now, &lc);
 			e->sink.lifecycle(&lc, e->sink.ctx);
+		}
 	}
+}
+
+/* Reports the record and frees it. */
+static void report(struct tl_engine *e, uint32_t i, uint64_t now)
+{
+	notify(e, i, now);
 	release(e, i);
 }
 
-static void enter(struct tl_engine *e, uint32_t i, int state, uint64_t ts);
+static void enter(struct tl_engine *e, uint32_t i, struct conn *c, int state, uint64_t ts);
 
 /* Why a full socket's ->CLOSE ended its life, now that late RSTs are in. */
 static enum tl_end close_reason(const struct conn *c)
@@ -335,8 +237,8 @@ static void settle(struct tl_engine *e, uint32_t i)
 
 	if (c->flags & C_TW_CANCELLED) {
 		if (c->tw_entry_ns)
-			enter(e, i, TL_TCP_TIME_WAIT, c->tw_entry_ns);
-		enter(e, i, TL_STATE_CLOSED, c->end_ns);
+			enter(e, i, c, TL_TCP_TIME_WAIT, c->tw_entry_ns);
+		enter(e, i, c, TL_STATE_CLOSED, c->end_ns);
 	}
 	if (c->end == TL_END_NONE)
 		c->end = close_reason(c);
@@ -369,36 +271,20 @@ static void evict_one(struct tl_engine *e)
 
 static uint32_t alloc_conn(struct tl_engine *e)
 {
+	struct conn *c;
 	uint32_t i;
 
-	while (e->nconns >= e->opts.max_conns)
+	while (e->recs.pool.used >= e->opts.max_conns)
 		evict_one(e);
-	if (e->free_head != NIL) {
-		i = e->free_head;
-		e->free_head = at(e, i)->next;
-	} else {
-		if (e->capconns == e->nconns) {
-			struct conn **nc = realloc(e->chunks, (e->nchunks + 1) * sizeof(*nc));
-
-			if (!nc)
-				return NIL;
-			e->chunks = nc;
-			nc[e->nchunks] = malloc(CHUNK_LEN * sizeof(struct conn));
-			if (!nc[e->nchunks])
-				return NIL;
-			e->nchunks++;
-			e->capconns += CHUNK_LEN;
-		}
-		i = e->nconns;	/* no free slot: all below nconns are in use */
-	}
-	memset(at(e, i), 0, sizeof(struct conn));
-	at(e, i)->owner.pid = -1;
-	at(e, i)->conn = ++e->next_conn;
-	e->nconns++;
-	e->stats.open = e->nconns;
-	if (e->nconns > e->stats.peak_open)
-		e->stats.peak_open = e->nconns;
-	list_push(e, &e->lru, i);
+	i = tl_records_alloc(&e->recs);
+	if (i == NIL)
+		return NIL;
+	c = at(e, i);
+	c->conn = ++e->next_conn;
+	e->stats.open = e->recs.pool.used;
+	if (e->recs.pool.used > e->stats.peak_open)
+		e->stats.peak_open = e->recs.pool.used;
+	list_push(e, &e->lru, i, c);
 	return i;
 }
 
@@ -410,56 +296,63 @@ static uint32_t new_conn(struct tl_engine *e, const struct tl_event *ev, int sta
 	if (i == NIL)
 		return NIL;
 	c = at(e, i);
-	tuple_from_event(&c->tuple, ev);
+	if (!tl_rec_set_tuple(&e->recs, c, ev)) {
+		release(e, i);
+		return NIL;
+	}
 	c->start_ns = c->enter_ns = start;
 	c->path[0] = c->state = (uint8_t)state;
 	c->npath = 1;
 	return i;
 }
 
-static void touch(struct tl_engine *e, uint32_t i)
+static void touch(struct tl_engine *e, uint32_t i, struct conn *c)
 {
-	if (!(at(e, i)->flags & C_ENDING) && e->lru.tail != i) {
-		list_del(e, &e->lru, i);
-		list_push(e, &e->lru, i);
+	if (!(c->flags & C_ENDING) && e->lru.tail != i) {
+		list_del(e, &e->lru, c);
+		list_push(e, &e->lru, i, c);
 	}
 }
 
-static void take_owner(struct conn *c, const struct tl_event *ev)
+static void take_owner(struct tl_engine *e, struct conn *c, const struct tl_event *ev)
 {
-	if (c->owner.pid >= 0 || !(ev->flags & TL_F_IN_TASK) || !ev->pid)
+	if (!(ev->flags & TL_F_IN_TASK) || !ev->pid || tl_rec_owner_pid(&e->recs, c) >= 0)
 		return;
-	c->owner.pid = (int32_t)ev->pid;
-	memcpy(c->owner.comm, ev->comm, TL_COMM_LEN);
-	c->owner.comm[TL_COMM_LEN - 1] = '\0';
+	tl_rec_set_owner(&e->recs, c, ev);
 }
 
-static void emit_transition(struct tl_engine *e, const struct conn *c, uint64_t ts,
+static void send_transition(struct tl_engine *e, const struct conn *c, uint64_t ts,
 			    int old, int new, uint64_t in_old)
 {
 	struct tl_transition t;
 
-	if (!e->sink.transition || ((c->flags & C_LISTENER) && !e->opts.listeners))
-		return;
 	t.ts_ns = ts;
 	t.conn = c->conn;
-	t.tuple = c->tuple;
-	t.owner = c->owner;
+	tl_rec_tuple(&e->recs, c, &t.tuple);
+	tl_rec_owner(&e->recs, c, &t.owner);
 	t.old_state = (uint8_t)old;
 	t.new_state = (uint8_t)new;
 	t.in_old_ns = in_old;
 	e->sink.transition(&t, e->sink.ctx);
 }
 
+/* Inline: without a transition sink it is a test. */
+static inline void emit_transition(struct tl_engine *e, const struct conn *c, uint64_t ts,
+				   int old, int new, uint64_t in_old)
+{
+	if (e->sink.transition && (!(c->flags & C_LISTENER) || e->opts.listeners) &&
+	    owner_wanted(e, c))
+		send_transition(e, c, ts, old, new, in_old);
+}
+
 /* Moves the record into 'state' at ts, reporting the transition.  Entering
  * TL_STATE_CLOSED shows as "->CLOSE", the kernel's name for it. */
-static void enter(struct tl_engine *e, uint32_t i, int state, uint64_t ts)
+static void enter(struct tl_engine *e, uint32_t i, struct conn *c, int state, uint64_t ts)
 {
-	struct conn *c = at(e, i);
 	uint64_t in_old = ts > c->enter_ns ? ts - c->enter_ns : 0;
 	int old = c->state;
 
-	c->dur[c->npath - 1] += in_old;
+	tl_rec_add_time(&e->recs, i, c, c->npath - 1, in_old);
 	if (c->npath == TL_MAX_PATH) {
 		/* A path this long is not TCP as we know it: the last slot
 		 * takes the new state and keeps the time of those it replaced. */
@@ -471,30 +364,28 @@ static void enter(struct tl_engine *e, uint32_t i, int state, uint64_t ts)
 	c->state = (uint8_t)state;
 	c->enter_ns = ts;
 	emit_transition(e, c, ts, old, state == TL_STATE_CLOSED ? TL_TCP_CLOSE : state, in_old);
-	tuples_sync(e, i);
+	tuples_sync(e, i, c);
 }
 
 /* The record's socket is gone as of ts; report once the grace is over.
  * A cancelled tw timer is not shown as ->CLOSE until then: it may be a
  * re-arm. */
-static void begin_ending(struct tl_engine *e, uint32_t i, uint64_t ts)
+static void begin_ending(struct tl_engine *e, uint32_t i, struct conn *c, uint64_t ts)
 {
-	struct conn *c = at(e, i);
-
 	if (!(c->flags & C_TW_CANCELLED))
-		enter(e, i, TL_STATE_CLOSED, ts);
+		enter(e, i, c, TL_STATE_CLOSED, ts);
 	c->end_ns = ts;
-	list_del(e, &e->lru, i);
+	list_del(e, &e->lru, c);
 	c->flags |= C_ENDING;
-	tuples_del(e, i);
-	list_push(e, &e->pending, i);
+	tuples_del(e, i, c);
+	list_push(e, &e->pending, i, c);
 }
 
 static void end_now(struct tl_engine *e, uint32_t i, uint64_t ts, enum tl_end why)
 {
 	struct conn *c = at(e, i);
 
-	enter(e, i, TL_STATE_CLOSED, ts);
+	enter(e, i, c, TL_STATE_CLOSED, ts);
 	c->end_ns = ts;
 	c->end = (uint8_t)why;
 	report(e, i, ts);
@@ -562,10 +453,10 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 		map_id(e, ev->sk_id, i);
 		if (listener)
 			c->flags |= C_LISTENER;
-		take_owner(c, ev);
+		take_owner(e, c, ev);
 		if (fresh) {
 			emit_transition(e, c, ev->ts_ns, ev->old_state, ev->new_state, 0);
-			tuples_sync(e, i);
+			tuples_sync(e, i, c);
 			return;
 		}
 		/* First seen mid-life: its state so far has unknown length,
@@ -574,10 +465,10 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 		e->stats.gaps++;
 	}
 
-	take_owner(c, ev);
+	take_owner(e, c, ev);
 	if (ev->flags & TL_F_ORPHAN)
 		c->flags |= C_ORPHAN;
-	touch(e, i);
+	touch(e, i, c);
 
 	if (c->tw_id && ev->new_state == TL_TCP_CLOSE) {
 		/* tcp_time_wait() handed over to the tw sock we already joined:
@@ -588,14 +479,9 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 	}
 	/* The full socket knows its final ports (connect() binds after
 	 * CLOSE->SYN_SENT is reported). */
-	if (ev->sport || ev->dport) {
-		struct tl_tuple t;
-
-		tuple_from_event(&t, ev);
-		if (!tuple_eq(&t, &c->tuple)) {
-			tuples_del(e, i);
-			c->tuple = t;
-		}
+	if ((ev->sport || ev->dport) && !tl_rec_tuple_is(&e->recs, c, ev)) {
+		tuples_del(e, i, c);
+		tl_rec_set_tuple(&e->recs, c, ev);
 	}
 	if (c->state != ev->old_state) {
 		c->flags |= C_GAP;
@@ -605,10 +491,10 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 		c->last_full_state = ev->old_state;
 		if (ev->flags & TL_F_TW_FULL)
 			c->flags |= C_TW_FULL;
-		begin_ending(e, i, ev->ts_ns);
+		begin_ending(e, i, c, ev->ts_ns);
 		return;
 	}
-	enter(e, i, ev->new_state, ev->ts_ns);
+	enter(e, i, c, ev->new_state, ev->ts_ns);
 	if (ev->new_state == TL_TCP_LISTEN)
 		c->flags |= C_LISTENER;
 }
@@ -639,19 +525,17 @@ static uint64_t silent_time_wait_entry(const struct conn *c, const struct tl_eve
 }
 
 /* The tw timer's cancel was not a kill after all: the tw sock lives on. */
-static void undo_cancel(struct tl_engine *e, uint32_t i)
+static void undo_cancel(struct tl_engine *e, uint32_t i, struct conn *c)
 {
-	struct conn *c = at(e, i);
-
-	list_del(e, &e->pending, i);
+	list_del(e, &e->pending, c);
 	c->flags &= ~(C_TW_CANCELLED | C_ENDING);
 	c->end_ns = c->tw_entry_ns = 0;
-	list_push(e, &e->lru, i);
+	list_push(e, &e->lru, i, c);
 }
 
 static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 {
-	struct tl_tuple t;
+	uint64_t key;
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
@@ -660,26 +544,26 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 	if (c && c->tw_id == ev->sk_id && (ev->flags & TL_F_REARM)) {
 		/* Only a re-arm: the tw sock lives on, maybe in a new substate. */
 		if (c->flags & C_TW_CANCELLED)
-			undo_cancel(e, i);
+			undo_cancel(e, i, c);
 		if (c->state != ev->new_state)
-			enter(e, i, ev->new_state, ev->ts_ns);
-		touch(e, i);
+			enter(e, i, c, ev->new_state, ev->ts_ns);
+		touch(e, i, c);
 		return;
 	}
 	if (c)
 		drop_stale(e, i);	/* a new tw sock at a recycled address */
 
-	tuple_from_event(&t, ev);
 	c = NULL;
-	if (tl_idmap_get(&e->tuples, tuple_key(&t), &i) && tuple_eq(&at(e, i)->tuple, &t))
+	if (tl_rec_event_tuple_key(&e->recs, ev, &key) && tl_idmap_get(&e->tuples, key, &i) &&
+	    tl_rec_tuple_is(&e->recs, at(e, i), ev))
 		c = at(e, i);
 	if (c) {
 		c->tw_id = ev->sk_id;
 		map_id(e, ev->sk_id, i);
-		touch(e, i);
+		touch(e, i, c);
 		if (c->state != ev->new_state)
-			enter(e, i, ev->new_state, ev->ts_ns);
-		tuples_sync(e, i);
+			enter(e, i, c, ev->new_state, ev->ts_ns);
+		tuples_sync(e, i, c);
 		return;
 	}
 	/* A tw sock whose full socket we never saw. */
@@ -703,7 +587,7 @@ static void on_tw_cancel(struct tl_engine *e, const struct tl_event *ev)
 	/* Killed, unless a re-arm start follows within the grace. */
 	c->flags |= C_TW_CANCELLED;
 	c->tw_entry_ns = silent_time_wait_entry(c, ev);
-	begin_ending(e, i, ev->ts_ns);
+	begin_ending(e, i, c, ev->ts_ns);
 }
 
 static void on_tw_expire(struct tl_engine *e, const struct tl_event *ev)
@@ -716,13 +600,13 @@ static void on_tw_expire(struct tl_engine *e, const struct tl_event *ev)
 		return;
 	if (c->flags & C_TW_CANCELLED) {
 		/* What looked like a kill was the expiry detaching the timer. */
-		undo_cancel(e, i);
+		undo_cancel(e, i, c);
 	} else if (c->flags & C_ENDING) {
 		return;
 	}
 	tw_at = silent_time_wait_entry(c, ev);
 	if (tw_at)
-		enter(e, i, TL_TCP_TIME_WAIT, tw_at);
+		enter(e, i, c, TL_TCP_TIME_WAIT, tw_at);
 	end_now(e, i, ev->ts_ns, c->state == TL_TCP_FIN_WAIT2 ? TL_END_FIN_TIMEOUT
 							       : TL_END_TW_EXPIRED);
 }
@@ -741,7 +625,7 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 		if ((ev->flags & TL_F_TW_SOCK) && c->tw_id == ev->sk_id && !(c->flags & C_ENDING))
 			tw_at = silent_time_wait_entry(c, ev);
 		if (tw_at)
-			enter(e, i, TL_TCP_TIME_WAIT, tw_at);
+			enter(e, i, c, TL_TCP_TIME_WAIT, tw_at);
 		return;
 	}
 	if (ev->flags & TL_F_REFRESH)
@@ -764,42 +648,19 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 	if (ev->new_state == TL_TCP_LISTEN)
 		c->flags |= C_LISTENER;
 	map_id(e, ev->sk_id, i);
-	tuples_sync(e, i);
+	tuples_sync(e, i, c);
 }
 
 /* Record i's usage, made on first need; NULL without memory. */
 static struct tl_usage *usage_of(struct tl_engine *e, uint32_t i)
 {
-	struct tl_usage *u;
-	uint32_t k;
+	struct tl_usage *u = tl_sidemap_get(&e->usage, i);
 
-	if (tl_idmap_get(&e->usage_ix, i, &k))
-		return &e->usages[k];
-	if (e->nfree_usages) {
-		k = e->free_usages[--e->nfree_usages];
-	} else {
-		if (e->nusages == e->capusages) {
-			uint32_t cap = e->capusages ? e->capusages * 2 : 1024;
-			struct tl_usage *nu = realloc(e->usages, cap * sizeof(*nu));
-			uint32_t *nf;
-
-			if (!nu)
-				return NULL;
-			e->usages = nu;
-			nf = realloc(e->free_usages, cap * sizeof(*nf));
-			if (!nf)
-				return NULL;
-			e->free_usages = nf;
-			e->capusages = cap;
-		}
-		k = e->nusages++;
-	}
-	if (!tl_idmap_put(&e->usage_ix, i, k)) {
-		e->free_usages[e->nfree_usages++] = k;
+	if (u)
+		return u;
+	u = tl_sidemap_add(&e->usage, i);
+	if (!u)
 		return NULL;
-	}
-	u = &e->usages[k];
-	memset(u, 0, sizeof(*u));
 	u->create_fd = -1;
 	u->last.pid = -1;
 	return u;
@@ -825,11 +686,9 @@ static void on_owner(struct tl_engine *e, const struct tl_event *ev)
 		return;
 	if (ev->old_state == TL_OWN_CONNECT || ev->old_state == TL_OWN_ACCEPT) {
 		/* the process that made or took the socket is its owner */
-		c->owner.pid = (int32_t)ev->pid;
-		memcpy(c->owner.comm, ev->comm, TL_COMM_LEN);
-		c->owner.comm[TL_COMM_LEN - 1] = '\0';
+		tl_rec_set_owner(&e->recs, c, ev);
 	} else if (ev->old_state == TL_OWN_IO || ev->old_state == TL_OWN_EOF) {
-		take_owner(c, ev);	/* reading and writing is using */
+		take_owner(e, c, ev);	/* reading and writing is using */
 	}
 	if (!e->opts.usage)
 		return;
@@ -875,7 +734,7 @@ static void on_holder(struct tl_engine *e, const struct tl_event *ev)
 	if (!c || c->sk_id != ev->sk_id)
 		return;
 	/* a socket that existed before tracing has no other owner */
-	take_owner(c, ev);
+	take_owner(e, c, ev);
 	if (!e->opts.usage)
 		return;
 	u = usage_of(e, i);
@@ -921,7 +780,8 @@ struct tl_engine *tl_engine_new(const struct tl_engine_opts *opts,
 		e->opts.grace_ns = DEFAULT_GRACE_NS;
 	if (sink)
 		e->sink = *sink;
-	e->free_head = NIL;
+	tl_records_init(&e->recs);
+	tl_sidemap_init(&e->usage, sizeof(struct tl_usage));
 	e->lru.head = e->lru.tail = NIL;
 	e->pending.head = e->pending.tail = NIL;
 	return e;
@@ -933,12 +793,8 @@ void tl_engine_free(struct tl_engine *e)
 		return;
 	tl_idmap_free(&e->ids);
 	tl_idmap_free(&e->tuples);
-	tl_idmap_free(&e->usage_ix);
-	free(e->usages);
-	free(e->free_usages);
-	for (uint32_t k = 0; k < e->nchunks; k++)
-		free(e->chunks[k]);
-	free(e->chunks);
+	tl_sidemap_free(&e->usage);
+	tl_records_free(&e->recs);
 	free(e);
 }
 
@@ -995,48 +851,91 @@ struct open_conn {
 	uint32_t idx;
 };
 
-static int by_conn(const void *a, const void *b)
+/* LSD radix sort by conn, a byte a pass and only over the bytes conns
+ * use: linear in the number of records.  Returns the sorted copy. */
+static struct open_conn *sort_by_conn(struct open_conn *a, struct open_conn *tmp, uint32_t n,
+				      uint64_t max)
 {
-	uint64_t x = ((const struct open_conn *)a)->conn, y = ((const struct open_conn *)b)->conn;
+	for (unsigned int shift = 0; shift < 64 && (max >> shift); shift += 8) {
+		uint32_t pos[257] = { 0 };
+		struct open_conn *t;
 
-	return x < y ? -1 : x > y;
+		for (uint32_t k = 0; k < n; k++)
+			pos[((a[k].conn >> shift) & 0xff) + 1]++;
+		for (int b = 0; b < 256; b++)
+			pos[b + 1] += pos[b];
+		for (uint32_t k = 0; k < n; k++)
+			tmp[pos[(a[k].conn >> shift) & 0xff]++] = a[k];
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
 }
 
-/* The open records in creation order, so output is reproducible: the
- * ids sit in the array, sorting touches no record.  NULL without memory. */
-static struct open_conn *open_in_order(struct tl_engine *e, uint32_t *n)
+/* The open records in creation order, so output is reproducible.  The
+ * records are read in memory order and sorting touches none of them.
+ * *buf is to be freed; NULL without memory. */
+static struct open_conn *open_in_order(struct tl_engine *e, uint32_t *n, void **buf)
 {
-	struct open_conn *order = malloc(((size_t)e->nconns + 1) * sizeof(*order));
+	size_t len = (size_t)e->recs.pool.used + 1;
+	struct open_conn *order = malloc(2 * len * sizeof(*order));
 
 	*n = 0;
+	*buf = order;
 	if (!order)
 		return NULL;
-	for (uint32_t i = e->lru.head; i != NIL; i = at(e, i)->next)
-		order[(*n)++] = (struct open_conn){ .conn = at(e, i)->conn, .idx = i };
-	qsort(order, *n, sizeof(*order), by_conn);
-	return order;
+	for (uint32_t i = 0; i < e->recs.pool.hwm; i++) {
+		const struct conn *c = at(e, i);
+
+		if (c->conn && !(c->flags & C_ENDING))
+			order[(*n)++] = (struct open_conn){ .conn = c->conn, .idx = i };
+	}
+	return sort_by_conn(order, order + len, *n, e->next_conn);
+}
+
+/* Forgets every record at once, as if each had been released. */
+static void drop_all(struct tl_engine *e)
+{
+	tl_idmap_free(&e->ids);
+	tl_idmap_free(&e->tuples);
+	tl_sidemap_clear(&e->usage);
+	tl_records_clear(&e->recs);
+	e->lru.head = e->lru.tail = NIL;
+	e->pending.head = e->pending.tail = NIL;
+	e->stats.open = 0;
 }
 
 void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 {
 	struct open_conn *order;
 	uint32_t n;
+	void *buf;
 
 	if (now_ns < e->clock)
 		now_ns = e->clock;
 	while (e->pending.head != NIL)
 		settle(e, e->pending.head);
-	if (!e->nconns)
+	if (!e->recs.pool.used)
 		return;
-	order = open_in_order(e, &n);
+	order = open_in_order(e, &n, &buf);
 	if (!order) {
 		while (e->lru.head != NIL)
 			report(e, e->lru.head, now_ns);
 		return;
 	}
-	for (uint32_t k = 0; k < n; k++)
-		report(e, order[k].idx, now_ns);
-	free(order);
+	for (uint32_t k = 0; k < n; k++) {
+		/* records far apart in memory: ask for the next ones early */
+		if (k + 8 < n) {
+			const char *next = (const char *)at(e, order[k + 8].idx);
+
+			__builtin_prefetch(next);
+			__builtin_prefetch(next + 64);
+		}
+		notify(e, order[k].idx, now_ns);
+	}
+	free(buf);
+	drop_all(e);
 }
 
 void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
@@ -1045,10 +944,11 @@ void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
 	struct open_conn *order;
 	struct tl_lifecycle lc;
 	uint32_t n;
+	void *buf;
 
 	if (now_ns < e->clock)
 		now_ns = e->clock;
-	order = open_in_order(e, &n);
+	order = open_in_order(e, &n, &buf);
 	if (!order)
 		return;
 	for (uint32_t k = 0; k < n; k++) {
@@ -1057,7 +957,7 @@ void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
 		fill_lifecycle(e, order[k].idx, now_ns, &lc);
 		fn(&lc, ctx);
 	}
-	free(order);
+	free(buf);
 }
 
 uint64_t tl_engine_last_scan(const struct tl_engine *e)

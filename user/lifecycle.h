@@ -125,6 +125,8 @@ struct tl_engine_opts {
 	bool listeners;		/* report listening sockets' lifecycles too */
 	bool usage;		/* keep tl_usage records (leak hunting); else
 				 * owner events only name the owner */
+	long pid;		/* only what this process owns reaches the sink
+				 * (tl_engine_each_open() aside); 0 = all */
 };
 
 struct tl_engine_stats {

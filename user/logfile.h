@@ -60,7 +60,11 @@ int tl_logr_open_mem(struct tl_log_reader **out, const void *data, size_t len,
 		     char *err, size_t errlen);
 /* 1: *ev holds the next event; 0: end of log; negative errno: cannot go on. */
 int tl_logr_next(struct tl_log_reader *r, struct tl_event *ev);
-/* The bytes of the event tl_logr_next() just returned (TL_EV_STACK), valid
+/* The same for up to max events at once: how many evs holds, 0 at the end
+ * of the log, or a negative errno (after the events before it).  A
+ * TL_EV_STACK is the last of its batch. */
+int tl_logr_read(struct tl_log_reader *r, struct tl_event *evs, int max);
+/* The bytes of the last event just returned if it is a TL_EV_STACK, valid
  * until the next call; NULL with *len 0 if it has none. */
 const void *tl_logr_blob(const struct tl_log_reader *r, size_t *len);
 void tl_logr_close(struct tl_log_reader *r);

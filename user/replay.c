@@ -8,9 +8,47 @@
 #include "logfile.h"
 #include "session.h"
 
+#define BATCH 64	/* events decoded at a time */
+
 static void warn(const char *msg, void *ctx)
 {
 	fprintf(stderr, "tcplinger: %s: %s\n", (const char *)ctx, msg);
+}
+
+struct replay {
+	const struct tl_cli *cli;
+	struct tl_log_reader *r;
+	struct tl_session *s;
+	bool filtered;		/* some events may not pass cli->filter */
+	uint64_t origin;	/* the recording began at its first tick */
+	uint64_t scans;
+};
+
+/* Feeds one event (the last of its batch if a TL_EV_STACK); false once
+ * past --to. */
+static bool replay_one(struct replay *rp, const struct tl_event *ev)
+{
+	const struct tl_cli *cli = rp->cli;
+
+	if (ev->type == TL_EV_STACK) {
+		/* whatever the time window: later events may refer to it */
+		size_t len;
+		const void *blob = tl_logr_blob(rp->r, &len);
+
+		tl_session_add_stack(rp->s, (uint32_t)ev->aux, blob, len);
+		return true;
+	}
+	/* The recording began at its first tick (seeds come just before). */
+	if (!rp->origin && ev->type == TL_EV_TICK)
+		rp->origin = ev->ts_ns;
+	if (cli->from_ns && (!rp->origin || ev->ts_ns < rp->origin + cli->from_ns))
+		return true;
+	if (cli->to_ns && rp->origin && ev->ts_ns > rp->origin + cli->to_ns)
+		return false;
+	rp->scans += ev->type == TL_EV_SCAN;
+	if (!rp->filtered || tl_filter_match(&cli->filter, ev))
+		tl_session_feed(rp->s, ev);
+	return true;
 }
 
 int tl_run_replay(const struct tl_cli *cli)
@@ -24,8 +62,9 @@ int tl_run_replay(const struct tl_cli *cli)
 	struct tl_log_header h;
 	struct tl_log_reader *r;
 	struct tl_session *s;
-	struct tl_event ev;
-	uint64_t origin = 0, scans = 0;
+	struct tl_event evs[BATCH];
+	struct replay rp = { .cli = cli, .filtered = tl_filter_active(&cli->filter) };
+	bool more = true;
 	char err[512];
 	int ret, code = 0;
 
@@ -41,27 +80,15 @@ int tl_run_replay(const struct tl_cli *cli)
 		tl_logr_close(r);
 		return 1;
 	}
-	while ((ret = tl_logr_next(r, &ev)) > 0) {
-		if (ev.type == TL_EV_STACK) {
-			/* whatever the time window: later events may refer to it */
-			size_t len;
-			const void *blob = tl_logr_blob(r, &len);
-
-			tl_session_add_stack(s, (uint32_t)ev.aux, blob, len);
-			continue;
-		}
-		/* The recording began at its first tick (seeds come just before). */
-		if (!origin && ev.type == TL_EV_TICK)
-			origin = ev.ts_ns;
-		if (cli->from_ns && (!origin || ev.ts_ns < origin + cli->from_ns))
-			continue;
-		if (cli->to_ns && origin && ev.ts_ns > origin + cli->to_ns)
-			break;
-		scans += ev.type == TL_EV_SCAN;
-		if (tl_filter_match(&cli->filter, &ev))
-			tl_session_feed(s, &ev);
+	rp.r = r;
+	rp.s = s;
+	while (more && (ret = tl_logr_read(r, evs, BATCH)) > 0) {
+		for (int k = 0; k < ret && more; k++)
+			more = replay_one(&rp, &evs[k]);
 	}
-	if (cli->leaks && !scans && ret >= 0)
+	if (!more)
+		ret = 0;	/* stopped at --to */
+	if (cli->leaks && !rp.scans && ret >= 0)
 		fprintf(stderr, "tcplinger: warning: %s was recorded without --leaks: no stacks, "
 			"holders or EOF reads are known\n", cli->path);
 	if (ret < 0) {

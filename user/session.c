@@ -22,18 +22,13 @@ struct tl_session {
 	bool finishing;			/* reporting what is still open */
 };
 
-static bool owner_wanted(const struct tl_session *s, const struct tl_owner *owner)
-{
-	return !s->opts.pid || owner->pid == s->opts.pid;
-}
-
 static void on_transition(const struct tl_transition *t, void *ctx)
 {
 	struct tl_session *s = ctx;
 
 	if (s->opts.leaks)
 		return;
-	if (s->opts.events && !s->opts.quiet && owner_wanted(s, &t->owner))
+	if (s->opts.events && !s->opts.quiet)	/* the engine kept to opts.pid */
 		tl_output_transition(&s->out, t);
 }
 
@@ -41,7 +36,7 @@ static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
 {
 	struct tl_session *s = ctx;
 
-	if (!owner_wanted(s, &lc->owner) || s->opts.leaks)
+	if (s->opts.leaks)
 		return;
 	tl_report_add(&s->interval, lc);
 	if (s->opts.quiet)
@@ -124,7 +119,7 @@ static void print_leaks(struct tl_session *s, bool final)
 struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 {
 	struct tl_engine_opts eopts = { .max_conns = opts->max_conns, .listeners = opts->listeners,
-					.usage = opts->leaks };
+					.usage = opts->leaks, .pid = opts->pid };
 	struct tl_engine_sink sink = { .transition = on_transition, .lifecycle = on_lifecycle };
 	struct tl_session *s = calloc(1, sizeof(*s));
 
@@ -132,6 +127,9 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 		return NULL;
 	s->opts = *opts;
 	sink.ctx = s;
+	/* Without a use for transitions the engine need not make them. */
+	if (!opts->events || opts->quiet || opts->leaks)
+		sink.transition = NULL;
 	s->engine = tl_engine_new(&eopts, &sink);
 	s->stacks = tl_stacks_new();
 	if (!s->engine || !s->stacks) {

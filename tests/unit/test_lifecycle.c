@@ -696,6 +696,123 @@ static void long_path_keeps_its_time(void)
 	tl_engine_free(e);
 }
 
+/* Times past 32 bits of ns (about 4.3 s) are kept whole, before and after
+ * the first one, and the ones around the limit too. */
+static void long_states_keep_exact_time(void)
+{
+	struct tl_engine *e = engine(0);
+	const uint64_t lim = UINT32_MAX;	/* still fits 32 bits */
+	uint64_t ts = T0;
+
+	state(e, ts, 80, 0, true, LI, SR, 0, 0);
+	ts += lim;
+	state(e, ts, 80, 0, true, SR, ES, 0, 0);
+	ts += 3 * 86400 * SEC + 7;		/* three days ESTABLISHED */
+	state(e, ts, 80, 0, true, ES, CW, 0, 0);
+	ts += lim + 1;
+	state(e, ts, 80, 0, true, CW, LA, TL_F_IN_TASK, 100);
+	ts += 3;
+	state(e, ts, 80, 0, true, LA, CL, 0, 0);
+	tick(e, ts + 1 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SR, ES, CW, LA, CLOSED));
+	CHECK_EQ_U64(seen[0].states[0].ns, lim);
+	CHECK_EQ_U64(seen[0].states[1].ns, 3 * 86400 * SEC + 7);
+	CHECK_EQ_U64(seen[0].states[2].ns, lim + 1);
+	CHECK_EQ_U64(seen[0].close_wait_ns, lim + 1);
+	CHECK_EQ_U64(seen[0].states[3].ns, 3);
+	CHECK_EQ_U64(seen[0].end_ns - seen[0].start_ns, ts - T0);
+	/* and one still open at the end, its current state long too */
+	state(e, ts, 81, 1, true, LI, SR, 0, 0);
+	state(e, ts + 5, 81, 1, true, SR, ES, 0, 0);
+	tl_engine_finish(e, ts + 5 + 100 * SEC);
+	CHECK_EQ_U64(nseen, 2);
+	CHECK_EQ_U64(seen[1].states[1].ns, 100 * SEC);
+	tl_engine_free(e);
+}
+
+/* With opts.pid, only what that process owns reaches the sink; the
+ * counts still cover everything. */
+static void pid_filter_keeps_to_the_owner(void)
+{
+	struct tl_engine_opts o = { .pid = 100 };
+	struct tl_engine_sink s = { .transition = on_tr, .lifecycle = on_lc };
+	struct tl_engine_stats st;
+	struct tl_engine *e;
+
+	nseen = ntrans = 0;
+	e = tl_engine_new(&o, &s);
+	state(e, T0, 90, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 91, 1, false, CL, SS, TL_F_IN_TASK, 200);
+	state(e, T0 + 2 * MS, 90, 0, false, SS, CL, 0, 0);
+	state(e, T0 + 3 * MS, 91, 1, false, SS, CL, 0, 0);
+	state(e, T0 + 4 * MS, 92, 2, false, CL, SS, 0, 0);	/* no owner yet */
+	tl_engine_finish(e, T0 + 1 * SEC);
+	tl_engine_stats(e, &st);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK_EQ_U64(seen[0].owner.pid, 100);
+	CHECK_EQ_U64(ntrans, 2);
+	CHECK_EQ_U64(trans[0].owner.pid, 100);
+	CHECK_EQ_U64(trans[1].owner.pid, 100);
+	CHECK_EQ_U64(st.ended, 3);
+	tl_engine_free(e);
+}
+
+/* A tw sock joins the record with its very tuple: not one with the same
+ * ports in another netns or of another family. */
+static void tw_sock_joins_same_tuple_only(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event ev;
+
+	/* IPv6 connection in netns A ... */
+	ev = ev_base(TL_EV_STATE, T0, 60, 5, false);
+	ev.family = AF_INET6;
+	memset(ev.saddr, 0, 16);
+	memset(ev.daddr, 0, 16);
+	ev.saddr[0] = 0x20, ev.saddr[15] = 1;
+	ev.daddr[0] = 0x20, ev.daddr[15] = 2;
+	for (int k = 0; k < 3; k++) {
+		static const int from[] = { CL, SS, ES }, to[] = { SS, ES, FW1 };
+
+		ev.ts_ns = T0 + (uint64_t)k * MS;
+		ev.old_state = (uint8_t)from[k];
+		ev.new_state = (uint8_t)to[k];
+		tl_engine_feed(e, &ev);
+	}
+	/* ... and the same in IPv4, in another netns */
+	state(e, T0, 61, 5, false, CL, SS, 0, 0);
+	state(e, T0 + 1 * MS, 61, 5, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 61, 5, false, ES, FW1, 0, 0);
+	/* a tw sock for the IPv4 one, but in yet another netns: a stranger */
+	ev = ev_base(TL_EV_TW_START, T0 + 3 * MS, 0x600, 5, false);
+	ev.netns = 1;
+	ev.new_state = TW;
+	ev.aux = 60 * SEC;
+	tl_engine_feed(e, &ev);
+	/* the IPv6 one's own */
+	ev = ev_base(TL_EV_TW_START, T0 + 4 * MS, 0x601, 5, false);
+	ev.family = AF_INET6;
+	memset(ev.saddr, 0, 16);
+	memset(ev.daddr, 0, 16);
+	ev.saddr[0] = 0x20, ev.saddr[15] = 1;
+	ev.daddr[0] = 0x20, ev.daddr[15] = 2;
+	ev.new_state = TW;
+	ev.aux = 60 * SEC;
+	tl_engine_feed(e, &ev);
+	tl_engine_finish(e, T0 + 1 * SEC);
+	CHECK_EQ_U64(nseen, 3);
+	/* creation order: the IPv6 record joined, the IPv4 one did not */
+	CHECK_EQ_U64(seen[0].tuple.family, AF_INET6);
+	CHECK(PATH(&seen[0], SS, ES, FW1, TW));
+	CHECK_EQ_U64(seen[0].tuple.daddr[15], 2);
+	CHECK_EQ_U64(seen[1].tuple.family, AF_INET);
+	CHECK(PATH(&seen[1], SS, ES, FW1));
+	CHECK_EQ_U64(seen[2].tuple.netns, 1);
+	CHECK(PATH(&seen[2], TW));
+	tl_engine_free(e);
+}
+
 static void names(void)
 {
 	CHECK_STR(tl_state_name(TL_TCP_FIN_WAIT2), "FIN_WAIT2");
@@ -763,6 +880,9 @@ int main(void)
 	RUN(expiry_after_cancel_is_an_expiry);
 	RUN(mid_life_records_are_incomplete);
 	RUN(long_path_keeps_its_time);
+	RUN(long_states_keep_exact_time);
+	RUN(pid_filter_keeps_to_the_owner);
+	RUN(tw_sock_joins_same_tuple_only);
 	RUN(names);
 	RUN(many_connections);
 	return UNIT_END();
