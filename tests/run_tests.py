@@ -43,7 +43,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import netns  # noqa: E402  (tests/netns.py)
+import testlib  # noqa: E402  (tests/testlib.py)
 
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
@@ -136,7 +136,7 @@ def run(cmd, timeout=CMD_TIMEOUT, check=True, **kw):
 
 # ---------------------------------------------------------------- netns
 
-class Netns(netns.Netns):
+class Netns(testlib.Netns):
     """A fresh network namespace with lo up; deleted on close()."""
 
     def __init__(self):
@@ -234,15 +234,7 @@ class Scenario:
         return d
 
     def kill(self):
-        if self.p.poll() is None:
-            try:
-                self.p.kill()
-            except ProcessLookupError:
-                pass
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        testlib.kill_wait(self.p)
         for f in (self.p.stdin, self.p.stdout, self.p.stderr):
             try:
                 if f:
@@ -346,15 +338,7 @@ class Tracer:
                 self.records.append(rec)
 
     def kill(self):
-        if self.p is not None and self.p.poll() is None:
-            try:
-                self.p.kill()
-            except ProcessLookupError:
-                pass
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        testlib.kill_wait(self.p)
         for f in (getattr(self, "out_f", None), getattr(self, "err_f", None)):
             if f and not f.closed:
                 f.close()

@@ -60,7 +60,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import netns  # noqa: E402  (tests/netns.py)
+import testlib  # noqa: E402  (tests/testlib.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READY_MARK = "Ctrl-C to end"
@@ -285,7 +285,7 @@ def median(xs):
 
 # ---------------------------------------------------------------- netns
 
-class Netns(netns.Netns):
+class Netns(testlib.Netns):
     """A fresh network namespace, lo up, the bench's sysctls; close() also
     waits (bounded) for its timewait socks to be freed, so that the next
     run does not pay for them."""
@@ -399,15 +399,7 @@ class Tool:
                 f.close()
 
     def kill(self):
-        if self.p is not None and self.p.poll() is None:
-            try:
-                self.p.kill()
-            except ProcessLookupError:
-                pass
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        testlib.kill_wait(self.p)
         self.close_files()
 
 

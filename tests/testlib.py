@@ -1,8 +1,8 @@
-"""A fresh network namespace for one test or bench run (stdlib only).
+"""What tests/run_tests.py and tests/bench/bench.py share (stdlib only):
+a fresh network namespace per run, and stopping a process for good.
 
-Shared by tests/run_tests.py and tests/bench/bench.py.  Commands go through
-the caller's run(cmd, timeout=, check=), so that failures surface as the
-caller's own error type.
+Netns runs its commands through the caller's run(cmd, timeout=, check=),
+so that failures surface as the caller's own error type.
 """
 
 import os
@@ -56,3 +56,17 @@ class Netns:
                 break
             time.sleep(0.1)
         self.created = False
+
+
+def kill_wait(p, timeout=10):
+    """SIGKILL a subprocess.Popen still running and reap it (bounded)."""
+    if p is None or p.poll() is not None:
+        return
+    try:
+        p.kill()
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
