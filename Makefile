@@ -94,6 +94,9 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LOGIC_OBJS) | $(
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP $< $(LOGIC_OBJS) $(ALL_LDFLAGS) $(LDLIBS) -o $@
 
+# The transition-log tests share their helpers.
+$(OUTPUT)/tests/test_logfile $(OUTPUT)/tests/test_logfile_damage: tests/unit/logtest.h
+
 $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(call msg,CC-SCEN,$@)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
