@@ -22,14 +22,13 @@ struct tl_session {
 	bool finishing;			/* reporting what is still open */
 };
 
+/* Set as the sink only when transitions are printed (tl_session_new());
+ * the engine keeps to opts.pid. */
 static void on_transition(const struct tl_transition *t, void *ctx)
 {
 	struct tl_session *s = ctx;
 
-	if (s->opts.leaks)
-		return;
-	if (s->opts.events && !s->opts.quiet)	/* the engine kept to opts.pid */
-		tl_output_transition(&s->out, t);
+	tl_output_transition(&s->out, t);
 }
 
 static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
