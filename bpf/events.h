@@ -131,7 +131,10 @@ struct tl_event {
 	__u8 old_state;		/* enum tl_tcp_state, 0 if not applicable */
 	__u8 new_state;
 	__u16 flags;		/* TL_F_* */
-	__u16 pad;
+	__u16 drop_seq;		/* ring events: the low 16 bits of the count of
+				 * events dropped (ring full) before this one was
+				 * queued; user space turns a change into a
+				 * TL_EV_LOST in place.  Not logged. */
 	char comm[TL_COMM_LEN];
 };
 

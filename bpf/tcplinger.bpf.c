@@ -71,6 +71,13 @@ const volatile bool own_stacks;
 
 __u64 ringbuf_drops;
 
+/* Opened by the loader once every program is attached: attaching takes
+ * tens of ms each, and a socket whose ->CLOSE is seen but whose timewait
+ * start is not (its program not attached yet) would look closed without
+ * TIME_WAIT.  Closed, nothing is emitted, so the trace starts at one
+ * instant for every event kind. */
+volatile bool gate_open;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 8192);
@@ -261,6 +268,7 @@ static __always_inline struct tl_event *ev_reserve(__u8 type)
 	}
 	/* ring buffer memory is not zeroed */
 	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->drop_seq = (__u16)ringbuf_drops;
 	ev->type = type;
 	ev->ts_ns = bpf_ktime_get_boot_ns();
 	return ev;
@@ -284,7 +292,7 @@ static __always_inline void emit_owner(const struct sock *sk, __u8 role, __u64 a
 	struct tl_event *ev;
 	struct tl_key k;
 
-	if (!read_key(&sk->__sk_common, false, &k))
+	if (!gate_open || !read_key(&sk->__sk_common, false, &k))
 		return;
 	ev = ev_reserve(TL_EV_OWNER);
 	if (!ev)
@@ -377,7 +385,8 @@ static __always_inline int on_state(const void *ctx, const struct sock *sk, int 
 	struct tl_key k;
 	bool in_task;
 
-	if (sk->sk_protocol != IPPROTO_TCP || !read_key(&sk->__sk_common, false, &k))
+	if (!gate_open || sk->sk_protocol != IPPROTO_TCP ||
+	    !read_key(&sk->__sk_common, false, &k))
 		return 0;
 	ev = ev_reserve(TL_EV_STATE);
 	if (!ev)
@@ -475,7 +484,7 @@ int BPF_PROG(tl_tw_start, struct timer_list *timer, unsigned long expires)
 	__u64 t, aux;
 	long left;
 
-	if ((const void *)timer->function != &tw_timer_handler)
+	if ((const void *)timer->function != &tw_timer_handler || !gate_open)
 		return 0;
 	c = tw_cpu_slot();
 	if (!c)
@@ -502,7 +511,7 @@ int BPF_PROG(tl_tw_expire, struct timer_list *timer, unsigned long baseclk)
 {
 	struct tw_cpu *c;
 
-	if ((const void *)timer->function != &tw_timer_handler)
+	if ((const void *)timer->function != &tw_timer_handler || !gate_open)
 		return 0;
 
 	c = tw_cpu_slot();
@@ -516,7 +525,7 @@ int BPF_PROG(tl_tw_cancel, struct timer_list *timer)
 {
 	struct tw_cpu *c;
 
-	if ((const void *)timer->function != &tw_timer_handler)
+	if ((const void *)timer->function != &tw_timer_handler || !gate_open)
 		return 0;
 	c = tw_cpu_slot();
 	if (!c)
@@ -543,7 +552,7 @@ static __always_inline int on_reset(const struct sock *sk, __u8 type)
 	struct tl_key k;
 	int state;
 
-	if (!sk)
+	if (!sk || !gate_open)
 		return 0;
 	/* only full sockets: not tw or request socks (sk_fullsock()) */
 	state = sk->__sk_common.skc_state;
@@ -609,7 +618,9 @@ int tl_seed(struct bpf_iter__tcp *ctx)
 	if (!skc)
 		return 0;
 	state = skc->skc_state;
-	if (state == TL_TCP_LISTEN || state == TL_TCP_NEW_SYN_RECV)
+	/* CLOSE: not connected yet, or gone already (the iterator holds a
+	 * reference on what it batched): its ending is in the ring */
+	if (state == TL_TCP_LISTEN || state == TL_TCP_NEW_SYN_RECV || state == TL_TCP_CLOSE)
 		return 0;
 	if (!read_key(skc, state == TL_TCP_TIME_WAIT, &k))
 		return 0;
@@ -754,7 +765,7 @@ static __always_inline int on_io(void *ctx, struct sock *sk, int ret, bool recv)
 	struct sk_use *u;
 	__u32 tid;
 
-	if (!sk || sk->sk_protocol != IPPROTO_TCP ||
+	if (!gate_open || !sk || sk->sk_protocol != IPPROTO_TCP ||
 	    (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6))
 		return 0;
 	u = bpf_sk_storage_get(&sk_use, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);

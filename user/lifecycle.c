@@ -406,6 +406,7 @@ static void drop_stale(struct tl_engine *e, uint32_t i)
 	report(e, i, e->clock);
 }
 
+
 static bool starts_lifecycle(const struct tl_event *ev)
 {
 	return (ev->old_state == TL_TCP_CLOSE &&
@@ -416,11 +417,28 @@ static bool starts_lifecycle(const struct tl_event *ev)
 /* ---- event handlers ------------------------------------------------- */
 
 /* Seeds are read before the ring buffer: a queued event older than the
- * seed of its socket is already reflected in it. */
+ * seed of its socket is already reflected in it -- unless it leaves the
+ * seeded state: the tracepoint fires before the kernel stores the new
+ * state, so a seed read in between still shows the old one. */
 static bool seed_covers(const struct conn *c, const struct tl_event *ev)
 {
-	return c && (c->flags & C_SEEDED) && c->npath == 1 && !(c->flags & C_ENDING) &&
-	       ev->ts_ns <= c->seed_ns;
+	if (!c || !(c->flags & C_SEEDED) || c->npath != 1 || (c->flags & C_ENDING) ||
+	    ev->ts_ns > c->seed_ns)
+		return false;
+	return !(ev->type == TL_EV_STATE && ev->old_state == c->state);
+}
+
+/* The queue holds the birth of a socket the seed pass also listed (it was
+ * born while the iterator ran): the events tell its whole life, the seed
+ * only a moment of it.  The seeded record was never reported: forget it. */
+static bool seed_superseded(const struct conn *c, const struct tl_event *ev)
+{
+	if (!c || !(c->flags & C_SEEDED) || c->npath != 1 || (c->flags & C_ENDING) ||
+	    ev->ts_ns > c->seed_ns)
+		return false;
+	if (ev->type == TL_EV_STATE)
+		return c->sk_id == ev->sk_id && starts_lifecycle(ev);
+	return ev->type == TL_EV_TW_START && c->tw_id == ev->sk_id && !(ev->flags & TL_F_REARM);
 }
 
 static void on_state(struct tl_engine *e, const struct tl_event *ev)
@@ -428,6 +446,10 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
+	if (seed_superseded(c, ev)) {
+		release(e, i);
+		c = NULL;
+	}
 	if (ev->old_state == ev->new_state || seed_covers(c, ev))
 		return;
 	if (c && (c->sk_id != ev->sk_id || (c->flags & C_ENDING) || starts_lifecycle(ev))) {
@@ -539,6 +561,10 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
+	if (seed_superseded(c, ev)) {
+		release(e, i);
+		c = NULL;
+	}
 	if (seed_covers(c, ev))
 		return;
 	if (c && c->tw_id == ev->sk_id && (ev->flags & TL_F_REARM)) {
@@ -805,6 +831,10 @@ void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev)
 	 * the endings queued behind them. */
 	if (ev->ts_ns > e->clock && ev->type != TL_EV_SEED)
 		e->clock = ev->ts_ns;
+	/* A loss happened at some time before this one: endings still in
+	 * their grace may have missed it too. */
+	if (ev->type == TL_EV_LOST)
+		on_lost(e, ev);
 	/* Endings whose grace ran out before this event come first. */
 	settle_due(e, e->clock);
 
@@ -828,8 +858,7 @@ void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev)
 	case TL_EV_SEED:
 		on_seed(e, ev);
 		break;
-	case TL_EV_LOST:
-		on_lost(e, ev);
+	case TL_EV_LOST:	/* done above */
 		break;
 	case TL_EV_OWNER:
 		on_owner(e, ev);

@@ -38,6 +38,7 @@ struct live {
 	struct tl_session *session;	/* NULL when recording without --print */
 	struct tl_log_writer *log;
 	uint64_t lost;			/* kernel drops already passed on */
+	uint16_t drop_seq;		/* drop_seq of the last ring event */
 	uint64_t last_flush_ns;
 	int log_err;			/* first error writing the log */
 	bool refreshing;		/* seeds now only update tracked sockets */
@@ -245,9 +246,34 @@ static void holder_scan(struct live *lv, uint64_t ts)
 	lv->nscan = 0;
 }
 
+/* Passes on the drops the kernel counted so far, at ts: records open now
+ * may have missed events, the engine must know before it settles any. */
+static void pass_drops(struct live *lv, uint64_t ts)
+{
+	uint64_t drops = tl_loader_drops(lv->loader);
+	struct tl_event ev = { .type = TL_EV_LOST, .ts_ns = ts };
+
+	if (drops <= lv->lost)
+		return;
+	ev.aux = drops - lv->lost;
+	lv->lost = drops;
+	deliver(lv, &ev);
+}
+
+static bool from_ring(const struct tl_event *ev)
+{
+	return ev->type != TL_EV_SEED && ev->type != TL_EV_INODE;
+}
+
 static int on_event(const struct tl_event *ev, void *ctx)
 {
 	struct live *lv = ctx;
+
+	/* an event queued after a drop: the loss goes in the stream here */
+	if (from_ring(ev) && ev->drop_seq != lv->drop_seq) {
+		lv->drop_seq = ev->drop_seq;
+		pass_drops(lv, ev->ts_ns);
+	}
 
 	if (ev->type == TL_EV_SEED || ev->type == TL_EV_INODE) {
 		if (lv->cli->leaks)
@@ -285,19 +311,13 @@ static void scan_holders(struct live *lv, uint64_t ts)
 /* Passes on the kernel's drop count, then lets the clock move on. */
 static uint64_t clock_tick(struct live *lv)
 {
-	uint64_t t = now_ns(CLOCK_BOOTTIME), drops;
+	uint64_t t = now_ns(CLOCK_BOOTTIME);
 	struct tl_event ev = { .ts_ns = t };
 
 	/* Everything reserved before t is in the ring now: take it first,
 	 * so that the tick never overtakes an event older than itself. */
 	tl_loader_drain(lv->loader);
-	drops = tl_loader_drops(lv->loader);
-	if (drops > lv->lost) {
-		ev.type = TL_EV_LOST;
-		ev.aux = drops - lv->lost;
-		lv->lost = drops;
-		deliver(lv, &ev);
-	}
+	pass_drops(lv, t);
 	if (lv->cli->leaks && lv->session && tl_session_report_due(lv->session, t))
 		scan_holders(lv, t);
 	ev.type = TL_EV_TICK;

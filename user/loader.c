@@ -355,6 +355,8 @@ int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
 	ret = attach_all(l, use_pc, err, errlen);
 	if (ret)
 		goto err_out;
+	/* every program sees events from this instant on (see gate_open) */
+	__atomic_store_n(&l->skel->bss->gate_open, true, __ATOMIC_SEQ_CST);
 
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_sample,
 				 l, NULL);

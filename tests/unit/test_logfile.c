@@ -72,7 +72,7 @@ static void random_event(struct tl_event *e, uint64_t *ts, uint64_t *ids, int ni
 		memset(e->comm, 'z', sizeof(e->comm));	/* no NUL at all */
 	if (kind == 55)
 		e->comm[14] = 'q';			/* bytes past the NUL */
-	e->pad = (uint16_t)rnd();
+	e->drop_seq = (uint16_t)rnd();
 }
 
 static struct tl_event *random_stream(size_t n)
