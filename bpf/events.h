@@ -31,7 +31,9 @@ enum tl_tcp_state {
 };
 
 enum tl_event_type {
-	/* sock:inet_sock_set_state on a full socket: old_state -> new_state. */
+	/* sock:inet_sock_set_state on a full socket: old_state -> new_state.
+	 * ->CLOSE: aux = the socket's error (sk_err, a positive errno), which
+	 * tells a refused or timed-out connect() from a plain close. */
 	TL_EV_STATE = 1,
 	/* The timewait sock's tw_timer was armed.  new_state = tw_substate
 	 * (TIME_WAIT, or FIN_WAIT2 for an orphan waiting tcp_fin_timeout);

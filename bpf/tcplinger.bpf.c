@@ -393,7 +393,7 @@ static __always_inline int on_state(const void *ctx, const struct sock *sk, int 
 		return 0;
 	/* the event's aux is scratch until it is set (0 for STATE) */
 	in_task = use_pc ? in_task_pc() : in_task_stack(ctx, &ev->aux);
-	ev->aux = 0;
+	ev->aux = newstate == TL_TCP_CLOSE ? (__u32)sk->sk_err : 0;
 	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
 	if (in_task)
 		fill_task(ev);

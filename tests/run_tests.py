@@ -1109,23 +1109,32 @@ class Suite:
                 raise TestFailure("sockets not in the expected states before tracing",
                                   ["ss: %s" % (x,) for x in sorted(seen)])
             tracer = Tracer(self.tracer_bin(True), ns.inode, workdir, True, duration=60)
+            # and one that shows only what the scenario owns (-p)
+            pdir = os.path.join(workdir, "by-pid")
+            os.makedirs(pdir)
+            by_pid = Tracer(self.tracer_bin(False), ns.inode, pdir, False, duration=60,
+                            extra=["-p", str(sc.ifact("pid"))])
             try:
                 tracer.start()
+                by_pid.start()
                 t_traced = boot_ns()
                 time.sleep(1.0)
                 sc.send_line()
                 sc.finish()
                 time.sleep(0.5)
                 records = tracer.stop()
+                pid_records = by_pid.stop()
             except TestFailure as e:
-                e.details += tracer.stderr_tail()
+                e.details += tracer.stderr_tail() + by_pid.stderr_tail()
                 raise
             sess = Session(records, ns.inode)
+            pid_sess = Session(pid_records, ns.inode)
         finally:
             if sc:
                 sc.kill()
-            if tracer:
-                tracer.kill()
+            for t in (tracer, by_pid):
+                if t:
+                    t.kill()
             if ns:
                 ns.close()
         f = sc.int_facts()
@@ -1163,6 +1172,19 @@ class Suite:
             ck.near(tw_c.get("time_wait_ns"), tracer.t_stop - f["t_tw"], 100 * NS_PER_MS,
                     "TW client time_wait_ns vs (tracer stop - TIME_WAIT entry)")
             ck.near(tw_c.get("start_ns"), f["t_tw"], 100 * NS_PER_MS, "TW client start_ns vs TIME_WAIT entry")
+        # Owners from /proc: the scenario holds E x2 and the CW client; the
+        # TIME_WAIT and the orphan FIN_WAIT2 are held by no process.
+        for lc, label in ((e_c, "E client"), (e_s, "E server"), (cw_c, "CW client")):
+            if lc:
+                ck.eq((lc.get("pid"), lc.get("comm")), (pid, comm), label + " owner (pid, comm)")
+        for lc, label in ((tw_c, "TW client"), (cw_s, "CW server")):
+            if lc:
+                ck.eq((lc.get("pid"), lc.get("ownerless")), (None, True), label + " (pid, ownerless)")
+        mine = sorted((lc.get("sport"), lc.get("dport"), lc.get("pid"), lc.get("comm"))
+                      for lc in pid_sess.lifecycles)
+        ck.eq(mine, sorted([(f["e_client_port"], port, pid, comm), (port, f["e_client_port"], pid, comm),
+                            (f["cw_client_port"], port, pid, comm)]),
+              "-p %d: the lifecycles of the sockets it held before tracing" % pid)
         if cw_c:
             cw = cw_c.get("close_wait_ns")
             ck.within(cw, f["t_cw_close"] - t_traced, f["t_cw_close"] - f["t_start"] + 10 * NS_PER_MS,
@@ -1261,6 +1283,117 @@ class Suite:
         self.verdict(ck, sess, tr, sc)
 
     # -- CLI tests
+
+    # -- truth at start-up (the tracer started in the middle of churn)
+
+    def timed_tracer(self, workdir, ns, tag, sanitized, duration, extra=()):
+        """A tracer that stops by itself after `duration` s; its records."""
+        wd = os.path.join(workdir, tag)
+        os.makedirs(wd, exist_ok=True)
+        tr = Tracer(self.tracer_bin(sanitized), ns.inode, wd, sanitized, duration=duration,
+                    extra=extra)
+        tr.start()
+        try:
+            tr.rc = tr.p.wait(timeout=duration + TRACER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            tr.kill()
+            raise TestFailure("%s: tracer did not stop after -d %s" % (tag, duration),
+                              tr.stderr_tail())
+        tr.out_f.close()
+        tr.err_f.close()
+        tr.parse()
+        if tr.rc != 0 or tr.bad_lines or (sanitized and SANITIZER_RE.search(tr.stderr_text())):
+            raise TestFailure("%s: tracer exited %s (%d bad lines)" % (tag, tr.rc, len(tr.bad_lines)),
+                              tr.bad_lines[:3] + tr.stderr_tail(20))
+        return tr
+
+    def t_startup_truth(self, workdir, rounds=3):
+        """Started in the middle of server-first churn, the tracer never
+        reports a socket that went to TIME_WAIT as closed without it."""
+        ns, sc = Netns(), None
+        try:
+            ns.sysctl("net.ipv4.tcp_max_tw_buckets=2000000")
+            ns.sysctl("net.ipv4.ip_local_port_range=10000 65000")
+            sc = Scenario(ns.cmd([self.scen_bin("server_churn"), "-n", "300"]), stdin_pipe=True)
+            port = sc.ifact("server_port")
+            sc.fact("running")
+            time.sleep(1.0)
+            ck = Checker()
+            details, shown = [], []
+            for r in range(rounds):
+                tr = self.timed_tracer(workdir, ns, "round%d" % r, sanitized=(r == rounds - 1),
+                                       duration=2)
+                sess = Session(tr.records, ns.inode)
+                lcs = sess.lifecycles
+                done = [lc for lc in lcs if lc.get("complete")]
+                invented = [lc for lc in done if lc.get("end") == "closed" and len(names(lc)) >= 2
+                            and names(lc)[-2] in ("FIN_WAIT1", "FIN_WAIT2", "CLOSING")]
+                tw = [lc for lc in lcs if lc.get("sport") == port and "TIME_WAIT" in names(lc)]
+                lost = sess.summaries[-1].get("lost") if sess.summaries else None
+                details.append("round %d: %d lifecycles, %d complete, %d server TIME_WAITs, "
+                               "lost %s, %d ended closed from a closing state"
+                               % (r, len(lcs), len(done), len(tw), lost, len(invented)))
+                ck.eq(len(invented), 0, "round %d: complete lifecycles ended 'closed' from "
+                      "FIN_WAIT1/FIN_WAIT2/CLOSING" % r)
+                ck.true(len(done) >= 100, "round %d: at least 100 complete lifecycles (got %d)"
+                        % (r, len(done)))
+                ck.true(len(tw) >= 100, "round %d: at least 100 server TIME_WAITs (got %d)"
+                        % (r, len(tw)))
+                shown += invented[:3]
+                time.sleep(0.5)
+            # the load only has to run through the rounds: it is killed below
+            if sc.p.poll() is not None:
+                ck.true(False, "the churn exited (%s) during the rounds" % sc.p.returncode)
+            overflow = run(ns.cmd(["nstat", "-az", "TcpExtTCPTimeWaitOverflow"])).stdout
+            m = re.search(r"TcpExtTCPTimeWaitOverflow\s+(\d+)", overflow)
+            ck.true(m is not None and int(m.group(1)) == 0,
+                    "the namespace had timewait buckets free (TcpExtTCPTimeWaitOverflow 0): %s"
+                    % overflow.strip().splitlines()[-1:])
+            if ck.errors:
+                raise TestFailure(ck.errors[0], ck.errors + details
+                                  + ["  " + jline(lc) for lc in shown[:6]])
+            return "; ".join(details)
+        finally:
+            if sc:
+                sc.kill()
+            ns.close()
+
+    def t_connect_fail(self, workdir):
+        """Refused, timed-out and port-less connect()s get their own end."""
+        sysctls = ["net.ipv4.tcp_syn_retries=1", "net.ipv4.ip_local_port_range=40000 40003"]
+        sess, sc, extra, tr = self.scenario(workdir, "connect_fail", sysctls=sysctls,
+                                            settle=0.5)
+        f = sc.int_facts()
+        port, pid = f["server_port"], f["pid"]
+        ck = Checker()
+        check_summary(ck, sess)
+        failed = [lc for lc in sess.lifecycles if names(lc) == ["SYN_SENT", "CLOSED"]]
+        by_end = {}
+        for lc in failed:
+            by_end.setdefault(lc.get("end"), []).append(lc)
+        ck.eq(sorted((e, len(v)) for e, v in by_end.items()),
+              [("connect_failed", 1), ("refused", 1), ("syn_timeout", 1)],
+              "SYN_SENT -> CLOSED lifecycles by end")
+        for end, dport in (("refused", int(sc.facts["refused_port"])),
+                           ("syn_timeout", int(sc.facts["timeout_port"])),
+                           ("connect_failed", port)):
+            for lc in by_end.get(end, [])[:1]:
+                ck.eq(lc.get("dport"), dport, end + " dport")
+                ck.eq((lc.get("pid"), lc.get("complete")), (pid, True), end + " (pid, complete)")
+                if end == "connect_failed":
+                    ck.eq(lc.get("sport"), None, end + " sport (no port: null, never 0)")
+                else:
+                    ck.true(isinstance(lc.get("sport"), int) and 40000 <= lc["sport"] <= 40003,
+                            "%s sport %r in the netns's port range" % (end, lc.get("sport")))
+        for lc in by_end.get("syn_timeout", [])[:1]:
+            # tcp_syn_retries=1: the SYN, one retry after 1 s, given up 2 s later
+            ck.within(lc.get("duration_ns"), 2500 * NS_PER_MS,
+                      f["t_timeout_end"] - f["t_timeout_start"] + 50 * NS_PER_MS,
+                      "syn_timeout duration_ns (about 3 s, within the failed connect())")
+        ends = sess.summaries[-1].get("ends", {}) if sess.summaries else {}
+        ck.eq([ends.get(k) for k in ("refused", "syn_timeout", "connect_failed")], [1, 1, 1],
+              "summary ends refused/syn_timeout/connect_failed")
+        self.verdict(ck, sess, tr, sc, lcs=failed)
 
     def t_cli_bad(self, workdir, args):
         binary = self.tracer_bin(True)
@@ -2286,6 +2419,8 @@ class Suite:
                 ("leaks_live", self.t_leaks_live),
                 ("leaks_replay", self.t_leaks_replay),
                 ("leaks_preexisting", self.t_leaks_preexisting),
+                ("startup_truth", self.t_startup_truth),
+                ("connect_fail", self.t_connect_fail),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)

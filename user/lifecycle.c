@@ -10,6 +10,7 @@
  * as cancel + start: so an ending is held for grace_ns of event time before
  * it is reported, to let such companions arrive.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "idmap.h"
@@ -441,6 +442,25 @@ static bool seed_superseded(const struct conn *c, const struct tl_event *ev)
 	return ev->type == TL_EV_TW_START && c->tw_id == ev->sk_id && !(ev->flags & TL_F_REARM);
 }
 
+/* Why a connection that never left SYN_SENT ended, from the socket's error
+ * (ev->aux): the kernel sets it before closing on an RST, on the SYN
+ * retries running out and on ICMP errors.  Without one, a socket with no
+ * local port is a connect() that failed to get one; with a port, the
+ * application gave up (close()). */
+static enum tl_end connect_end(const struct tl_event *ev)
+{
+	switch (ev->aux) {
+	case 0:
+		return ev->sport ? TL_END_CLOSED : TL_END_CONNECT_FAILED;
+	case ECONNREFUSED:
+		return TL_END_REFUSED;
+	case ETIMEDOUT:
+		return TL_END_SYN_TIMEOUT;
+	default:
+		return TL_END_CONNECT_FAILED;
+	}
+}
+
 static void on_state(struct tl_engine *e, const struct tl_event *ev)
 {
 	uint32_t i;
@@ -510,6 +530,8 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 		e->stats.gaps++;
 	}
 	if (ev->new_state == TL_TCP_CLOSE) {
+		if (c->npath == 1 && c->state == TL_TCP_SYN_SENT && !(c->flags & C_SEEDED))
+			c->end = (uint8_t)connect_end(ev);
 		c->last_full_state = ev->old_state;
 		if (ev->flags & TL_F_TW_FULL)
 			c->flags |= C_TW_FULL;
@@ -671,6 +693,10 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 		c->tw_id = ev->sk_id;
 	else
 		c->sk_id = ev->sk_id;
+	/* a timewait sock has no file, an orphan's was closed: no process
+	 * holds either (others learn their owner from a /proc scan) */
+	if (ev->flags & (TL_F_TW_SOCK | TL_F_ORPHAN))
+		c->flags |= C_OWNERLESS;
 	if (ev->new_state == TL_TCP_LISTEN)
 		c->flags |= C_LISTENER;
 	map_id(e, ev->sk_id, i);

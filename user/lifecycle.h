@@ -29,8 +29,10 @@ struct tl_tuple {
 
 /* Who owns the socket, learnt from process-context events only. */
 struct tl_owner {
-	int32_t pid;		/* -1: not known yet */
+	int32_t pid;		/* -1: not known (yet) */
 	char comm[TL_COMM_LEN];
+	bool none;		/* pid -1 because no process holds it: a timewait
+				 * sock or an orphan that predates the trace */
 };
 
 enum tl_end {
@@ -41,6 +43,11 @@ enum tl_end {
 	TL_END_TW_KILLED,	/* tw sock killed early: SYN/connect reuse, RST, netns exit */
 	TL_END_FIN_TIMEOUT,	/* orphaned FIN_WAIT2 gave up after tcp_fin_timeout */
 	TL_END_TW_OVERFLOW,	/* no timewait bucket left (tcp_max_tw_buckets) */
+	TL_END_REFUSED,		/* connect() answered by an RST */
+	TL_END_SYN_TIMEOUT,	/* connect(): no answer to the SYNs (tcp_syn_retries) */
+	TL_END_CONNECT_FAILED,	/* connect() failed before or without an answer:
+				 * no local port left (EADDRNOTAVAIL), ICMP
+				 * unreachable, ... */
 	TL_END_UNKNOWN,		/* tracer stopped, evicted or events lost */
 	TL_END_MAX,
 };

@@ -44,6 +44,7 @@ struct live {
 	bool refreshing;		/* seeds now only update tracked sockets */
 	/* Leak hunting. */
 	bool scanning;			/* seeds now only list sockets to find holders of */
+	bool scan_all;			/* list sockets in every state, not just CLOSE_WAIT */
 	struct tl_event last_seed;	/* the SEED an INODE event follows */
 	struct scan_sock *scan;		/* CLOSE_WAIT sockets of the current pass */
 	size_t nscan, scan_cap;
@@ -181,7 +182,7 @@ static void scan_note(struct live *lv, const struct tl_event *ev)
 		return;
 	}
 	if (ev->type != TL_EV_INODE || ev->sk_id != lv->last_seed.sk_id || !ev->aux ||
-	    lv->last_seed.new_state != TL_TCP_CLOSE_WAIT)
+	    (!lv->scan_all && lv->last_seed.new_state != TL_TCP_CLOSE_WAIT))
 		return;
 	if (lv->nscan == lv->scan_cap) {
 		size_t cap = lv->scan_cap ? lv->scan_cap * 2 : 256;
@@ -276,7 +277,7 @@ static int on_event(const struct tl_event *ev, void *ctx)
 	}
 
 	if (ev->type == TL_EV_SEED || ev->type == TL_EV_INODE) {
-		if (lv->cli->leaks)
+		if (lv->cli->leaks || lv->scan_all)
 			scan_note(lv, ev);
 		if (ev->type == TL_EV_INODE || lv->scanning)
 			return 0;
@@ -435,16 +436,18 @@ int tl_run_live(const struct tl_cli *cli)
 		goto out;
 	}
 	/* Sockets that exist already, seeded before the ring is read so the
-	 * engine can tell which queued events a seed already reflects. */
+	 * engine can tell which queued events a seed already reflects; their
+	 * owners are whoever holds them now (/proc). */
+	lv.scan_all = true;
 	ret = tl_loader_seed(lv.loader, &skipped);
+	lv.scan_all = false;
 	if (ret < 0)
 		fprintf(stderr, "tcplinger: warning: could not list the sockets that exist already: "
 			"%s\n", strerror(-ret));
 	else if (skipped)
 		fprintf(stderr, "tcplinger: warning: could not enter %d network namespace%s: their "
 			"existing sockets are not known\n", skipped, skipped > 1 ? "s" : "");
-	if (cli->leaks)
-		holder_scan(&lv, now_ns(CLOCK_BOOTTIME));
+	holder_scan(&lv, now_ns(CLOCK_BOOTTIME));
 	start = lv.last_flush_ns = clock_tick(&lv);
 	if (cli->path)
 		fprintf(stderr, "Recording TCP socket lifecycles to %s... Hit Ctrl-C to end.\n",

@@ -26,6 +26,9 @@ static const char *const end_names[] = {
 	[TL_END_TW_KILLED] = "tw_killed",
 	[TL_END_FIN_TIMEOUT] = "fin_timeout",
 	[TL_END_TW_OVERFLOW] = "tw_overflow",
+	[TL_END_REFUSED] = "refused",
+	[TL_END_SYN_TIMEOUT] = "syn_timeout",
+	[TL_END_CONNECT_FAILED] = "connect_failed",
 	[TL_END_UNKNOWN] = "unknown",
 };
 

@@ -130,6 +130,15 @@ static const char *jbool(bool b)
 	return b ? "true" : "false";
 }
 
+/* Port 0 is no port: a connect() that failed before it got one. */
+static void put_json_port(struct tl_textbuf *tb, uint16_t port)
+{
+	if (port)
+		tb_u64(tb, port);
+	else
+		tb_str(tb, "null");
+}
+
 /* ---- JSON ---- */
 
 static void put_json_conn(struct tl_textbuf *tb, uint64_t conn, const struct tl_tuple *tp)
@@ -141,11 +150,11 @@ static void put_json_conn(struct tl_textbuf *tb, uint64_t conn, const struct tl_
 	tb_str(tb, "\",\"saddr\":\"");
 	put_addr(tb, tp->family, tp->saddr);
 	tb_str(tb, "\",\"sport\":");
-	tb_u64(tb, tp->sport);
+	put_json_port(tb, tp->sport);
 	tb_str(tb, ",\"daddr\":\"");
 	put_addr(tb, tp->family, tp->daddr);
 	tb_str(tb, "\",\"dport\":");
-	tb_u64(tb, tp->dport);
+	put_json_port(tb, tp->dport);
 	tb_str(tb, ",\"netns\":");
 	tb_u64(tb, tp->netns);
 }
@@ -153,7 +162,8 @@ static void put_json_conn(struct tl_textbuf *tb, uint64_t conn, const struct tl_
 static void put_json_owner(struct tl_textbuf *tb, const struct tl_owner *o)
 {
 	if (o->pid < 0) {
-		tb_str(tb, "\"pid\":null,\"comm\":null");
+		tb_str(tb, o->none ? "\"pid\":null,\"comm\":null,\"ownerless\":true"
+				   : "\"pid\":null,\"comm\":null");
 		return;
 	}
 	tb_str(tb, "\"pid\":");
@@ -279,6 +289,13 @@ static void put_csv_u64(struct tl_textbuf *tb, uint64_t v)
 	tb_chr(tb, ',');
 }
 
+static void put_csv_port(struct tl_textbuf *tb, uint16_t port)
+{
+	if (port)
+		tb_u64(tb, port);
+	tb_chr(tb, ',');
+}
+
 static void put_csv_word(struct tl_textbuf *tb, const char *word)
 {
 	tb_str(tb, word);
@@ -295,10 +312,10 @@ static void csv_lifecycle(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
 	put_csv_word(tb, family_name(tp->family));
 	put_addr(tb, tp->family, tp->saddr);
 	tb_chr(tb, ',');
-	put_csv_u64(tb, tp->sport);
+	put_csv_port(tb, tp->sport);
 	put_addr(tb, tp->family, tp->daddr);
 	tb_chr(tb, ',');
-	put_csv_u64(tb, tp->dport);
+	put_csv_port(tb, tp->dport);
 	put_csv_u64(tb, tp->netns);
 	if (lc->owner.pid >= 0) {
 		tb_i64(tb, lc->owner.pid);
@@ -405,7 +422,7 @@ static void put_text_comm(struct tl_textbuf *tb, const struct tl_owner *o)
 
 	if (o->pid < 0) {
 		put_col(tb, "-", -7);
-		put_col(tb, "-", -16);
+		put_col(tb, o->none ? "(none)" : "-", -16);
 		return;
 	}
 	/* Keep the terminal sane: printable ASCII only (a raw 0x9b would be
@@ -423,6 +440,14 @@ static void put_text_comm(struct tl_textbuf *tb, const struct tl_owner *o)
 	tb_chr(tb, ' ');
 }
 
+static void put_text_port(struct tl_textbuf *tb, uint16_t port)
+{
+	if (port)
+		tb_u64_w(tb, port, -5);
+	else
+		tb_str_w(tb, "-", -5);
+}
+
 static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 			  uint64_t conn, const struct tl_owner *o,
 			  const struct tl_tuple *tp)
@@ -435,11 +460,11 @@ static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 	put_text_comm(tb, o);
 	tb_mem_w(tb, sa, fmt_addr(sa, tp->family, tp->saddr), -w);
 	tb_chr(tb, ' ');
-	tb_u64_w(tb, tp->sport, -5);
+	put_text_port(tb, tp->sport);
 	tb_chr(tb, ' ');
 	tb_mem_w(tb, da, fmt_addr(da, tp->family, tp->daddr), -w);
 	tb_chr(tb, ' ');
-	tb_u64_w(tb, tp->dport, -5);
+	put_text_port(tb, tp->dport);
 	tb_chr(tb, ' ');
 }
 

@@ -169,10 +169,12 @@ void tl_rec_owner(const struct tl_records *r, const struct conn *c, struct tl_ow
 	if (c->owner == TL_REC_NONE) {
 		memset(o, 0, sizeof(*o));
 		o->pid = -1;
+		o->none = c->flags & C_OWNERLESS;
 		return;
 	}
 	k = tl_intern_key(&r->owners, c->owner);
 	o->pid = (int32_t)k->pid;
+	o->none = false;
 	memcpy(o->comm, k->comm, TL_COMM_LEN);
 }
 

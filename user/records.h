@@ -33,6 +33,7 @@ enum {
 	C_TW_CANCELLED = 1 << 10, /* ending because the tw timer was cancelled */
 	C_EVICTED = 1 << 11,
 	C_WIDE = 1 << 12,	/* path times are in the wide side map */
+	C_OWNERLESS = 1 << 13,	/* seeded with no process holding it */
 };
 
 struct conn {

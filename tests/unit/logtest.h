@@ -126,7 +126,7 @@ static inline struct tl_event expect(struct expecter *x, const struct tl_event *
 	struct tl_event out = *in;
 	uint32_t v;
 
-	out.pad = 0;
+	out.drop_seq = 0;	/* not logged */
 	if (in->sk_id) {
 		if (!tl_idmap_get(&x->seqs, in->sk_id, &v)) {
 			v = ++x->n;
