@@ -6,6 +6,7 @@
  *   gen_crafted bigref FILE     one stack under the highest reference
  *   gen_crafted groups N FILE   N sockets in CLOSE_WAIT, each its own leak group
  *   gen_crafted lost N M FILE   N open connections, then M lost-events records
+ *   gen_crafted ticks N M FILE  N open connections, then M ticks a second apart
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,13 +114,26 @@ static void lost(unsigned long n, unsigned long m)
 	tick(T0 + 2 * SEC);
 }
 
+static void ticks(unsigned long n, unsigned long m)
+{
+	tick(T0);
+	for (unsigned long i = 0; i < n; i++) {
+		struct tl_event e = conn_ev(T0 + i, 0x100000 + i, (uint32_t)i,
+					    TL_TCP_CLOSE, TL_TCP_SYN_SENT);
+
+		add(&e);
+	}
+	for (unsigned long i = 1; i <= m; i++)
+		tick(T0 + i * SEC);
+}
+
 int main(int argc, char **argv)
 {
 	char err[256];
 	const char *path = argv[argc - 1];
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: gen_crafted stacks N|bigref|groups N|lost N M FILE\n");
+		fprintf(stderr, "usage: gen_crafted stacks N|bigref|groups N|lost N M|ticks N M FILE\n");
 		return 2;
 	}
 	if (tl_logw_open(&w, path, &hdr, 0, err, sizeof(err))) {
@@ -134,6 +148,8 @@ int main(int argc, char **argv)
 		groups(strtoul(argv[2], NULL, 0));
 	else if (!strcmp(argv[1], "lost") && argc == 5)
 		lost(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
+	else if (!strcmp(argv[1], "ticks") && argc == 5)
+		ticks(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
 	else {
 		fprintf(stderr, "gen_crafted: unknown mode or arguments\n");
 		return 2;
