@@ -1991,6 +1991,11 @@ class Suite:
         notes.append("bigref %.0f MiB" % rss)
         ck.true(rss < 24, "--leaks: one stack under the top reference: peak RSS %.0f MiB < 24 MiB"
                 % rss)
+        # the small crafted seeds, under the sanitizers
+        for seed in sorted(glob.glob(os.path.join(ROOT, "tests", "fuzz", "corpus", "log-crafted-*"))):
+            for args in (["--leaks", "--json"], ["--events"]):
+                rp = self.replay_ok(seed, args)
+                ck.true(rp.out, "%s %s: some output" % (os.path.basename(seed), " ".join(args)))
         if ck.errors:
             raise TestFailure(ck.errors[0], ck.errors[1:] + notes)
         return ", ".join(notes)
