@@ -7,6 +7,7 @@
  *   gen_crafted groups N FILE   N sockets in CLOSE_WAIT, each its own leak group
  *   gen_crafted lost N M FILE   N open connections, then M lost-events records
  *   gen_crafted ticks N M FILE  N open connections, then M ticks a second apart
+ *   gen_crafted widejson FILE   a leak whose stacks need escaping: a JSON line past 16 KiB
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,13 +128,47 @@ static void ticks(unsigned long n, unsigned long m)
 		tick(T0 + i * SEC);
 }
 
+static void widejson(void)
+{
+	static char blob[TL_LOG_BLOB_MAX];
+	struct tl_event st = { .ts_ns = T0, .type = TL_EV_STACK, .aux = 1 };
+	struct tl_event e = conn_ev(T0 + 1, 0x100000, 1, TL_TCP_ESTABLISHED, TL_TCP_CLOSE_WAIT);
+	size_t len = 0;
+
+	tick(T0);
+	/* a command line, then frames of control bytes (six bytes each as JSON) */
+	len += (size_t)snprintf(blob, sizeof(blob), "server") + 1;
+	while (len + 128 <= sizeof(blob)) {
+		memset(blob + len, 1, 127);
+		blob[len + 127] = '\0';
+		len += 128;
+	}
+	if (tl_logw_add_blob(w, &st, blob, len)) {
+		fprintf(stderr, "gen_crafted: writing failed\n");
+		exit(1);
+	}
+	e.flags = TL_F_IN_TASK;
+	e.pid = e.tid = 1000;
+	snprintf(e.comm, sizeof(e.comm), "server");
+	add(&e);
+	e.type = TL_EV_OWNER;
+	e.ts_ns++;
+	e.old_state = TL_OWN_ACCEPT;
+	e.aux = TL_OWN_AUX(1, 5);
+	add(&e);
+	e.old_state = TL_OWN_EOF;
+	e.ts_ns++;
+	add(&e);
+	tick(T0 + 3600 * SEC);
+}
+
 int main(int argc, char **argv)
 {
 	char err[256];
 	const char *path = argv[argc - 1];
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: gen_crafted stacks N|bigref|groups N|lost N M|ticks N M FILE\n");
+		fprintf(stderr, "usage: gen_crafted stacks N|bigref|groups N|lost N M|ticks N M|widejson FILE\n");
 		return 2;
 	}
 	if (tl_logw_open(&w, path, &hdr, 0, err, sizeof(err))) {
@@ -148,6 +183,8 @@ int main(int argc, char **argv)
 		groups(strtoul(argv[2], NULL, 0));
 	else if (!strcmp(argv[1], "lost") && argc == 5)
 		lost(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
+	else if (!strcmp(argv[1], "widejson") && argc == 3)
+		widejson();
 	else if (!strcmp(argv[1], "ticks") && argc == 5)
 		ticks(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
 	else {
