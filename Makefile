@@ -109,6 +109,33 @@ $(FUZZ_BIN): tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iuser -Ibpf \
 		tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c -lz -ldeflate -o $@
 
+# libFuzzer target for the whole replay, every output mode, with JSON and
+# memory oracles; the logic sources are built in with the fuzzer's flags.
+FUZZ_REPLAY_BIN := $(OUTPUT)/tests/fuzz_replay
+FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c $(filter-out user/main.c user/loader.c user/live.c \
+	user/symbolize.c user/procfs.c user/netns.c user/logwrite.c,$(USER_SRCS))
+$(FUZZ_REPLAY_BIN): $(FUZZ_REPLAY_SRCS) $(wildcard user/*.h) bpf/events.h | $(OUTPUT)/tests
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 -D_GNU_SOURCE \
+		-Iuser -Ibpf $(FUZZ_REPLAY_SRCS) -lz -ldeflate -lm -o $@
+
+# Writes logs crafted against replay's memory and time bounds (tests).
+$(OUTPUT)/tests/gen_crafted: tests/fuzz/gen_crafted.c $(LOGIC_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LOGIC_OBJS) $(ALL_LDFLAGS) $(LDLIBS) -o $@
+
+test-bins: $(OUTPUT)/tests/gen_crafted
+ifneq ($(SAN),1)
+test-bins: $(FUZZ_REPLAY_BIN)
+endif
+
+.PHONY: fuzz-replay
+fuzz: fuzz-replay
+# Fuzz the whole replay for FUZZ_SECS from the seed corpus.
+fuzz-replay: $(FUZZ_REPLAY_BIN)
+	$(Q)mkdir -p $(OUTPUT)/fuzz-replay-corpus
+	$(FUZZ_REPLAY_BIN) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-replay-corpus tests/fuzz/corpus
+
 ifeq ($(SAN),1)
 test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS)
 else

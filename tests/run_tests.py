@@ -17,8 +17,10 @@
 4. record/replay: `tcplinger record` in a test netns while scenarios run;
    its replay must match the live output byte for byte (replayed as uid
    65534), CSV, cut and corrupted logs, foreign files, SIGKILL, a full
-   disk (a 128k tmpfs), --max-size, -w -; and a short run of the log
-   reader's fuzzer when it is built (<build>/tests/fuzz_logfile).
+   disk (a 128k tmpfs), --max-size, -w -; short runs of the log reader's
+   and the whole replay's fuzzers when built (<build>/tests/fuzz_logfile,
+   fuzz_replay); logs crafted against replay's memory and time bounds
+   (<build>/tests/gen_crafted), their peak RSS measured with GNU time.
 
 Prints "PASS name" or "FAIL name: reason" (+ details) per test, then, as the
 very last line, "N passed, N failed" (", N skipped" when any were skipped).
@@ -2033,6 +2035,126 @@ class Suite:
         return "%s runs%s" % (m[-1] if m else "?", "" if os.path.isdir(src) else
                               " (no tests/fuzz/corpus: started empty)")
 
+    def t_fuzz_replay(self, workdir):
+        """The whole replay's fuzzer (tests/fuzz/fuzz_replay.c) for 20 s."""
+        fuzzer = os.path.join(self.build, "tests", "fuzz_replay")
+        if not os.access(fuzzer, os.X_OK):
+            raise TestSkip("no fuzzer binary at %s (not built)" % fuzzer)
+        corpus = os.path.join(workdir, "corpus")
+        shutil.copytree(os.path.join(ROOT, "tests", "fuzz", "corpus"), corpus)
+        try:
+            r = subprocess.run([fuzzer, "-max_total_time=20", "-rss_limit_mb=4096", corpus],
+                               capture_output=True, text=True, timeout=120, cwd=workdir,
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("fuzzer still running 120 s after start (-max_total_time=20)")
+        tail = ["fuzzer: " + l for l in (r.stdout + r.stderr).splitlines()[-25:]]
+        if r.returncode != 0:
+            raise TestFailure("fuzzer exited with %d" % r.returncode, tail)
+        m = re.findall(r"#(\d+)\s+DONE", r.stderr)
+        return "%s runs" % (m[-1] if m else "?")
+
+    # -- logs crafted against replay's bounds (tests/fuzz/gen_crafted.c)
+
+    def crafted_log(self, workdir, *args):
+        gen = os.path.join(self.build, "tests", "gen_crafted")
+        if not os.access(gen, os.X_OK):
+            raise TestFailure("generator missing: %s (make test-bins)" % gen)
+        path = os.path.join(workdir, "-".join(str(a) for a in args) + ".tlog")
+        r = subprocess.run([gen] + [str(a) for a in args] + [path], capture_output=True,
+                           text=True, timeout=120)
+        if r.returncode != 0:
+            raise TestFailure("gen_crafted %s failed: %s" % (args, r.stderr.strip()))
+        return path
+
+    def replay_measured(self, workdir, log, args, timeout):
+        """Replays with the plain build (sanitizers would skew memory): returns
+        (stdout lines, stderr, seconds, peak RSS in MiB).  The RSS comes from
+        GNU time: a child's ru_maxrss as python sees it includes python's own
+        RSS from before the exec."""
+        timer = "/usr/bin/time"
+        if not os.access(timer, os.X_OK):
+            raise TestSkip("no %s (Debian package time) to measure peak RSS" % timer)
+        rss_path = os.path.join(workdir, "rss")
+        out_path = os.path.join(workdir, "out.txt")
+        argv = [self.tracer_bin(False), "replay"] + list(args) + [log]
+        with open(out_path, "wb") as out:
+            t0 = time.monotonic()
+            p = subprocess.Popen([timer, "-f", "%M", "-o", rss_path] + argv, stdout=out,
+                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+            try:
+                _, err = p.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.communicate()
+                raise TestFailure("replay did not end within %s s (a quadratic path?): %s"
+                                  % (timeout, " ".join(argv)))
+            secs = time.monotonic() - t0
+        err_text = err.decode("utf-8", "replace")
+        if p.returncode != 0:
+            raise TestFailure("replay exited with %d: %s" % (p.returncode, " ".join(argv)),
+                              err_text.splitlines()[-8:])
+        with open(rss_path) as f:
+            rss_kib = int(f.read().split()[-1])
+        with open(out_path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return lines, err_text, secs, rss_kib / 1024.0
+
+    def t_replay_crafted_memory(self, workdir):
+        """Stack blobs that deflate packs a hundredfold, and a stack under the
+        top reference, must not make replay hold much more than the log."""
+        ck = Checker()
+        notes = []
+        log = self.crafted_log(workdir, "stacks", 40000)
+        size_mb = os.path.getsize(log) / 2**20
+        _, err, secs, rss = self.replay_measured(workdir, log, [], 60)
+        notes.append("stacks %.1f MiB: %.0f MiB" % (size_mb, rss))
+        ck.true(rss < 32, "without --leaks, no stacks are kept: peak RSS %.0f MiB < 32 MiB "
+                "(a %.1f MiB log of 40000 8 KiB blobs)" % (rss, size_mb))
+        _, err, secs, rss = self.replay_measured(workdir, log, ["--leaks"], 60)
+        bound = 16 * size_mb + 4 + 32
+        notes.append("--leaks %.0f MiB" % rss)
+        ck.true(rss < bound, "--leaks: peak RSS %.0f MiB < %.0f MiB (16 x log + 4 MiB + 32 MiB)"
+                % (rss, bound))
+        ck.true(re.search(r"warning: .*: \d+ stacks skipped", err) is not None,
+                "the skipped stacks are counted in a warning")
+        log = self.crafted_log(workdir, "bigref")
+        _, err, secs, rss = self.replay_measured(workdir, log, ["--leaks"], 60)
+        notes.append("bigref %.0f MiB" % rss)
+        ck.true(rss < 24, "--leaks: one stack under the top reference: peak RSS %.0f MiB < 24 MiB"
+                % rss)
+        # the small crafted seeds, under the sanitizers
+        for seed in sorted(glob.glob(os.path.join(ROOT, "tests", "fuzz", "corpus", "log-crafted-*"))):
+            for args in (["--leaks", "--json"], ["--events"]):
+                rp = self.replay_ok(seed, args)
+                ck.true(rp.out, "%s %s: some output" % (os.path.basename(seed), " ".join(args)))
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + notes)
+        return ", ".join(notes)
+
+    def t_replay_crafted_time(self, workdir):
+        """Many leak groups and many losses with many open connections: linear
+        work takes a second, the quadratic paths these replace a minute."""
+        ck = Checker()
+        notes = []
+        log = self.crafted_log(workdir, "groups", 200000)
+        lines, err, secs, rss = self.replay_measured(workdir, log, ["--leaks", "--json"], 15)
+        last = json.loads(lines[-1]) if lines else {}
+        ck.eq(last.get("groups"), 200000, "leak groups of 200000 owners")
+        ck.true(secs < 15, "--leaks with 200000 groups in %.1f s" % secs)
+        notes.append("200000 groups: %.1f s" % secs)
+        log = self.crafted_log(workdir, "lost", 200000, 40000)
+        lines, err, secs, rss = self.replay_measured(workdir, log, ["--json"], 15)
+        last = json.loads(lines[-1]) if lines else {}
+        ck.eq(last.get("lost"), 40000, "lost events counted")
+        ck.eq(last.get("incomplete"), 200000, "every connection open at a loss is incomplete")
+        ck.true(secs < 15, "40000 losses with 200000 open in %.1f s" % secs)
+        notes.append("40000 losses x 200000 open: %.1f s" % secs)
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + notes)
+        return ", ".join(notes)
+
     # -- CLOSE_WAIT leak hunting: `tcplinger leaks`, `replay --leaks`
     #
     # Programs (tests/scenarios/leak_*.c) that leave one socket in
@@ -2421,6 +2543,9 @@ class Suite:
                 ("leaks_preexisting", self.t_leaks_preexisting),
                 ("startup_truth", self.t_startup_truth),
                 ("connect_fail", self.t_connect_fail),
+                ("replay_fuzz_replay", self.t_fuzz_replay),
+                ("replay_crafted_memory", self.t_replay_crafted_memory),
+                ("replay_crafted_time", self.t_replay_crafted_time),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)

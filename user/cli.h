@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "filter.h"
 #include "output.h"
 
@@ -36,5 +37,11 @@ struct tl_cli {
 int tl_run_live(const struct tl_cli *cli);
 /* replay: from a log.  Returns the exit code. */
 int tl_run_replay(const struct tl_cli *cli);
+struct tl_log_reader;
+struct tl_log_header;
+/* The same for a log already open (named name in messages), its report to
+ * out; r is left open.  For tests and fuzzing. */
+int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
+		  const struct tl_log_header *h, const char *name, FILE *out);
 
 #endif /* TCPLINGER_CLI_H */

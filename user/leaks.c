@@ -7,11 +7,21 @@
 #include "units.h"
 #include "leaks.h"
 
+/* What makes a group: owner (its name only when the pid is not known),
+ * creation stack, EOF read.  Whole words, as tl_intern wants. */
+struct tl_leak_key {
+	int64_t pid;
+	uint64_t stack_eof;
+	char comm[16];
+};
+_Static_assert(TL_COMM_LEN <= 16, "comm fits the key");
+
 void tl_leaks_init(struct tl_leaks *L, uint64_t min_age_ns, uint64_t last_scan)
 {
 	memset(L, 0, sizeof(*L));
 	L->min_age_ns = min_age_ns;
 	L->last_scan = last_scan;
+	tl_intern_init(&L->keys, sizeof(struct tl_leak_key));
 }
 
 void tl_leaks_free(struct tl_leaks *L)
@@ -19,21 +29,35 @@ void tl_leaks_free(struct tl_leaks *L)
 	free(L->groups);
 	L->groups = NULL;
 	L->ngroups = L->cap = 0;
+	tl_intern_free(&L->keys);
+	tl_idmap_free(&L->by_key);
 }
 
-static bool same_group(const struct tl_leak_group *g, const struct tl_lifecycle *lc,
-		       uint32_t stack, bool eof)
+/* The group of lc, or NULL if it has none yet; *kix is its key's index
+ * (TL_INTERN_NONE without memory). */
+static struct tl_leak_group *find_group(struct tl_leaks *L, const struct tl_lifecycle *lc,
+					uint32_t stack, bool eof, uint32_t *kix)
 {
-	return g->owner.pid == lc->owner.pid && g->stack == stack && g->eof_seen == eof &&
-	       (g->owner.pid >= 0 || !strcmp(g->owner.comm, lc->owner.comm));
+	struct tl_leak_key k;
+	uint32_t gi;
+
+	memset(&k, 0, sizeof(k));
+	k.pid = lc->owner.pid;
+	k.stack_eof = (uint64_t)stack << 1 | eof;
+	if (lc->owner.pid < 0)
+		memcpy(k.comm, lc->owner.comm, strnlen(lc->owner.comm, TL_COMM_LEN - 1));
+	*kix = tl_intern_ref(&L->keys, &k, sizeof(k));
+	if (*kix == TL_INTERN_NONE || !tl_idmap_get(&L->by_key, *kix, &gi))
+		return NULL;
+	return &L->groups[gi];
 }
 
 void tl_leaks_add(struct tl_leaks *L, const struct tl_lifecycle *lc)
 {
 	const struct tl_state_span *last;
 	const struct tl_usage *u = lc->usage;
-	struct tl_leak_group *g = NULL;
-	uint32_t stack = u ? u->create_stack : 0;
+	struct tl_leak_group *g;
+	uint32_t stack = u ? u->create_stack : 0, kix;
 	bool eof = u && u->eof_seen;
 
 	if (lc->nstates < 1)
@@ -42,10 +66,10 @@ void tl_leaks_add(struct tl_leaks *L, const struct tl_lifecycle *lc)
 	if (last->state != TL_TCP_CLOSE_WAIT || last->ns < L->min_age_ns)
 		return;
 	L->sockets++;
-	for (uint32_t i = 0; i < L->ngroups && !g; i++)
-		if (same_group(&L->groups[i], lc, stack, eof))
-			g = &L->groups[i];
+	g = find_group(L, lc, stack, eof, &kix);
 	if (!g) {
+		if (kix == TL_INTERN_NONE)
+			return;
 		if (L->ngroups == L->cap) {
 			uint32_t cap = L->cap ? L->cap * 2 : 16;
 			struct tl_leak_group *ng = realloc(L->groups, cap * sizeof(*ng));
@@ -55,6 +79,8 @@ void tl_leaks_add(struct tl_leaks *L, const struct tl_lifecycle *lc)
 			L->groups = ng;
 			L->cap = cap;
 		}
+		if (!tl_idmap_put(&L->by_key, kix, L->ngroups))
+			return;
 		g = &L->groups[L->ngroups++];
 		memset(g, 0, sizeof(*g));
 		g->owner = lc->owner;

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "idmap.h"
+#include "intern.h"
 #include "lifecycle.h"
 
 struct tl_leak_group {
@@ -34,6 +36,9 @@ struct tl_leaks {
 	struct tl_leak_group *groups;
 	uint32_t ngroups, cap;
 	uint64_t sockets;
+	/* Groups by key: one lookup per socket, not a walk of them all. */
+	struct tl_intern keys;	/* struct tl_leak_key */
+	struct tl_idmap by_key;	/* key index -> group index */
 };
 
 void tl_leaks_init(struct tl_leaks *L, uint64_t min_age_ns, uint64_t last_scan);

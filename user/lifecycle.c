@@ -38,6 +38,7 @@ struct tl_engine {
 	uint64_t last_scan;
 	uint64_t clock;			/* newest event time seen */
 	uint64_t next_conn;
+	uint64_t lost_upto_conn;	/* records up to this conn saw events lost */
 	struct tl_engine_stats stats;
 };
 
@@ -147,6 +148,13 @@ static void release(struct tl_engine *e, uint32_t i)
 	e->stats.open = e->recs.pool.used;
 }
 
+/* Whether events were missed for the record: its own gap, or a loss while
+ * it existed (conns are sequential, so that is one compare). */
+static bool has_gap(const struct tl_engine *e, const struct conn *c)
+{
+	return (c->flags & C_GAP) || c->conn <= e->lost_upto_conn;
+}
+
 static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 			   struct tl_lifecycle *lc)
 {
@@ -177,11 +185,11 @@ static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 			lc->time_wait_ns += ns;
 	}
 	lc->nstates = n;
-	lc->end = ended && !(c->flags & C_GAP) ? c->end : TL_END_UNKNOWN;
+	lc->end = ended && !has_gap(e, c) ? c->end : TL_END_UNKNOWN;
 	lc->complete = lc->end != TL_END_UNKNOWN;
 	lc->seeded = c->flags & C_SEEDED;
 	lc->start_exact = !(c->flags & C_START_INEXACT);
-	lc->gap = c->flags & C_GAP;
+	lc->gap = has_gap(e, c);
 	lc->evicted = c->flags & C_EVICTED;
 }
 
@@ -806,11 +814,10 @@ static void on_holder(struct tl_engine *e, const struct tl_event *ev)
 static void on_lost(struct tl_engine *e, const struct tl_event *ev)
 {
 	e->stats.lost += ev->aux;
-	/* Any open record may have missed something: none can be trusted. */
-	for (uint32_t i = e->lru.head; i != NIL; i = at(e, i)->next)
-		at(e, i)->flags |= C_GAP;
-	for (uint32_t i = e->pending.head; i != NIL; i = at(e, i)->next)
-		at(e, i)->flags |= C_GAP;
+	/* Any record open or ending now may have missed something: none can
+	 * be trusted (has_gap()).  O(1): a walk of them all per loss record
+	 * made crafted logs quadratic. */
+	e->lost_upto_conn = e->next_conn;
 }
 
 /* ---- public --------------------------------------------------------- */

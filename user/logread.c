@@ -767,6 +767,11 @@ const void *tl_logr_blob(const struct tl_log_reader *r, size_t *len)
 	return r->blob;
 }
 
+uint64_t tl_logr_offset(const struct tl_log_reader *r)
+{
+	return r->base + r->pos;
+}
+
 void tl_logr_close(struct tl_log_reader *r)
 {
 	if (!r)

@@ -9,6 +9,11 @@
 #include "session.h"
 
 #define BATCH 64	/* events decoded at a time */
+/* Stacks kept may take this much memory per byte of log read, plus a
+ * floor: deflate packs repeated blobs a thousandfold, and a crafted log
+ * must not turn megabytes into gigabytes. */
+#define STACK_BYTES_PER_LOG_BYTE 16
+#define STACK_BYTES_FLOOR (4u << 20)
 
 static void warn(const char *msg, void *ctx)
 {
@@ -22,6 +27,7 @@ struct replay {
 	bool filtered;		/* some events may not pass cli->filter */
 	uint64_t origin;	/* the recording began at its first tick */
 	uint64_t scans;
+	uint64_t stacks_refused;
 };
 
 /* Feeds one event (the last of its batch if a TL_EV_STACK); false once
@@ -35,7 +41,10 @@ static bool replay_one(struct replay *rp, const struct tl_event *ev)
 		size_t len;
 		const void *blob = tl_logr_blob(rp->r, &len);
 
-		tl_session_add_stack(rp->s, (uint32_t)ev->aux, blob, len);
+		tl_session_stack_limit(rp->s, STACK_BYTES_PER_LOG_BYTE * tl_logr_offset(rp->r) +
+					      STACK_BYTES_FLOOR);
+		if (tl_session_add_stack(rp->s, (uint32_t)ev->aux, blob, len) == -ENOSPC)
+			rp->stacks_refused++;
 		return true;
 	}
 	/* The recording began at its first tick (seeds come just before). */
@@ -51,33 +60,25 @@ static bool replay_one(struct replay *rp, const struct tl_event *ev)
 	return true;
 }
 
-int tl_run_replay(const struct tl_cli *cli)
+int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
+		  const struct tl_log_header *h, const char *name, FILE *out)
 {
 	struct tl_session_opts sopts = {
 		.fmt = cli->fmt, .events = cli->events, .interval_ns = cli->interval_ns,
 		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
-		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .out = stdout,
+		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .out = out,
+		.boot_to_real_ns = h->boot_to_real_ns,
 	};
-	struct tl_log_header h;
-	struct tl_log_reader *r;
 	struct tl_session *s;
 	struct tl_event evs[BATCH];
 	struct replay rp = { .cli = cli, .filtered = tl_filter_active(&cli->filter) };
 	bool more = true;
-	char err[512];
 	int ret, code = 0;
 
-	ret = tl_logr_open(&r, cli->path, &h, warn, (void *)cli->path, err, sizeof(err));
-	if (ret < 0) {
-		fprintf(stderr, "tcplinger: %s\n", err);
-		return 1;
-	}
-	sopts.boot_to_real_ns = h.boot_to_real_ns;
 	s = tl_session_new(&sopts);
 	if (!s) {
 		fprintf(stderr, "tcplinger: out of memory\n");
-		tl_logr_close(r);
 		return 1;
 	}
 	rp.r = r;
@@ -90,17 +91,37 @@ int tl_run_replay(const struct tl_cli *cli)
 		ret = 0;	/* stopped at --to */
 	if (cli->leaks && !rp.scans && ret >= 0)
 		fprintf(stderr, "tcplinger: warning: %s was recorded without --leaks: no stacks, "
-			"holders or EOF reads are known\n", cli->path);
+			"holders or EOF reads are known\n", name);
+	if (rp.stacks_refused)
+		fprintf(stderr, "tcplinger: warning: %s: %llu stacks skipped: they would take "
+			"more memory than a log of this size can need\n", name,
+			(unsigned long long)rp.stacks_refused);
 	if (ret < 0) {
-		fprintf(stderr, "tcplinger: %s: reading stopped: %s\n", cli->path, strerror(-ret));
+		fprintf(stderr, "tcplinger: %s: reading stopped: %s\n", name, strerror(-ret));
 		code = 1;
 	}
 	tl_session_finish(s);
-	if (fflush(stdout) || ferror(stdout)) {
+	if (fflush(out) || ferror(out)) {
 		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(errno));
 		code = 1;
 	}
 	tl_session_free(s);
-	tl_logr_close(r);
 	return code;
+}
+
+int tl_run_replay(const struct tl_cli *cli)
+{
+	struct tl_log_header h;
+	struct tl_log_reader *r;
+	char err[512];
+	int ret;
+
+	ret = tl_logr_open(&r, cli->path, &h, warn, (void *)cli->path, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "tcplinger: %s\n", err);
+		return 1;
+	}
+	ret = tl_replay_run(cli, r, &h, cli->path, stdout);
+	tl_logr_close(r);
+	return ret;
 }

@@ -166,9 +166,17 @@ bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns)
 	return s->opts.interval_ns && s->start_ns && ts_ns - s->last_summary_ns >= s->opts.interval_ns;
 }
 
-void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len)
+int tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len)
 {
-	tl_stacks_add(s->stacks, ref, blob, len);
+	/* only the leak report shows stacks: do not hold them for nothing */
+	if (!s->opts.leaks)
+		return 0;
+	return tl_stacks_add(s->stacks, ref, blob, len);
+}
+
+void tl_session_stack_limit(struct tl_session *s, size_t bytes)
+{
+	tl_stacks_set_limit(s->stacks, bytes);
 }
 
 void tl_session_finish(struct tl_session *s)

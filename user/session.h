@@ -33,8 +33,12 @@ struct tl_session;
 
 struct tl_session *tl_session_new(const struct tl_session_opts *opts);
 void tl_session_feed(struct tl_session *s, const struct tl_event *ev);
-/* A TL_EV_STACK's frames (its blob), for the leak report. */
-void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len);
+/* A TL_EV_STACK's frames (its blob), for the leak report: kept only with
+ * opts.leaks.  Returns tl_stacks_add()'s result (-ENOSPC: past the
+ * limit), 0 when not kept. */
+int tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len);
+/* Caps the memory stacks may take (tl_stacks_set_limit()). */
+void tl_session_stack_limit(struct tl_session *s, size_t bytes);
 /* Whether a tick at ts_ns would print an interval report (live scans
  * /proc for holders just before such a tick). */
 bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns);

@@ -3,41 +3,59 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include "idmap.h"
 #include "stacks.h"
 
 #define MAX_FRAMES 64
+/* What a reference costs besides its blob: the map's slot, with room. */
+#define REF_COST 32
 
+/* One distinct blob: a log may name the same bytes by many references. */
 struct entry {
 	struct tl_stack st;
 	char *blob;		/* the strings st points into */
 	size_t len;
 	uint64_t hash;
-	bool used;
+	uint32_t ref;		/* the first reference that named it */
 };
 
 struct tl_stacks {
-	struct entry *ents;	/* by reference - 1 */
-	uint32_t nents;		/* references in use: 1..nents */
-	uint32_t *index;	/* open addressing on hash: ref, 0 = free */
+	struct entry *ents;	/* distinct blobs, by index */
+	uint32_t nents, cap;
+	struct tl_idmap refs;	/* reference -> entry index */
+	uint32_t *index;	/* open addressing on hash: entry index + 1, 0 = free */
 	uint32_t index_cap;
-	uint32_t indexed;
+	uint32_t max_ref;	/* the highest reference stored */
+	uint64_t seed;		/* blobs come from logs: crafted ones must not collide */
+	size_t bytes, limit;	/* memory held and its cap (0: none) */
+	uint64_t refused;
 };
 
-static uint64_t fnv1a(const void *p, size_t n)
+static uint64_t hash_blob(uint64_t seed, const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
 
 	while (n--) {
 		h ^= *b++;
 		h *= 0x100000001b3ULL;
 	}
+	/* fold the high bits into the low ones the index uses */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
 	return h;
 }
 
 struct tl_stacks *tl_stacks_new(void)
 {
-	return calloc(1, sizeof(struct tl_stacks));
+	struct tl_stacks *t = calloc(1, sizeof(struct tl_stacks));
+
+	if (t && getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t;
+	return t;
 }
 
 void tl_stacks_free(struct tl_stacks *t)
@@ -50,25 +68,44 @@ void tl_stacks_free(struct tl_stacks *t)
 	}
 	free(t->ents);
 	free(t->index);
+	tl_idmap_free(&t->refs);
 	free(t);
 }
 
-/* Splits the blob into its strings; false if it is not one. */
+void tl_stacks_set_limit(struct tl_stacks *t, size_t bytes)
+{
+	t->limit = bytes;
+}
+
+size_t tl_stacks_bytes(const struct tl_stacks *t)
+{
+	return t->bytes;
+}
+
+uint64_t tl_stacks_refused(const struct tl_stacks *t)
+{
+	return t->refused;
+}
+
+/* Splits the blob into its strings (a frames array of just their number);
+ * false if it is not one. */
 static bool parse(struct entry *e)
 {
 	const char **frames;
-	char *p = e->blob, *end = e->blob + e->len;
+	char *p, *end = e->blob + e->len;
 	int n = 0;
 
 	if (!e->len || end[-1] != '\0')
 		return false;
-	frames = calloc(MAX_FRAMES, sizeof(*frames));
+	p = e->blob + strlen(e->blob) + 1;
+	for (char *q = p; q < end && n < MAX_FRAMES; q += strlen(q) + 1)
+		n++;
+	frames = calloc(n ? (size_t)n : 1, sizeof(*frames));
 	if (!frames)
 		return false;
-	e->st.cmdline = p;
-	p += strlen(p) + 1;
-	while (p < end && n < MAX_FRAMES) {
-		frames[n++] = p;
+	e->st.cmdline = e->blob;
+	for (int k = 0; k < n; k++) {
+		frames[k] = p;
 		p += strlen(p) + 1;
 	}
 	e->st.frames = frames;
@@ -76,71 +113,115 @@ static bool parse(struct entry *e)
 	return true;
 }
 
-static int index_put(struct tl_stacks *t, uint32_t ref);
-
-static int index_grow(struct tl_stacks *t)
+static void index_put(struct tl_stacks *t, uint32_t ix)
 {
-	uint32_t cap = t->index_cap ? t->index_cap * 2 : 256, *old = t->index, oldcap = t->index_cap;
+	uint32_t i = (uint32_t)t->ents[ix].hash & (t->index_cap - 1);
 
-	t->index = calloc(cap, sizeof(*t->index));
-	if (!t->index) {
-		t->index = old;
-		return -ENOMEM;
+	while (t->index[i])
+		i = (i + 1) & (t->index_cap - 1);
+	t->index[i] = ix + 1;
+}
+
+/* Room in the index and the entries for one more blob. */
+static int reserve(struct tl_stacks *t)
+{
+	if (t->nents == t->cap) {
+		uint32_t cap = t->cap ? t->cap * 2 : 64;
+		struct entry *ne = realloc(t->ents, (size_t)cap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		t->ents = ne;
+		t->cap = cap;
 	}
-	t->index_cap = cap;
-	t->indexed = 0;
-	for (uint32_t i = 0; i < oldcap; i++)
-		if (old[i])
-			index_put(t, old[i]);
-	free(old);
+	if ((t->nents + 1) * 2 > t->index_cap) {
+		uint32_t cap = t->index_cap ? t->index_cap * 2 : 128;
+		uint32_t *ni = calloc(cap, sizeof(*ni));
+
+		if (!ni)
+			return -ENOMEM;
+		free(t->index);
+		t->index = ni;
+		t->index_cap = cap;
+		for (uint32_t i = 0; i < t->nents; i++)
+			index_put(t, i);
+	}
 	return 0;
 }
 
-static int index_put(struct tl_stacks *t, uint32_t ref)
+/* The entry holding these bytes, or -1. */
+static int64_t find(const struct tl_stacks *t, const void *blob, size_t len, uint64_t h)
 {
-	uint32_t i;
+	if (!t->index_cap)
+		return -1;
+	for (uint32_t i = (uint32_t)h & (t->index_cap - 1); t->index[i];
+	     i = (i + 1) & (t->index_cap - 1)) {
+		const struct entry *e = &t->ents[t->index[i] - 1];
 
-	if ((t->indexed + 1) * 2 > t->index_cap && index_grow(t))
-		return -ENOMEM;
-	i = (uint32_t)t->ents[ref - 1].hash & (t->index_cap - 1);
-	while (t->index[i])
-		i = (i + 1) & (t->index_cap - 1);
-	t->index[i] = ref;
-	t->indexed++;
-	return 0;
+		if (e->hash == h && e->len == len && !memcmp(e->blob, blob, len))
+			return t->index[i] - 1;
+	}
+	return -1;
+}
+
+/* Whether cost more bytes stay within the limit; counts a refusal if not. */
+static bool afford(struct tl_stacks *t, size_t cost)
+{
+	if (!t->limit || (t->bytes <= t->limit && cost <= t->limit - t->bytes))
+		return true;
+	t->refused++;
+	return false;
 }
 
 static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len)
 {
+	uint64_t h;
+	int64_t ix;
 	struct entry *e;
+	uint32_t cur;
 
 	if (!ref || ref > TL_STACKS_MAX)
 		return -EINVAL;
-	if (ref > t->nents) {
-		struct entry *ne = realloc(t->ents, (size_t)ref * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		memset(ne + t->nents, 0, (size_t)(ref - t->nents) * sizeof(*ne));
-		t->ents = ne;
-		t->nents = ref;
-	}
-	e = &t->ents[ref - 1];
-	if (e->used)
+	if (tl_idmap_get(&t->refs, ref, &cur))
 		return 0;	/* the first word on a reference stands */
-	e->blob = malloc(len ? len : 1);
-	if (!e->blob)
-		return -ENOMEM;
-	memcpy(e->blob, blob, len);
-	e->len = len;
-	if (!parse(e)) {
-		free(e->blob);
-		e->blob = NULL;
-		return -EINVAL;
+	h = hash_blob(t->seed, blob, len);
+	ix = find(t, blob, len, h);
+	if (ix < 0) {
+		struct entry ne = { .len = len, .hash = h, .ref = ref };
+		size_t cost = len + sizeof(ne) + 2 * sizeof(*t->index) + REF_COST;
+
+		if (!afford(t, cost))
+			return -ENOSPC;
+		if (reserve(t))
+			return -ENOMEM;
+		ne.blob = malloc(len ? len : 1);
+		if (!ne.blob)
+			return -ENOMEM;
+		memcpy(ne.blob, blob, len);
+		if (!parse(&ne)) {
+			free(ne.blob);
+			return -EINVAL;
+		}
+		if (!tl_idmap_put(&t->refs, ref, t->nents)) {
+			free(ne.blob);
+			free((void *)ne.st.frames);
+			return -ENOMEM;
+		}
+		e = &t->ents[t->nents];
+		*e = ne;
+		index_put(t, t->nents++);
+		t->bytes += cost + (size_t)e->st.nframes * sizeof(*e->st.frames);
+	} else {
+		/* the same bytes again under another name: only the name */
+		if (!afford(t, REF_COST))
+			return -ENOSPC;
+		if (!tl_idmap_put(&t->refs, ref, (uint32_t)ix))
+			return -ENOMEM;
+		t->bytes += REF_COST;
 	}
-	e->hash = fnv1a(blob, len);
-	e->used = true;
-	return index_put(t, ref);
+	if (ref > t->max_ref)
+		t->max_ref = ref;
+	return 0;
 }
 
 int tl_stacks_add(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len)
@@ -150,18 +231,12 @@ int tl_stacks_add(struct tl_stacks *t, uint32_t ref, const void *blob, size_t le
 
 uint32_t tl_stacks_intern(struct tl_stacks *t, const void *blob, size_t len, bool *is_new)
 {
-	uint64_t h = fnv1a(blob, len);
-	uint32_t ref;
+	int64_t ix = find(t, blob, len, hash_blob(t->seed, blob, len));
+	uint32_t ref = t->max_ref + 1;
 
 	*is_new = false;
-	for (uint32_t i = t->index_cap ? (uint32_t)h & (t->index_cap - 1) : 0;
-	     t->index_cap && t->index[i]; i = (i + 1) & (t->index_cap - 1)) {
-		const struct entry *e = &t->ents[t->index[i] - 1];
-
-		if (e->hash == h && e->len == len && !memcmp(e->blob, blob, len))
-			return t->index[i];
-	}
-	ref = t->nents + 1;
+	if (ix >= 0)
+		return t->ents[ix].ref;
 	if (store(t, ref, blob, len))
 		return 0;
 	*is_new = true;
@@ -170,9 +245,11 @@ uint32_t tl_stacks_intern(struct tl_stacks *t, const void *blob, size_t len, boo
 
 const struct tl_stack *tl_stacks_get(const struct tl_stacks *t, uint32_t ref)
 {
-	if (!t || !ref || ref > t->nents || !t->ents[ref - 1].used)
+	uint32_t ix;
+
+	if (!t || !ref || !tl_idmap_get(&t->refs, ref, &ix))
 		return NULL;
-	return &t->ents[ref - 1].st;
+	return &t->ents[ix].st;
 }
 
 size_t tl_stack_blob(char *buf, size_t cap, const char *cmdline, char *const *frames, int n)

@@ -25,12 +25,18 @@ struct tl_stacks;
 
 struct tl_stacks *tl_stacks_new(void);
 void tl_stacks_free(struct tl_stacks *t);
-/* Stores blob as reference ref (replay).  Returns 0, or -EINVAL for a
- * malformed blob or a reference out of range, -ENOMEM. */
+/* Stores blob as reference ref (replay); equal blobs are kept once.
+ * Returns 0, or -EINVAL for a malformed blob or a reference out of range,
+ * -ENOSPC past the limit, -ENOMEM. */
 int tl_stacks_add(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len);
 /* The reference of blob, stored under a new one if unseen (*is_new).
  * Returns 0 when it cannot be stored. */
 uint32_t tl_stacks_intern(struct tl_stacks *t, const void *blob, size_t len, bool *is_new);
+/* Caps the memory kept (blobs, frames, references) at about bytes; what
+ * would pass it is refused and counted.  0: no cap (the default). */
+void tl_stacks_set_limit(struct tl_stacks *t, size_t bytes);
+size_t tl_stacks_bytes(const struct tl_stacks *t);	/* memory kept now */
+uint64_t tl_stacks_refused(const struct tl_stacks *t);	/* stacks refused by the cap */
 /* NULL if unknown (never stored, or its log block was lost). */
 const struct tl_stack *tl_stacks_get(const struct tl_stacks *t, uint32_t ref);
 /* Writes the blob of cmdline and frames into buf (at most cap bytes,
