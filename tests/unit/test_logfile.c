@@ -312,18 +312,23 @@ static void write_errors_surface(void)
 {
 	struct tl_event e = ev_state(1, 1, 1, 2, 3, 4);
 	struct tl_log_writer *w;
-	char err[256], path[64];
-	int fds[2];
+	char err[256];
+	int fds[2], saved;
 
-	CHECK_EQ_U64(tl_logw_open(&w, "/dev/full", &test_hdr, 0, err, sizeof(err)), -ENOSPC);
-	CHECK_STR(err, "/dev/full: No space left on device");
+	/* Devices are refused (-w writes regular files or stdout only). */
+	CHECK_EQ_U64(tl_logw_open(&w, "/dev/full", &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "/dev/full is a character device: -w writes regular files only "
+		  "(or - for stdout)");
 	CHECK_EQ_U64(tl_logw_open(&w, "/nonexistent/dir/x.tlog", &test_hdr, 0, err, sizeof(err)),
 		     -ENOENT);
-	/* A reader that goes away: EPIPE from then on. */
+	/* A reader of stdout that goes away: EPIPE from then on. */
 	signal(SIGPIPE, SIG_IGN);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
 	CHECK(!pipe(fds));
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[1]);
-	CHECK_EQ_U64(tl_logw_open(&w, path, &test_hdr, 0, err, sizeof(err)), 0);
+	CHECK(dup2(fds[1], STDOUT_FILENO) == STDOUT_FILENO);
+	close(fds[1]);
+	CHECK_EQ_U64(tl_logw_open(&w, "-", &test_hdr, 0, err, sizeof(err)), 0);
 	close(fds[0]);
 	CHECK_EQ_U64(tl_logw_add(w, &e), 0);
 	CHECK_EQ_U64(tl_logw_flush(w), -EPIPE);
@@ -331,7 +336,8 @@ static void write_errors_surface(void)
 	CHECK_EQ_U64(tl_logw_flush(w), -EPIPE);
 	CHECK_EQ_U64(tl_logw_events(w), 0);
 	CHECK_EQ_U64(tl_logw_close(w), -EPIPE);
-	close(fds[1]);
+	CHECK(dup2(saved, STDOUT_FILENO) == STDOUT_FILENO);
+	close(saved);
 	signal(SIGPIPE, SIG_DFL);
 }
 
@@ -357,6 +363,59 @@ static void file_mode_0600(void)
 	CHECK_EQ_U64(st.st_mode & 07777, 0600);
 	umask(old);
 	unlink(path);
+}
+
+/* What an unprivileged user can plant at a -w path: nothing is followed,
+ * opened or changed, and the FIFO's open does not wait for a reader. */
+static void unsafe_paths_refused(void)
+{
+	const char *target = tmp_path("target"), *slink = tmp_path("link.tlog");
+	const char *fifo = tmp_path("fifo.tlog"), *hard = tmp_path("hard.tlog");
+	const char *dangling = tmp_path("dangling.tlog");
+	struct tl_log_writer *w;
+	struct stat st;
+	char err[256], want[512];
+	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	CHECK(fd >= 0 && write(fd, "keep", 4) == 4);
+	close(fd);
+	CHECK(!symlink(target, slink));
+	CHECK(!symlink(tmp_path("nowhere"), dangling));
+	CHECK(!mkfifo(fifo, 0644));
+	CHECK(!link(target, hard));
+
+	CHECK_EQ_U64(tl_logw_open(&w, slink, &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s is a symbolic link: not followed, give the real path",
+		 slink);
+	CHECK_STR(err, want);
+	CHECK_EQ_U64(tl_logw_open(&w, dangling, &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	CHECK(access(tmp_path("nowhere"), F_OK) && errno == ENOENT);
+	CHECK_EQ_U64(tl_logw_open(&w, fifo, &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s is a FIFO: -w writes regular files only "
+		 "(or - for stdout)", fifo);
+	CHECK_STR(err, want);
+	CHECK_EQ_U64(tl_logw_open(&w, tmpdir, &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, " is a directory: ") != NULL);
+	CHECK_EQ_U64(tl_logw_open(&w, hard, &test_hdr, 0, err, sizeof(err)), -EMLINK);
+	snprintf(want, sizeof(want), "%s has other hard links: not overwritten, remove it first",
+		 hard);
+	CHECK_STR(err, want);
+	/* The target is untouched: content and mode. */
+	CHECK(!stat(target, &st));
+	CHECK_EQ_U64(st.st_size, 4);
+	CHECK_EQ_U64(st.st_mode & 07777, 0644);
+	CHECK(!lstat(fifo, &st) && S_ISFIFO(st.st_mode));
+	unlink(hard);
+	/* A plain existing file is still overwritten. */
+	CHECK_EQ_U64(tl_logw_open(&w, target, &test_hdr, 0, err, sizeof(err)), 0);
+	CHECK_EQ_U64(tl_logw_close(w), 0);
+	CHECK(!stat(target, &st));
+	CHECK(st.st_size > 4);
+	CHECK_EQ_U64(st.st_mode & 07777, 0600);
+	unlink(slink);
+	unlink(dangling);
+	unlink(fifo);
+	unlink(target);
 }
 
 /* ---- size and speed ---- */
@@ -493,6 +552,7 @@ int main(void)
 	RUN(max_size_efbig);
 	RUN(write_errors_surface);
 	RUN(file_mode_0600);
+	RUN(unsafe_paths_refused);
 	RUN(churn_bytes_per_event);
 	tmpdir_remove();
 	return UNIT_END();
