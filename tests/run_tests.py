@@ -2240,6 +2240,57 @@ class Suite:
         self.leak_raise(ck, box["progs"], self.leak_lines(recs), box["tracer"].stderr_tail(6))
         return "oldest_ns %s" % fmt_s(g.get("oldest_ns")) if g else None
 
+    # -- hardening
+
+    def t_record_unsafe_path(self, workdir):
+        """-w in a world-writable dir holding a symlink, a FIFO nobody
+        reads, a directory or a hard link: one line, exit 1, nothing
+        touched, and no open() that waits."""
+        d = os.path.join(workdir, "sticky")
+        os.mkdir(d)
+        os.chmod(d, 0o1777)
+        target = os.path.join(workdir, "precious")
+        with open(target, "w") as f:
+            f.write("keep me\n")
+        os.chmod(target, 0o644)
+        cases = {
+            "link.tlog": ("is a symbolic link", lambda p: os.symlink(target, p)),
+            "dangling.tlog": ("is a symbolic link",
+                              lambda p: os.symlink(os.path.join(workdir, "nowhere"), p)),
+            "fifo.tlog": ("is a FIFO", os.mkfifo),
+            "dir.tlog": ("is a directory", os.mkdir),
+            "hard.tlog": ("has other hard links", lambda p: os.link(target, p)),
+        }
+        binary = self.tracer_bin(True)
+        env = dict(os.environ)
+        env.update(SAN_ENV)
+        ck = Checker()
+        details = []
+        for name, (needle, make) in cases.items():
+            path = os.path.join(d, name)
+            make(path)
+            argv = [binary, "record", "-w", path, "-d", "30"]
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=40,
+                                   env=env, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                raise TestFailure("%s: record did not exit within 40 s" % name)
+            lines = [l for l in r.stderr.splitlines() if l.strip()]
+            ok = ck.eq(r.returncode, 1, name + " exit status")
+            ok &= ck.eq(len(lines), 1, name + " stderr lines")
+            want = "tcplinger: %s %s" % (path, needle)
+            ok &= ck.true(lines and lines[0].startswith(want),
+                          "%s: stderr does not begin with %r" % (name, want))
+            if not ok:
+                details += ["%s: %s" % (name, l) for l in r.stderr.splitlines()[-4:]]
+        with open(target) as f:
+            ck.eq(f.read(), "keep me\n", "content of the symlinks' and hard link's target")
+        ck.eq(oct(os.stat(target).st_mode & 0o7777), oct(0o644), "mode of the target")
+        ck.true(not os.path.lexists(os.path.join(workdir, "nowhere")),
+                "the dangling symlink's target was created")
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + details)
+
     # -- driver
 
     def main(self):
@@ -2286,6 +2337,7 @@ class Suite:
                 ("leaks_live", self.t_leaks_live),
                 ("leaks_replay", self.t_leaks_replay),
                 ("leaks_preexisting", self.t_leaks_preexisting),
+                ("record_unsafe_path", self.t_record_unsafe_path),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)
