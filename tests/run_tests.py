@@ -2291,6 +2291,73 @@ class Suite:
         if ck.errors:
             raise TestFailure(ck.errors[0], ck.errors[1:] + details)
 
+    def t_reader_gone(self, workdir):
+        """`tcplinger | head -1` while traffic flows: the tracer notices
+        its reader left and exits by itself within 2 s, status 1, quietly."""
+        binary = self.tracer_bin(True)
+        env = dict(os.environ)
+        env.update(SAN_ENV)
+        modes = [("text", [], ["head", "-n", "1"]),
+                 ("json", ["--json", "--events"], ["head", "-n", "1"]),
+                 ("record", ["record", "-w", "-"], ["head", "-c", "64"])]
+        ck = Checker()
+        notes = []
+        for tag, args, reader_argv in modes:
+            ns = tr = rd = None
+            err_path = os.path.join(workdir, tag + ".err")
+            try:
+                ns = Netns()
+                for sysctl in self.CHURN_SYSCTLS:
+                    ns.sysctl(sysctl)
+                with open(err_path, "wb") as err_f:
+                    tr = subprocess.Popen([binary] + args + ["--netns", str(ns.inode),
+                                                             "-d", "60"],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=err_f, env=env, start_new_session=True)
+                rd = subprocess.Popen(reader_argv, stdin=tr.stdout, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+                tr.stdout.close()   # the reader holds the only read end
+                deadline = time.monotonic() + TRACER_READY_TIMEOUT
+                while READY_MARK not in open(err_path, errors="replace").read():
+                    if tr.poll() is not None or time.monotonic() > deadline:
+                        raise TestFailure("%s: tracer not ready (exit %s)" % (tag, tr.poll()),
+                                          open(err_path, errors="replace").read().splitlines())
+                    time.sleep(0.05)
+                sc = Scenario(ns.cmd([self.scen_bin("churn"), "-n", "1000000", "-p", "5008"]))
+                try:
+                    try:
+                        rd.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        raise TestFailure("%s: the reader got nothing within 30 s" % tag)
+                    t_gone = time.monotonic()
+                    try:
+                        rc = tr.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        raise TestFailure("%s: tracer still running 15 s after its reader "
+                                          "exited" % tag)
+                    took = time.monotonic() - t_gone
+                finally:
+                    sc.kill()
+                err = open(err_path, errors="replace").read()
+                lines = [l for l in err.splitlines() if l.strip() and READY_MARK not in l]
+                if SANITIZER_RE.search(err):
+                    raise TestFailure("%s: sanitizer report" % tag, err.splitlines()[-30:])
+                ck.eq(rc, 1, tag + " exit status")
+                ck.true(took <= 2.0, "%s: exited %.2f s after its reader, expected <= 2 s" % (
+                    tag, took))
+                ck.eq(lines, [], tag + " stderr besides the banner")
+                notes.append("%s %.2f s" % (tag, took))
+            finally:
+                if rd:
+                    testlib.kill_wait(rd)
+                if tr:
+                    testlib.kill_wait(tr)
+                if ns:
+                    ns.close()
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:])
+        return ", ".join(notes)
+
     # -- driver
 
     def main(self):
@@ -2338,6 +2405,7 @@ class Suite:
                 ("leaks_replay", self.t_leaks_replay),
                 ("leaks_preexisting", self.t_leaks_preexisting),
                 ("record_unsafe_path", self.t_record_unsafe_path),
+                ("reader_gone", self.t_reader_gone),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)
