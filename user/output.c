@@ -368,13 +368,21 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, const char 
 }
 
 /* HH:MM:SS.mmm, local time. */
+/* Both terms may come from a log made elsewhere: clamp, never overflow. */
+static int64_t wall_ns(uint64_t boot_ns, int64_t boot_to_real_ns)
+{
+	int64_t b = boot_ns > INT64_MAX ? INT64_MAX : (int64_t)boot_ns, real;
+
+	if (__builtin_add_overflow(b, boot_to_real_ns, &real))
+		real = INT64_MAX;	/* b >= 0: only a positive sum overflows */
+	return real < 0 ? 0 : real;
+}
+
 static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
 {
-	int64_t real = (int64_t)boot_ns + out->boot_to_real_ns;
+	int64_t real = wall_ns(boot_ns, out->boot_to_real_ns);
 	time_t sec;
 
-	if (real < 0)
-		real = 0;
 	sec = (time_t)(real / (int64_t)NS_PER_SEC);
 	/* Rows come many a second: convert each second once. */
 	if (!out->clock_len || sec != out->clock_sec) {
