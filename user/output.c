@@ -253,23 +253,30 @@ static void csv_header(struct tl_textbuf *tb)
 	tb_chr(tb, '\n');
 }
 
-/* comm is the only free text: quote it when it needs quoting. */
+/*
+ * comm is the only free text, and any process sets its own: control
+ * bytes become '?', and a cell a spreadsheet would take for a formula
+ * (= + - @ first) gets a leading ' inside quotes.  Quoted when needed.
+ */
 static void put_csv_str(struct tl_textbuf *tb, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
+	bool formula = n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
+	bool quote = formula || memchr(s, ',', n) || memchr(s, '"', n);
 
-	if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) &&
-	    !memchr(s, '\r', n)) {
-		tb_mem(tb, s, n);
-		return;
-	}
-	tb_chr(tb, '"');
+	if (quote)
+		tb_chr(tb, '"');
+	if (formula)
+		tb_chr(tb, '\'');
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
+		char c = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+
+		if (c == '"')
 			tb_chr(tb, '"');	/* a quote is written twice */
-		tb_chr(tb, s[i]);
+		tb_chr(tb, c);
 	}
-	tb_chr(tb, '"');
+	if (quote)
+		tb_chr(tb, '"');
 }
 
 /* value, then a comma */

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Output from untrusted input: clock offsets from logs made elsewhere. */
+/* Output from untrusted input: process names in CSV, clock offsets from
+ * logs made elsewhere. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -28,6 +30,66 @@ static char *cap_close(struct cap *c)
 {
 	fclose(c->f);
 	return c->buf;
+}
+
+static struct tl_lifecycle mk_lifecycle(const char *comm)
+{
+	struct tl_lifecycle lc;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.conn = 1;
+	lc.tuple.family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", lc.tuple.saddr);
+	inet_pton(AF_INET, "127.0.0.1", lc.tuple.daddr);
+	lc.tuple.sport = 1000;
+	lc.tuple.dport = 2000;
+	lc.owner.pid = 7;
+	memcpy(lc.owner.comm, comm, strnlen(comm, TL_COMM_LEN));
+	lc.states[0].state = TL_TCP_ESTABLISHED;
+	lc.nstates = 1;
+	return lc;
+}
+
+/* The comm cell of the (only) row. */
+static char *csv_comm(const char *comm)
+{
+	static char cell[64];
+	struct tl_lifecycle lc = mk_lifecycle(comm);
+	struct cap c;
+	char *got, *row, *p, *end;
+
+	cap_open(&c, TL_FMT_CSV);
+	tl_output_lifecycle(&c.out, &lc);
+	got = cap_close(&c);
+	row = strchr(got, '\n') + 1;
+	p = strstr(row, ",7,") + 3;
+	end = strstr(p, ",0,0,0,");	/* start_ns, end_ns, duration_ns... */
+	snprintf(cell, sizeof(cell), "%.*s", end ? (int)(end - p) : 0, p);
+	CHECK(strchr(row, '\n') == row + strlen(row) - 1);	/* one line */
+	free(got);
+	return cell;
+}
+
+static void csv_formula_cells_neutralized(void)
+{
+	CHECK_STR(csv_comm("=cmd|'/c calc'"), "\"'=cmd|'/c calc'\"");
+	CHECK_STR(csv_comm("+1+1"), "\"'+1+1\"");
+	CHECK_STR(csv_comm("-2+3"), "\"'-2+3\"");
+	CHECK_STR(csv_comm("@SUM(A1)"), "\"'@SUM(A1)\"");
+	CHECK_STR(csv_comm("=a\"b,c"), "\"'=a\"\"b,c\"");
+	/* Only the first character matters; plain names stay bare. */
+	CHECK_STR(csv_comm("nginx=1"), "nginx=1");
+	CHECK_STR(csv_comm("kworker/0:1-ev"), "kworker/0:1-ev");
+	CHECK_STR(csv_comm("a,b"), "\"a,b\"");
+}
+
+static void csv_control_bytes_replaced(void)
+{
+	CHECK_STR(csv_comm("a\nb\rc\td\x1b[31m"), "a?b?c?d?[31m");
+	CHECK_STR(csv_comm("\x7f" "del"), "?del");
+	/* A tab or CR first is no formula once replaced. */
+	CHECK_STR(csv_comm("\t=x"), "?=x");
+	CHECK_STR(csv_comm("\x01,\x02"), "\"?,?\"");
 }
 
 /* The text time column from any offset and event time: no overflow (the
@@ -71,6 +133,8 @@ int main(void)
 {
 	setenv("TZ", "UTC", 1);
 	tzset();
+	RUN(csv_formula_cells_neutralized);
+	RUN(csv_control_bytes_replaced);
 	RUN(text_time_extreme_offsets);
 	return UNIT_END();
 }
