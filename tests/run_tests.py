@@ -2358,6 +2358,85 @@ class Suite:
             raise TestFailure(ck.errors[0], ck.errors[1:])
         return ", ".join(notes)
 
+    def caps_run(self, workdir, caps, args):
+        """The sanitizer build as uid 65534 with only these ambient
+        capabilities (setpriv names: bpf, perfmon, syslog, ...)."""
+        d = self.unpriv_dir(workdir)
+        binary = os.path.join(d, "tcplinger")
+        if not os.path.exists(binary):
+            shutil.copy(self.tracer_bin(True), binary)
+            os.chmod(binary, 0o755)
+        cs = ",".join(["-all"] + ["+" + c for c in caps])
+        env = dict(os.environ)
+        env.update(SAN_ENV)
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "--inh-caps=" + cs, "--ambient-caps=" + cs, "--bounding-set=" + cs,
+                binary] + list(args)
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=40, env=env,
+                               stdin=subprocess.DEVNULL, cwd=d)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("did not exit within 40 s: %s" % " ".join(argv))
+        if SANITIZER_RE.search(r.stderr):
+            raise TestFailure("sanitizer report", r.stderr.splitlines()[-30:])
+        return r, ["argv: " + " ".join(argv), "exit %d" % r.returncode] + \
+            ["stderr: " + l for l in r.stderr.splitlines()[-10:]]
+
+    def t_cli_caps_no_syslog(self, workdir):
+        """CAP_BPF + CAP_PERFMON without CAP_SYSLOG: the line names CAP_SYSLOG."""
+        with open("/proc/sys/kernel/kptr_restrict") as f:
+            kptr = int(f.read())
+        with open("/proc/sys/kernel/perf_event_paranoid") as f:
+            paranoid = int(f.read())
+        if kptr == 0 and paranoid <= 1:
+            raise TestSkip("kallsyms addresses are shown to everyone here")
+        if kptr >= 2:
+            raise TestSkip("kptr_restrict=2 hides kallsyms addresses from root too")
+        r, det = self.caps_run(workdir, ["bpf", "perfmon"], ["-d", "1"])
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        if r.returncode != 1 or len(lines) != 1:
+            raise TestFailure("expected exit 1 and one stderr line", det)
+        if "lacks CAP_SYSLOG" not in lines[0] or not lines[0].startswith("tcplinger: "):
+            raise TestFailure("the line does not name CAP_SYSLOG", det)
+        return lines[0]
+
+    def t_cli_caps_minimal(self, workdir):
+        """The README's minimal set traces as uid 65534, without warnings
+        (but for network namespaces it cannot enter: CAP_SYS_ADMIN)."""
+        r, det = self.caps_run(workdir, ["bpf", "perfmon", "syslog", "dac_read_search"],
+                               ["--json", "-d", "1"])
+        other = [l for l in r.stderr.splitlines() if l.strip() and READY_MARK not in l
+                 and "could not enter" not in l]
+        if r.returncode != 0 or other:
+            raise TestFailure("expected exit 0 and no warnings", det)
+        if '"type":"summary"' not in r.stdout:
+            raise TestFailure("no summary on stdout", det + r.stdout.splitlines()[-3:])
+
+    def t_cli_btf_empty(self, workdir):
+        """An empty /sys/kernel/btf/vmlinux (bind-mounted in a mount
+        namespace of the test's own): a clear line, not libbpf's ESRCH."""
+        btf = "/sys/kernel/btf/vmlinux"
+        if not os.path.exists(btf) or not shutil.which("unshare"):
+            raise TestSkip("no %s or no unshare" % btf)
+        empty = os.path.join(workdir, "empty")
+        open(empty, "wb").close()
+        env = dict(os.environ)
+        env.update(SAN_ENV)
+        script = 'mount --bind "$1" %s && exec "$2" -d 1' % btf
+        argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", empty,
+                self.tracer_bin(True)]
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=40, env=env,
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("did not exit within 40 s")
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        det = ["exit %d" % r.returncode] + ["stderr: " + l for l in lines[-10:]]
+        want = "tcplinger: kernel BTF at %s is empty, not BTF: " % btf
+        if r.returncode != 1 or len(lines) != 1 or not lines[0].startswith(want):
+            raise TestFailure("expected exit 1 and one line beginning %r" % want, det)
+        return lines[0]
+
     # -- driver
 
     def main(self):
@@ -2406,6 +2485,9 @@ class Suite:
                 ("leaks_preexisting", self.t_leaks_preexisting),
                 ("record_unsafe_path", self.t_record_unsafe_path),
                 ("reader_gone", self.t_reader_gone),
+                ("cli_caps_no_syslog", self.t_cli_caps_no_syslog),
+                ("cli_caps_minimal", self.t_cli_caps_minimal),
+                ("cli_btf_empty", self.t_cli_btf_empty),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)
