@@ -2437,6 +2437,47 @@ class Suite:
             raise TestFailure("expected exit 1 and one line beginning %r" % want, det)
         return lines[0]
 
+    def t_replay_unreadable(self, workdir):
+        """A log none of whose blocks can be read: exit 1 with a line
+        saying so; a log of a header only is an empty recording: exit 0."""
+        def drive(ctx):
+            ctx.start("client_first").finish()
+
+        ctx = self.recording(workdir, [], drive, sanitized=False)
+        with open(ctx.rec.log, "rb") as f:
+            data = f.read()
+        blocks = log_blocks(data)
+        if not blocks:
+            raise TestFailure("the recording has no block")
+        hdr = data[:blocks[0][0]]
+        bad_crc = bytearray(data)
+        for off, n in blocks:
+            bad_crc[off + LOG_BHDR_LEN + (n - LOG_BHDR_LEN) // 2] ^= 0xff
+        cases = [("every block's data corrupt", bytes(bad_crc)),
+                 ("garbage after the header", hdr + b"\x55" * 4096),
+                 ("the first block cut short", data[:blocks[0][0] + blocks[0][1] // 2])]
+        ck = Checker()
+        details = []
+        for what, content in cases:
+            path = os.path.join(workdir, "unreadable-%d.tlog" % len(details))
+            with open(path, "wb") as f:
+                f.write(content)
+            rp = self.replay(path, ["--json"])
+            want = "tcplinger: %s: no block of the log could be read" % path
+            ok = ck.eq(rp.rc, 1, what + ": exit status")
+            ok &= ck.eq(rp.err_lines[-1:], [want], what + ": last stderr line")
+            if not ok:
+                details += rp.details(4)
+            details.append(what)
+        path = os.path.join(workdir, "header-only.tlog")
+        with open(path, "wb") as f:
+            f.write(hdr)
+        rp = self.replay(path, ["--json"])
+        if not ck.eq((rp.rc, rp.err_lines), (0, []), "header-only log: exit status, stderr"):
+            details += rp.details(4)
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + details)
+
     # -- driver
 
     def main(self):
@@ -2488,6 +2529,7 @@ class Suite:
                 ("cli_caps_no_syslog", self.t_cli_caps_no_syslog),
                 ("cli_caps_minimal", self.t_cli_caps_minimal),
                 ("cli_btf_empty", self.t_cli_btf_empty),
+                ("replay_unreadable", self.t_replay_unreadable),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)

@@ -10,19 +10,24 @@
 
 #define BATCH 64	/* events decoded at a time */
 
-static void warn(const char *msg, void *ctx)
-{
-	fprintf(stderr, "tcplinger: %s: %s\n", (const char *)ctx, msg);
-}
-
 struct replay {
 	const struct tl_cli *cli;
+	uint64_t events;	/* read from the log */
+	uint64_t warnings;	/* damage the reader got past */
 	struct tl_log_reader *r;
 	struct tl_session *s;
 	bool filtered;		/* some events may not pass cli->filter */
 	uint64_t origin;	/* the recording began at its first tick */
 	uint64_t scans;
 };
+
+static void warn(const char *msg, void *ctx)
+{
+	struct replay *rp = ctx;
+
+	rp->warnings++;
+	fprintf(stderr, "tcplinger: %s: %s\n", rp->cli->path, msg);
+}
 
 /* Feeds one event (the last of its batch if a TL_EV_STACK); false once
  * past --to. */
@@ -68,7 +73,7 @@ int tl_run_replay(const struct tl_cli *cli)
 	char err[512];
 	int ret, code = 0;
 
-	ret = tl_logr_open(&r, cli->path, &h, warn, (void *)cli->path, err, sizeof(err));
+	ret = tl_logr_open(&r, cli->path, &h, warn, &rp, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "tcplinger: %s\n", err);
 		return 1;
@@ -83,6 +88,7 @@ int tl_run_replay(const struct tl_cli *cli)
 	rp.r = r;
 	rp.s = s;
 	while (more && (ret = tl_logr_read(r, evs, BATCH)) > 0) {
+		rp.events += (uint64_t)ret;
 		for (int k = 0; k < ret && more; k++)
 			more = replay_one(&rp, &evs[k]);
 	}
@@ -93,6 +99,10 @@ int tl_run_replay(const struct tl_cli *cli)
 			"holders or EOF reads are known\n", cli->path);
 	if (ret < 0) {
 		fprintf(stderr, "tcplinger: %s: reading stopped: %s\n", cli->path, strerror(-ret));
+		code = 1;
+	} else if (!rp.events && rp.warnings) {
+		/* Damaged past reading: not an empty recording. */
+		fprintf(stderr, "tcplinger: %s: no block of the log could be read\n", cli->path);
 		code = 1;
 	}
 	tl_session_finish(s);
