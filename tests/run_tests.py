@@ -2495,6 +2495,244 @@ class Suite:
         self.leak_raise(ck, box["progs"], self.leak_lines(recs), box["tracer"].stderr_tail(6))
         return "oldest_ns %s" % fmt_s(g.get("oldest_ns")) if g else None
 
+    # -- hardening
+
+    def t_record_unsafe_path(self, workdir):
+        """-w in a world-writable dir holding a symlink, a FIFO nobody
+        reads, a directory or a hard link: one line, exit 1, nothing
+        touched, and no open() that waits."""
+        d = os.path.join(workdir, "sticky")
+        os.mkdir(d)
+        os.chmod(d, 0o1777)
+        target = os.path.join(workdir, "precious")
+        with open(target, "w") as f:
+            f.write("keep me\n")
+        os.chmod(target, 0o644)
+        cases = {
+            "link.tlog": ("is a symbolic link", lambda p: os.symlink(target, p)),
+            "dangling.tlog": ("is a symbolic link",
+                              lambda p: os.symlink(os.path.join(workdir, "nowhere"), p)),
+            "fifo.tlog": ("is a FIFO", os.mkfifo),
+            "dir.tlog": ("is a directory", os.mkdir),
+            "hard.tlog": ("has other hard links", lambda p: os.link(target, p)),
+        }
+        binary = self.tracer_bin(True)
+        env = dict(os.environ)
+        env.update(SAN_ENV)
+        ck = Checker()
+        details = []
+        for name, (needle, make) in cases.items():
+            path = os.path.join(d, name)
+            make(path)
+            argv = [binary, "record", "-w", path, "-d", "30"]
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=40,
+                                   env=env, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                raise TestFailure("%s: record did not exit within 40 s" % name)
+            lines = [l for l in r.stderr.splitlines() if l.strip()]
+            ok = ck.eq(r.returncode, 1, name + " exit status")
+            ok &= ck.eq(len(lines), 1, name + " stderr lines")
+            want = "tcplinger: %s %s" % (path, needle)
+            ok &= ck.true(lines and lines[0].startswith(want),
+                          "%s: stderr does not begin with %r" % (name, want))
+            if not ok:
+                details += ["%s: %s" % (name, l) for l in r.stderr.splitlines()[-4:]]
+        with open(target) as f:
+            ck.eq(f.read(), "keep me\n", "content of the symlinks' and hard link's target")
+        ck.eq(oct(os.stat(target).st_mode & 0o7777), oct(0o644), "mode of the target")
+        ck.true(not os.path.lexists(os.path.join(workdir, "nowhere")),
+                "the dangling symlink's target was created")
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + details)
+
+    def t_reader_gone(self, workdir):
+        """`tcplinger | head -1` while traffic flows: the tracer notices
+        its reader left and exits by itself within 2 s, status 1, quietly."""
+        binary = self.tracer_bin(True)
+        env = dict(os.environ)
+        env.update(SAN_ENV)
+        modes = [("text", [], ["head", "-n", "1"]),
+                 ("json", ["--json", "--events"], ["head", "-n", "1"]),
+                 ("record", ["record", "-w", "-"], ["head", "-c", "64"])]
+        ck = Checker()
+        notes = []
+        for tag, args, reader_argv in modes:
+            ns = tr = rd = None
+            err_path = os.path.join(workdir, tag + ".err")
+            try:
+                ns = Netns()
+                for sysctl in self.CHURN_SYSCTLS:
+                    ns.sysctl(sysctl)
+                with open(err_path, "wb") as err_f:
+                    tr = subprocess.Popen([binary] + args + ["--netns", str(ns.inode),
+                                                             "-d", "60"],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=err_f, env=env, start_new_session=True)
+                rd = subprocess.Popen(reader_argv, stdin=tr.stdout, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+                tr.stdout.close()   # the reader holds the only read end
+                deadline = time.monotonic() + TRACER_READY_TIMEOUT
+                while READY_MARK not in open(err_path, errors="replace").read():
+                    if tr.poll() is not None or time.monotonic() > deadline:
+                        raise TestFailure("%s: tracer not ready (exit %s)" % (tag, tr.poll()),
+                                          open(err_path, errors="replace").read().splitlines())
+                    time.sleep(0.05)
+                sc = Scenario(ns.cmd([self.scen_bin("churn"), "-n", "1000000", "-p", "5008"]))
+                try:
+                    try:
+                        rd.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        raise TestFailure("%s: the reader got nothing within 30 s" % tag)
+                    t_gone = time.monotonic()
+                    try:
+                        rc = tr.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        raise TestFailure("%s: tracer still running 15 s after its reader "
+                                          "exited" % tag)
+                    took = time.monotonic() - t_gone
+                finally:
+                    sc.kill()
+                err = open(err_path, errors="replace").read()
+                lines = [l for l in err.splitlines() if l.strip() and READY_MARK not in l]
+                if SANITIZER_RE.search(err):
+                    raise TestFailure("%s: sanitizer report" % tag, err.splitlines()[-30:])
+                ck.eq(rc, 1, tag + " exit status")
+                ck.true(took <= 2.0, "%s: exited %.2f s after its reader, expected <= 2 s" % (
+                    tag, took))
+                ck.eq(lines, [], tag + " stderr besides the banner")
+                notes.append("%s %.2f s" % (tag, took))
+            finally:
+                if rd:
+                    testlib.kill_wait(rd)
+                if tr:
+                    testlib.kill_wait(tr)
+                if ns:
+                    ns.close()
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:])
+        return ", ".join(notes)
+
+    def caps_run(self, workdir, caps, args):
+        """The sanitizer build as uid 65534 with only these ambient
+        capabilities (setpriv names: bpf, perfmon, syslog, ...)."""
+        d = self.unpriv_dir(workdir)
+        binary = os.path.join(d, "tcplinger")
+        if not os.path.exists(binary):
+            shutil.copy(self.tracer_bin(True), binary)
+            os.chmod(binary, 0o755)
+        cs = ",".join(["-all"] + ["+" + c for c in caps])
+        env = dict(os.environ)
+        env.update(SAN_ENV)
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "--inh-caps=" + cs, "--ambient-caps=" + cs, "--bounding-set=" + cs,
+                binary] + list(args)
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=40, env=env,
+                               stdin=subprocess.DEVNULL, cwd=d)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("did not exit within 40 s: %s" % " ".join(argv))
+        if SANITIZER_RE.search(r.stderr):
+            raise TestFailure("sanitizer report", r.stderr.splitlines()[-30:])
+        return r, ["argv: " + " ".join(argv), "exit %d" % r.returncode] + \
+            ["stderr: " + l for l in r.stderr.splitlines()[-10:]]
+
+    def t_cli_caps_no_syslog(self, workdir):
+        """CAP_BPF + CAP_PERFMON without CAP_SYSLOG: the line names CAP_SYSLOG."""
+        with open("/proc/sys/kernel/kptr_restrict") as f:
+            kptr = int(f.read())
+        with open("/proc/sys/kernel/perf_event_paranoid") as f:
+            paranoid = int(f.read())
+        if kptr == 0 and paranoid <= 1:
+            raise TestSkip("kallsyms addresses are shown to everyone here")
+        if kptr >= 2:
+            raise TestSkip("kptr_restrict=2 hides kallsyms addresses from root too")
+        r, det = self.caps_run(workdir, ["bpf", "perfmon"], ["-d", "1"])
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        if r.returncode != 1 or len(lines) != 1:
+            raise TestFailure("expected exit 1 and one stderr line", det)
+        if "lacks CAP_SYSLOG" not in lines[0] or not lines[0].startswith("tcplinger: "):
+            raise TestFailure("the line does not name CAP_SYSLOG", det)
+        return lines[0]
+
+    def t_cli_caps_minimal(self, workdir):
+        """The README's minimal set traces as uid 65534, without warnings
+        (but for network namespaces it cannot enter: CAP_SYS_ADMIN)."""
+        r, det = self.caps_run(workdir, ["bpf", "perfmon", "syslog", "dac_read_search"],
+                               ["--json", "-d", "1"])
+        other = [l for l in r.stderr.splitlines() if l.strip() and READY_MARK not in l
+                 and "could not enter" not in l]
+        if r.returncode != 0 or other:
+            raise TestFailure("expected exit 0 and no warnings", det)
+        if '"type":"summary"' not in r.stdout:
+            raise TestFailure("no summary on stdout", det + r.stdout.splitlines()[-3:])
+
+    def t_cli_btf_empty(self, workdir):
+        """An empty /sys/kernel/btf/vmlinux (bind-mounted in a mount
+        namespace of the test's own): a clear line, not libbpf's ESRCH."""
+        btf = "/sys/kernel/btf/vmlinux"
+        if not os.path.exists(btf) or not shutil.which("unshare"):
+            raise TestSkip("no %s or no unshare" % btf)
+        empty = os.path.join(workdir, "empty")
+        open(empty, "wb").close()
+        env = dict(os.environ)
+        env.update(SAN_ENV)
+        script = 'mount --bind "$1" %s && exec "$2" -d 1' % btf
+        argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", empty,
+                self.tracer_bin(True)]
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=40, env=env,
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("did not exit within 40 s")
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        det = ["exit %d" % r.returncode] + ["stderr: " + l for l in lines[-10:]]
+        want = "tcplinger: kernel BTF at %s is empty, not BTF: " % btf
+        if r.returncode != 1 or len(lines) != 1 or not lines[0].startswith(want):
+            raise TestFailure("expected exit 1 and one line beginning %r" % want, det)
+        return lines[0]
+
+    def t_replay_unreadable(self, workdir):
+        """A log none of whose blocks can be read: exit 1 with a line
+        saying so; a log of a header only is an empty recording: exit 0."""
+        def drive(ctx):
+            ctx.start("client_first").finish()
+
+        ctx = self.recording(workdir, [], drive, sanitized=False)
+        with open(ctx.rec.log, "rb") as f:
+            data = f.read()
+        blocks = log_blocks(data)
+        if not blocks:
+            raise TestFailure("the recording has no block")
+        hdr = data[:blocks[0][0]]
+        bad_crc = bytearray(data)
+        for off, n in blocks:
+            bad_crc[off + LOG_BHDR_LEN + (n - LOG_BHDR_LEN) // 2] ^= 0xff
+        cases = [("every block's data corrupt", bytes(bad_crc)),
+                 ("garbage after the header", hdr + b"\x55" * 4096),
+                 ("the first block cut short", data[:blocks[0][0] + blocks[0][1] // 2])]
+        ck = Checker()
+        details = []
+        for what, content in cases:
+            path = os.path.join(workdir, "unreadable-%d.tlog" % len(details))
+            with open(path, "wb") as f:
+                f.write(content)
+            rp = self.replay(path, ["--json"])
+            want = "tcplinger: %s: no block of the log could be read" % path
+            ok = ck.eq(rp.rc, 1, what + ": exit status")
+            ok &= ck.eq(rp.err_lines[-1:], [want], what + ": last stderr line")
+            if not ok:
+                details += rp.details(4)
+            details.append(what)
+        path = os.path.join(workdir, "header-only.tlog")
+        with open(path, "wb") as f:
+            f.write(hdr)
+        rp = self.replay(path, ["--json"])
+        if not ck.eq((rp.rc, rp.err_lines), (0, []), "header-only log: exit status, stderr"):
+            details += rp.details(4)
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + details)
+
     # -- driver
 
     def main(self):
@@ -2546,6 +2784,12 @@ class Suite:
                 ("replay_fuzz_replay", self.t_fuzz_replay),
                 ("replay_crafted_memory", self.t_replay_crafted_memory),
                 ("replay_crafted_time", self.t_replay_crafted_time),
+                ("record_unsafe_path", self.t_record_unsafe_path),
+                ("reader_gone", self.t_reader_gone),
+                ("cli_caps_no_syslog", self.t_cli_caps_no_syslog),
+                ("cli_caps_minimal", self.t_cli_caps_minimal),
+                ("cli_btf_empty", self.t_cli_btf_empty),
+                ("replay_unreadable", self.t_replay_unreadable),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)

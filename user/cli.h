@@ -40,8 +40,10 @@ int tl_run_replay(const struct tl_cli *cli);
 struct tl_log_reader;
 struct tl_log_header;
 /* The same for a log already open (named name in messages), its report to
- * out; r is left open.  For tests and fuzzing. */
+ * out; r is left open.  *warnings (NULL: none) counts the damage the reader
+ * got past.  For tests and fuzzing. */
 int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
-		  const struct tl_log_header *h, const char *name, FILE *out);
+		  const struct tl_log_header *h, const char *name, FILE *out,
+		  const uint64_t *warnings);
 
 #endif /* TCPLINGER_CLI_H */

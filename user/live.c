@@ -5,10 +5,12 @@
  * included, which is what makes a replay identical to the live run.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +43,8 @@ struct live {
 	uint16_t drop_seq;		/* drop_seq of the last ring event */
 	uint64_t last_flush_ns;
 	int log_err;			/* first error writing the log */
+	bool watch_out;			/* stdout is a pipe or socket we write to */
+	int out_err;			/* errno that ended writing to stdout */
 	bool refreshing;		/* seeds now only update tracked sockets */
 	/* Leak hunting. */
 	bool scanning;			/* seeds now only list sockets to find holders of */
@@ -333,6 +337,34 @@ static uint64_t clock_tick(struct live *lv)
 	return t;
 }
 
+/* Is stdout a pipe or socket whose reader may go away? */
+static bool out_watchable(void)
+{
+	struct stat st;
+
+	return !fstat(STDOUT_FILENO, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+/*
+ * After each poll: has writing to stdout failed, or its reader gone
+ * (`tcplinger | head -1`)?  Checked even when nothing was written, so a
+ * tracer whose output nobody reads stops within a poll.
+ */
+static bool out_failed(struct live *lv)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO };
+
+	if (lv->session && (fflush(stdout) || ferror(stdout))) {
+		lv->out_err = errno ? errno : EIO;
+		return true;
+	}
+	if (lv->watch_out && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) {
+		lv->out_err = EPIPE;
+		return true;
+	}
+	return false;
+}
+
 static int open_log(struct live *lv)
 {
 	struct tl_log_header h = { .version = TL_LOG_VERSION };
@@ -360,7 +392,9 @@ static int close_log(struct live *lv)
 
 	if (!err && cerr && cerr != -EFBIG)
 		err = cerr;
-	if (err == -EFBIG) {
+	if (err == -EPIPE && !strcmp(lv->cli->path, "-")) {
+		ret = 1;	/* the reader went away: nothing to say to it */
+	} else if (err == -EFBIG) {
 		fprintf(stderr, "tcplinger: %s reached --max-size: recording stopped\n",
 			lv->cli->path);
 	} else if (err) {
@@ -448,6 +482,7 @@ int tl_run_live(const struct tl_cli *cli)
 		fprintf(stderr, "tcplinger: warning: could not enter %d network namespace%s: their "
 			"existing sockets are not known\n", skipped, skipped > 1 ? "s" : "");
 	holder_scan(&lv, now_ns(CLOCK_BOOTTIME));
+	lv.watch_out = (cli->print || (cli->path && !strcmp(cli->path, "-"))) && out_watchable();
 	start = lv.last_flush_ns = clock_tick(&lv);
 	if (cli->path)
 		fprintf(stderr, "Recording TCP socket lifecycles to %s... Hit Ctrl-C to end.\n",
@@ -467,8 +502,14 @@ int tl_run_live(const struct tl_cli *cli)
 			break;
 		}
 		t = clock_tick(&lv);
-		if (lv.session)
-			fflush(stdout);
+		errno = 0;
+		if (out_failed(&lv)) {
+			/* The log, if any, is still closed properly below. */
+			if (lv.log && !lv.log_err && !strcmp(cli->path, "-"))
+				lv.log_err = -lv.out_err;
+			code = 1;
+			break;
+		}
 		if (cli->duration_ns && t - start >= cli->duration_ns)
 			break;
 	}
@@ -482,12 +523,16 @@ int tl_run_live(const struct tl_cli *cli)
 	if (cli->leaks)
 		holder_scan(&lv, now_ns(CLOCK_BOOTTIME));
 	clock_tick(&lv);
-	if (lv.session)
+	if (lv.session && !lv.out_err)
 		tl_session_finish(lv.session);
-	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(errno));
+	errno = 0;
+	if (!lv.out_err && lv.session && (fflush(stdout) || ferror(stdout)))
+		lv.out_err = errno ? errno : EIO;
+	/* A reader that left (EPIPE) needs no message, only the status. */
+	if (lv.out_err && lv.out_err != EPIPE)
+		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(lv.out_err));
+	if (lv.out_err)
 		code = 1;
-	}
 	report_losses(&lv);
 	if (lv.log && close_log(&lv))
 		code = 1;

@@ -18,6 +18,7 @@
 
 #include "loader.h"
 #include "netns.h"
+#include "privs.h"
 #include "tcplinger.skel.h"
 
 #ifndef CAP_PERFMON
@@ -68,20 +69,40 @@ static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-static bool has_bpf_caps(void)
+/* The effective capabilities, or 0 if unknown. */
+static uint64_t effective_caps(void)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;
+	return (uint64_t)data[1].effective << 32 | data[0].effective;
+}
+
+static bool has_bpf_caps(void)
+{
+	uint64_t eff = effective_caps();
 
 	if (geteuid() == 0)
 		return true;
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	eff = (uint64_t)data[1].effective << 32 | data[0].effective;
 	return (eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON));
+}
+
+/* An integer sysctl, or def if it cannot be read. */
+static int sysctl_int(const char *path, int def)
+{
+	FILE *f = fopen(path, "re");
+	int v = def;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = def;
+		fclose(f);
+	}
+	return v;
 }
 
 struct ksyms {
@@ -279,9 +300,8 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 	ret = tcplinger_bpf__load(s);
 	if (ret) {
 		ret = ret < 0 ? ret : -errno;
-		return fail(err, errlen, ret,
-			    "cannot load the BPF programs into the kernel: %s (verbose mode shows libbpf's log)",
-			    strerror(-ret));
+		tl_load_failed(err, errlen, ret);
+		return ret;
 	}
 	return 0;
 }
@@ -300,9 +320,9 @@ int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
 	if (!has_bpf_caps())
 		return fail(err, errlen, -EPERM,
 			    "need root (or CAP_BPF and CAP_PERFMON) to load BPF programs: run with sudo");
-	if (access(BTF_PATH, R_OK))
-		return fail(err, errlen, -ENOENT,
-			    "kernel BTF not found at " BTF_PATH ": this kernel needs CONFIG_DEBUG_INFO_BTF=y");
+	ret = tl_btf_check(BTF_PATH, err, errlen);
+	if (ret)
+		return ret;
 	if (f->n_lports < 0 || f->n_lports > TL_MAX_PORT_FILTER ||
 	    f->n_rports < 0 || f->n_rports > TL_MAX_PORT_FILTER)
 		return fail(err, errlen, -EINVAL,
@@ -320,9 +340,13 @@ int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
 	if (!ks.tw_handler)
 		return fail(err, errlen, -ENOTSUP,
 			    "kernel symbol tw_timer_handler not found in /proc/kallsyms: this kernel's TIME_WAIT timers cannot be traced");
-	if (!ks.tw_handler_addr)
-		return fail(err, errlen, -EPERM,
-			    "kernel symbol addresses are hidden in /proc/kallsyms: run as root with sysctl kernel.kptr_restrict below 2");
+	if (!ks.tw_handler_addr) {
+		tl_kallsyms_hidden(err, errlen,
+				   sysctl_int("/proc/sys/kernel/kptr_restrict", 1),
+				   sysctl_int("/proc/sys/kernel/perf_event_paranoid", TL_SYSCTL_UNKNOWN),
+				   effective_caps() & (1ULL << CAP_SYSLOG));
+		return -EPERM;
+	}
 
 	if (getrandom(&key, sizeof(key), 0) != sizeof(key))
 		return fail(err, errlen, -errno,

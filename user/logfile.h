@@ -25,6 +25,8 @@ struct tl_log_header {
 	int64_t boot_to_real_ns;	/* CLOCK_BOOTTIME + this = wall clock */
 	uint64_t created_real_ns;	/* wall clock when recording began */
 };
+/* The reader refuses a header whose boot_to_real_ns is further from 0. */
+#define TL_BOOT_TO_REAL_MAX (INT64_C(1) << 62)
 
 struct tl_log_writer;
 struct tl_log_reader;

@@ -708,9 +708,10 @@ static void parse_fields(const uint8_t *f, size_t len, struct tl_log_header *h)
 	}
 }
 
-static int read_header(struct tl_log_reader *r, const char *name, struct tl_log_header *h,
+static int read_header(struct tl_log_reader *r, const char *name, struct tl_log_header *hout,
 		       char *err, size_t errlen)
 {
+	struct tl_log_header tmp, *h = hout ? hout : &tmp;
 	size_t n = fill(r, FHDR_FIXED);
 	const uint8_t *b = r->data + r->pos;
 	uint32_t flen, version;
@@ -751,10 +752,14 @@ static int read_header(struct tl_log_reader *r, const char *name, struct tl_log_
 		return bad_header(name, err, errlen, "truncated");
 	if (libdeflate_crc32(0, b, FHDR_FIXED + flen) != tl_get32(b + FHDR_FIXED + flen))
 		return bad_header(name, err, errlen, "corrupt (bad CRC)");
-	if (h) {
-		memset(h, 0, sizeof(*h));
-		h->version = version;
-		parse_fields(b + FHDR_FIXED, flen, h);
+	memset(h, 0, sizeof(*h));
+	h->version = version;
+	parse_fields(b + FHDR_FIXED, flen, h);
+	/* No clock is that far off (~146 years): a crafted header. */
+	if (h->boot_to_real_ns > TL_BOOT_TO_REAL_MAX || h->boot_to_real_ns < -TL_BOOT_TO_REAL_MAX) {
+		seterr(err, errlen, "%s: corrupt log header: clock offset %lld ns is out of range",
+		       name, (long long)h->boot_to_real_ns);
+		return -EBADMSG;
 	}
 	r->pos += FHDR_FIXED + flen + 4;
 	r->nsec = version == 1 ? NSEC_V1 : NSEC;

@@ -566,23 +566,79 @@ static int writer_alloc(struct tl_log_writer *w)
 	return w->out ? 0 : -ENOMEM;
 }
 
-static int open_out(const char *path, int *fd, bool *own)
+static const char *file_kind(mode_t m)
 {
+	return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a directory" :
+	       S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" :
+	       S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+static int refuse(const char *path, mode_t m, char *err, size_t errlen)
+{
+	if (S_ISLNK(m))
+		seterr(err, errlen, "%s is a symbolic link: not followed, give the real path", path);
+	else
+		seterr(err, errlen, "%s is %s: -w writes regular files only (or - for stdout)",
+		       path, file_kind(m));
+	return -EINVAL;
+}
+
+/*
+ * Recording runs as root, often into world-writable dirs such as /tmp:
+ * a symlink, FIFO, device or hard link planted at path must not make it
+ * write elsewhere or block.  A new file is made 0600 with O_EXCL; an
+ * existing regular file is truncated and narrowed to 0600, as before.
+ */
+static int open_out(const char *path, int *fd, bool *own, char *err, size_t errlen)
+{
+	const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC;
 	struct stat st;
+	int ret;
 
 	if (!strcmp(path, "-")) {
 		*fd = STDOUT_FILENO;
 		*own = false;
 		return 0;
 	}
-	*fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (*fd < 0)
-		return -errno;
+	*fd = open(path, flags | O_EXCL, 0600);
+	if (*fd >= 0) {
+		*own = true;
+		return 0;
+	}
+	if (errno != EEXIST)
+		goto sys;
+	/* Look first, so that no FIFO or device is ever opened. */
+	if (lstat(path, &st))
+		goto sys;
+	if (!S_ISREG(st.st_mode))
+		return refuse(path, st.st_mode, err, errlen);
+	/* O_NONBLOCK: swapped for a FIFO meanwhile, open must not wait for a
+	 * reader; O_CREAT keeps fs.protected_regular in force. */
+	*fd = open(path, flags | O_NONBLOCK, 0600);
+	if (*fd < 0) {
+		if (errno == ELOOP)
+			return refuse(path, S_IFLNK, err, errlen);
+		if (errno == ENXIO)
+			return refuse(path, S_IFIFO, err, errlen);
+		goto sys;
+	}
 	*own = true;
-	/* An existing file keeps its mode through O_CREAT: narrow it. */
-	if (!fstat(*fd, &st) && S_ISREG(st.st_mode) && fchmod(*fd, 0600))
-		return -errno;
+	if (fstat(*fd, &st))
+		goto sys;
+	if (!S_ISREG(st.st_mode))
+		return refuse(path, st.st_mode, err, errlen);
+	if (st.st_nlink > 1) {
+		seterr(err, errlen, "%s has other hard links: not overwritten, remove it first",
+		       path);
+		return -EMLINK;
+	}
+	if (fcntl(*fd, F_SETFL, 0) || ftruncate(*fd, 0) || fchmod(*fd, 0600))
+		goto sys;
 	return 0;
+sys:
+	ret = -errno;
+	seterr(err, errlen, "%s: %s", path, strerror(-ret));
+	return ret;
 }
 
 int tl_logw_open(struct tl_log_writer **out, const char *path, const struct tl_log_header *h,
@@ -613,9 +669,10 @@ int tl_logw_open(struct tl_log_writer **out, const char *path, const struct tl_l
 		       path, (unsigned long long)max_size);
 		goto fail;
 	}
-	ret = open_out(path, &w->fd, &w->own_fd);
-	if (!ret)
-		ret = write_all(w->fd, hdr, hlen);
+	ret = open_out(path, &w->fd, &w->own_fd, err, errlen);
+	if (ret)
+		goto fail;
+	ret = write_all(w->fd, hdr, hlen);
 	if (ret) {
 		seterr(err, errlen, "%s: %s", path, strerror(-ret));
 		goto fail;

@@ -263,23 +263,30 @@ static void csv_header(struct tl_textbuf *tb)
 	tb_chr(tb, '\n');
 }
 
-/* comm is the only free text: quote it when it needs quoting. */
+/*
+ * comm is the only free text, and any process sets its own: control
+ * bytes become '?', and a cell a spreadsheet would take for a formula
+ * (= + - @ first) gets a leading ' inside quotes.  Quoted when needed.
+ */
 static void put_csv_str(struct tl_textbuf *tb, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
+	bool formula = n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
+	bool quote = formula || memchr(s, ',', n) || memchr(s, '"', n);
 
-	if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) &&
-	    !memchr(s, '\r', n)) {
-		tb_mem(tb, s, n);
-		return;
-	}
-	tb_chr(tb, '"');
+	if (quote)
+		tb_chr(tb, '"');
+	if (formula)
+		tb_chr(tb, '\'');
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"')
+		char c = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+
+		if (c == '"')
 			tb_chr(tb, '"');	/* a quote is written twice */
-		tb_chr(tb, s[i]);
+		tb_chr(tb, c);
 	}
-	tb_chr(tb, '"');
+	if (quote)
+		tb_chr(tb, '"');
 }
 
 /* value, then a comma */
@@ -385,13 +392,21 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, const char 
 }
 
 /* HH:MM:SS.mmm, local time. */
+/* Both terms may come from a log made elsewhere: clamp, never overflow. */
+static int64_t wall_ns(uint64_t boot_ns, int64_t boot_to_real_ns)
+{
+	int64_t b = boot_ns > INT64_MAX ? INT64_MAX : (int64_t)boot_ns, real;
+
+	if (__builtin_add_overflow(b, boot_to_real_ns, &real))
+		real = INT64_MAX;	/* b >= 0: only a positive sum overflows */
+	return real < 0 ? 0 : real;
+}
+
 static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
 {
-	int64_t real = (int64_t)boot_ns + out->boot_to_real_ns;
+	int64_t real = wall_ns(boot_ns, out->boot_to_real_ns);
 	time_t sec;
 
-	if (real < 0)
-		real = 0;
 	sec = (time_t)(real / (int64_t)NS_PER_SEC);
 	/* Rows come many a second: convert each second once. */
 	if (!out->clock_len || sec != out->clock_sec) {

@@ -15,13 +15,9 @@
 #define STACK_BYTES_PER_LOG_BYTE 16
 #define STACK_BYTES_FLOOR (4u << 20)
 
-static void warn(const char *msg, void *ctx)
-{
-	fprintf(stderr, "tcplinger: %s: %s\n", (const char *)ctx, msg);
-}
-
 struct replay {
 	const struct tl_cli *cli;
+	uint64_t events;	/* read from the log */
 	struct tl_log_reader *r;
 	struct tl_session *s;
 	bool filtered;		/* some events may not pass cli->filter */
@@ -29,6 +25,20 @@ struct replay {
 	uint64_t scans;
 	uint64_t stacks_refused;
 };
+
+/* The reader's warnings, printed and counted. */
+struct warnings {
+	const char *path;
+	uint64_t count;
+};
+
+static void warn(const char *msg, void *ctx)
+{
+	struct warnings *w = ctx;
+
+	w->count++;
+	fprintf(stderr, "tcplinger: %s: %s\n", w->path, msg);
+}
 
 /* Feeds one event (the last of its batch if a TL_EV_STACK); false once
  * past --to. */
@@ -61,7 +71,8 @@ static bool replay_one(struct replay *rp, const struct tl_event *ev)
 }
 
 int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
-		  const struct tl_log_header *h, const char *name, FILE *out)
+		  const struct tl_log_header *h, const char *name, FILE *out,
+		  const uint64_t *warnings)
 {
 	struct tl_session_opts sopts = {
 		.fmt = cli->fmt, .events = cli->events, .interval_ns = cli->interval_ns,
@@ -84,6 +95,7 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 	rp.r = r;
 	rp.s = s;
 	while (more && (ret = tl_logr_read(r, evs, BATCH)) > 0) {
+		rp.events += (uint64_t)ret;
 		for (int k = 0; k < ret && more; k++)
 			more = replay_one(&rp, &evs[k]);
 	}
@@ -98,6 +110,10 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 			(unsigned long long)rp.stacks_refused);
 	if (ret < 0) {
 		fprintf(stderr, "tcplinger: %s: reading stopped: %s\n", name, strerror(-ret));
+		code = 1;
+	} else if (!rp.events && warnings && *warnings) {
+		/* Damaged past reading: not an empty recording. */
+		fprintf(stderr, "tcplinger: %s: no block of the log could be read\n", cli->path);
 		code = 1;
 	}
 	tl_session_finish(s);
@@ -116,12 +132,14 @@ int tl_run_replay(const struct tl_cli *cli)
 	char err[512];
 	int ret;
 
-	ret = tl_logr_open(&r, cli->path, &h, warn, (void *)cli->path, err, sizeof(err));
+	struct warnings w = { .path = cli->path };
+
+	ret = tl_logr_open(&r, cli->path, &h, warn, &w, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "tcplinger: %s\n", err);
 		return 1;
 	}
-	ret = tl_replay_run(cli, r, &h, cli->path, stdout);
+	ret = tl_replay_run(cli, r, &h, cli->path, stdout, &w.count);
 	tl_logr_close(r);
 	return ret;
 }

@@ -355,7 +355,7 @@ static void run(const uint8_t *data, size_t len, const struct mode *m, uint64_t 
 	heap_base = heap_peak = __sanitizer_get_current_allocated_bytes();
 	tracking = 1;
 	stderr = devnull;	/* replay's warnings and CSV summaries */
-	tl_replay_run(&cli, r, &h, cli.path, f);
+	tl_replay_run(&cli, r, &h, cli.path, f, NULL);
 	stderr = saved_err;
 	tracking = 0;
 	tl_logr_close(r);

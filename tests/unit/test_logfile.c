@@ -211,6 +211,41 @@ static void header_roundtrip(void)
 	unlink(tmp_path("h.tlog"));
 }
 
+/* An offset no clock has (a crafted header) is refused with one line; the
+ * text output would otherwise overflow adding it to event times. */
+static void header_clock_offset_range(void)
+{
+	static const int64_t offs[] = { INT64_MAX, INT64_MIN, TL_BOOT_TO_REAL_MAX + 1,
+					-TL_BOOT_TO_REAL_MAX - 1, TL_BOOT_TO_REAL_MAX,
+					-TL_BOOT_TO_REAL_MAX };
+	const char *path = tmp_path("clk.tlog");
+
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		struct tl_log_header h = { .boot_to_real_ns = offs[i] }, got;
+		struct tl_log_writer *w;
+		struct tl_log_reader *r;
+		char err[256], want[256];
+		bool bad = i < 4;
+		int ret;
+
+		CHECK_EQ_U64(tl_logw_open(&w, path, &h, 0, err, sizeof(err)), 0);
+		CHECK_EQ_U64(tl_logw_close(w), 0);
+		err[0] = '\0';
+		ret = tl_logr_open(&r, path, &got, NULL, NULL, err, sizeof(err));
+		CHECK_EQ_U64(ret, bad ? -EBADMSG : 0);
+		if (bad) {
+			snprintf(want, sizeof(want), "%s: corrupt log header: clock offset %lld ns "
+				 "is out of range", path, (long long)offs[i]);
+			CHECK_STR(err, want);
+			CHECK(r == NULL);
+		} else {
+			CHECK_EQ_U64(got.boot_to_real_ns, offs[i]);
+			tl_logr_close(r);
+		}
+		unlink(path);
+	}
+}
+
 /* A header field from a later version is skipped. */
 static void header_unknown_field(void)
 {
@@ -312,18 +347,23 @@ static void write_errors_surface(void)
 {
 	struct tl_event e = ev_state(1, 1, 1, 2, 3, 4);
 	struct tl_log_writer *w;
-	char err[256], path[64];
-	int fds[2];
+	char err[256];
+	int fds[2], saved;
 
-	CHECK_EQ_U64(tl_logw_open(&w, "/dev/full", &test_hdr, 0, err, sizeof(err)), -ENOSPC);
-	CHECK_STR(err, "/dev/full: No space left on device");
+	/* Devices are refused (-w writes regular files or stdout only). */
+	CHECK_EQ_U64(tl_logw_open(&w, "/dev/full", &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "/dev/full is a character device: -w writes regular files only "
+		  "(or - for stdout)");
 	CHECK_EQ_U64(tl_logw_open(&w, "/nonexistent/dir/x.tlog", &test_hdr, 0, err, sizeof(err)),
 		     -ENOENT);
-	/* A reader that goes away: EPIPE from then on. */
+	/* A reader of stdout that goes away: EPIPE from then on. */
 	signal(SIGPIPE, SIG_IGN);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
 	CHECK(!pipe(fds));
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[1]);
-	CHECK_EQ_U64(tl_logw_open(&w, path, &test_hdr, 0, err, sizeof(err)), 0);
+	CHECK(dup2(fds[1], STDOUT_FILENO) == STDOUT_FILENO);
+	close(fds[1]);
+	CHECK_EQ_U64(tl_logw_open(&w, "-", &test_hdr, 0, err, sizeof(err)), 0);
 	close(fds[0]);
 	CHECK_EQ_U64(tl_logw_add(w, &e), 0);
 	CHECK_EQ_U64(tl_logw_flush(w), -EPIPE);
@@ -331,7 +371,8 @@ static void write_errors_surface(void)
 	CHECK_EQ_U64(tl_logw_flush(w), -EPIPE);
 	CHECK_EQ_U64(tl_logw_events(w), 0);
 	CHECK_EQ_U64(tl_logw_close(w), -EPIPE);
-	close(fds[1]);
+	CHECK(dup2(saved, STDOUT_FILENO) == STDOUT_FILENO);
+	close(saved);
 	signal(SIGPIPE, SIG_DFL);
 }
 
@@ -357,6 +398,59 @@ static void file_mode_0600(void)
 	CHECK_EQ_U64(st.st_mode & 07777, 0600);
 	umask(old);
 	unlink(path);
+}
+
+/* What an unprivileged user can plant at a -w path: nothing is followed,
+ * opened or changed, and the FIFO's open does not wait for a reader. */
+static void unsafe_paths_refused(void)
+{
+	const char *target = tmp_path("target"), *slink = tmp_path("link.tlog");
+	const char *fifo = tmp_path("fifo.tlog"), *hard = tmp_path("hard.tlog");
+	const char *dangling = tmp_path("dangling.tlog");
+	struct tl_log_writer *w;
+	struct stat st;
+	char err[256], want[512];
+	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	CHECK(fd >= 0 && write(fd, "keep", 4) == 4);
+	close(fd);
+	CHECK(!symlink(target, slink));
+	CHECK(!symlink(tmp_path("nowhere"), dangling));
+	CHECK(!mkfifo(fifo, 0644));
+	CHECK(!link(target, hard));
+
+	CHECK_EQ_U64(tl_logw_open(&w, slink, &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s is a symbolic link: not followed, give the real path",
+		 slink);
+	CHECK_STR(err, want);
+	CHECK_EQ_U64(tl_logw_open(&w, dangling, &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	CHECK(access(tmp_path("nowhere"), F_OK) && errno == ENOENT);
+	CHECK_EQ_U64(tl_logw_open(&w, fifo, &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s is a FIFO: -w writes regular files only "
+		 "(or - for stdout)", fifo);
+	CHECK_STR(err, want);
+	CHECK_EQ_U64(tl_logw_open(&w, tmpdir, &test_hdr, 0, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, " is a directory: ") != NULL);
+	CHECK_EQ_U64(tl_logw_open(&w, hard, &test_hdr, 0, err, sizeof(err)), -EMLINK);
+	snprintf(want, sizeof(want), "%s has other hard links: not overwritten, remove it first",
+		 hard);
+	CHECK_STR(err, want);
+	/* The target is untouched: content and mode. */
+	CHECK(!stat(target, &st));
+	CHECK_EQ_U64(st.st_size, 4);
+	CHECK_EQ_U64(st.st_mode & 07777, 0644);
+	CHECK(!lstat(fifo, &st) && S_ISFIFO(st.st_mode));
+	unlink(hard);
+	/* A plain existing file is still overwritten. */
+	CHECK_EQ_U64(tl_logw_open(&w, target, &test_hdr, 0, err, sizeof(err)), 0);
+	CHECK_EQ_U64(tl_logw_close(w), 0);
+	CHECK(!stat(target, &st));
+	CHECK(st.st_size > 4);
+	CHECK_EQ_U64(st.st_mode & 07777, 0600);
+	unlink(slink);
+	unlink(dangling);
+	unlink(fifo);
+	unlink(target);
 }
 
 /* ---- size and speed ---- */
@@ -488,11 +582,13 @@ int main(void)
 	RUN(empty_log);
 	RUN(header_roundtrip);
 	RUN(header_unknown_field);
+	RUN(header_clock_offset_range);
 	RUN(stacks_and_owners);
 	RUN(write_to_stdout);
 	RUN(max_size_efbig);
 	RUN(write_errors_surface);
 	RUN(file_mode_0600);
+	RUN(unsafe_paths_refused);
 	RUN(churn_bytes_per_event);
 	tmpdir_remove();
 	return UNIT_END();
