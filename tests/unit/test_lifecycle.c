@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Lifecycle engine driven by synthetic event sequences. */
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include "lifecycle.h"
@@ -604,7 +605,9 @@ static void seeds_do_not_move_the_clock(void)
 	tl_engine_free(e);
 }
 
-/* A queued tw start older than the tw's seed is already in the seed. */
+/* A queued tw start older than the tw's seed: the tw was born while the
+ * seed pass ran, and joins its full socket (seen mid-life here, so the
+ * lifecycle stays incomplete); the seed made no second lifecycle. */
 static void seeded_time_wait_is_not_doubled(void)
 {
 	struct tl_engine *e = engine(0);
@@ -619,13 +622,81 @@ static void seeded_time_wait_is_not_doubled(void)
 	state(e, T0, 72, 0, false, FW2, CL, 0, 0);
 	tw(e, TL_EV_TW_EXPIRE, T0 + 60 * SEC, 0x720, 0, false, TW, 0);
 	tl_engine_finish(e, T0 + 61 * SEC);
-	/* The tw once; the FIN_WAIT2 fragment queued before it, incomplete. */
-	CHECK_EQ_U64(nseen, 2);
-	CHECK(!seen[0].complete && seen[0].gap);
-	CHECK(PATH(&seen[1], TW, CLOSED));
-	CHECK(seen[1].seeded && seen[1].complete);
-	CHECK_EQ_U64(seen[1].time_wait_ns, 60 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], FW1, FW2, TW, CLOSED));
+	CHECK(!seen[0].complete && seen[0].gap && !seen[0].seeded);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 60 * SEC);
 	tl_engine_free(e);
+}
+
+/* The seed pass listed the tw of a connection born after tracing began
+ * (its events queued behind the seeds): the lifecycle is whole and ends
+ * tw_expired, never "closed" without TIME_WAIT. */
+static void seed_of_a_tw_born_during_seeding(void)
+{
+	struct tl_engine *e = engine(0);
+	struct tl_event seed = ev_base(TL_EV_SEED, T0 + 10 * MS, 0x730, 0, false);
+
+	seed.new_state = TW;
+	seed.aux = 2 * MS;
+	seed.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT;
+	tl_engine_feed(e, &seed);
+	state(e, T0, 73, 0, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, 73, 0, false, SS, ES, 0, 0);
+	state(e, T0 + 2 * MS, 73, 0, false, ES, FW1, TL_F_IN_TASK, 100);
+	state(e, T0 + 3 * MS, 73, 0, false, FW1, FW2, 0, 0);
+	tw(e, TL_EV_TW_START, T0 + 8 * MS, 0x730, 0, false, TW, 0);
+	state(e, T0 + 8 * MS, 73, 0, false, FW2, CL, 0, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 60 * SEC + 8 * MS, 0x730, 0, false, TW, 0);
+	tl_engine_finish(e, T0 + 61 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW, CLOSED));
+	CHECK(seen[0].complete && !seen[0].seeded && !seen[0].gap);
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_EXPIRED);
+	CHECK_EQ_U64(seen[0].time_wait_ns, 60 * SEC);
+	tl_engine_free(e);
+}
+
+/* connect()s that never got established, told apart by the socket's error
+ * on its ->CLOSE (and a port of 0: none was found). */
+static void failed_connects_have_their_own_ends(void)
+{
+	static const struct {
+		uint64_t err;
+		uint16_t sport;
+		enum tl_end end;
+	} cases[] = {
+		{ ECONNREFUSED, 40000, TL_END_REFUSED },
+		{ ETIMEDOUT, 40001, TL_END_SYN_TIMEOUT },
+		{ EHOSTUNREACH, 40002, TL_END_CONNECT_FAILED },
+		{ 0, 0, TL_END_CONNECT_FAILED },
+		{ 0, 40003, TL_END_CLOSED },	/* close() while connecting */
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct tl_engine *e = engine(0);
+		struct tl_event ev = ev_base(TL_EV_STATE, T0, 80 + k, 0, false);
+
+		ev.sport = cases[k].sport;
+		ev.old_state = CL;
+		ev.new_state = SS;
+		ev.flags = TL_F_IN_TASK;
+		ev.pid = 100;
+		tl_engine_feed(e, &ev);
+		ev.ts_ns = T0 + 1 * MS;
+		ev.old_state = SS;
+		ev.new_state = CL;
+		ev.aux = cases[k].err;
+		tl_engine_feed(e, &ev);
+		if (cases[k].err == ECONNREFUSED)
+			simple(e, TL_EV_RESET_RECV, T0 + 1 * MS, 80 + k);
+		tick(e, T0 + 1 * SEC);
+		CHECK_EQ_U64(nseen, 1);
+		CHECK(PATH(&seen[0], SS, CLOSED));
+		CHECK_EQ_U64(seen[0].end, cases[k].end);
+		CHECK(seen[0].complete);
+		tl_engine_free(e);
+	}
 }
 
 /* If an expiry's detach is ever taken for a kill, the expiry corrects it. */
@@ -877,6 +948,8 @@ int main(void)
 	RUN(refresh_seed_finds_silent_time_wait);
 	RUN(seeds_do_not_move_the_clock);
 	RUN(seeded_time_wait_is_not_doubled);
+	RUN(seed_of_a_tw_born_during_seeding);
+	RUN(failed_connects_have_their_own_ends);
 	RUN(expiry_after_cancel_is_an_expiry);
 	RUN(mid_life_records_are_incomplete);
 	RUN(long_path_keeps_its_time);

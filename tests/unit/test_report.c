@@ -505,7 +505,8 @@ static void test_report_json(void)
 	n = snprintf(want, sizeof(want),
 		"{\"type\":\"summary\",\"ts_ns\":123456789,\"interval_ns\":1000000000,"
 		"\"final\":true,\"lifecycles\":3,\"incomplete\":1,\"lost\":4,\"evicted\":5,"
-		"\"ends\":{\"%s\":1,\"%s\":0,\"%s\":1,\"%s\":0,\"%s\":0,\"%s\":0,\"%s\":1},"
+		"\"ends\":{\"%s\":1,\"%s\":0,\"%s\":1,\"%s\":0,\"%s\":0,\"%s\":0,"
+		"\"%s\":0,\"%s\":0,\"%s\":0,\"%s\":1},"
 		"\"states\":{"
 		"\"FIN_WAIT2\":{\"count\":1,\"p50_ns\":0,\"p90_ns\":0,\"p99_ns\":0,"
 		"\"max_ns\":0,\"log2_ns\":[[0,1,1]]},"
@@ -523,7 +524,8 @@ static void test_report_json(void)
 		tl_end_name(TL_END_CLOSED), tl_end_name(TL_END_RESET),
 		tl_end_name(TL_END_TW_EXPIRED), tl_end_name(TL_END_TW_KILLED),
 		tl_end_name(TL_END_FIN_TIMEOUT), tl_end_name(TL_END_TW_OVERFLOW),
-		tl_end_name(TL_END_UNKNOWN));
+		tl_end_name(TL_END_REFUSED), tl_end_name(TL_END_SYN_TIMEOUT),
+		tl_end_name(TL_END_CONNECT_FAILED), tl_end_name(TL_END_UNKNOWN));
 	CHECK(n > 0 && (size_t)n < sizeof(want));
 	got = capture_json(123456789, SEC, true, 4, 5);
 	CHECK_STR(got, want);
@@ -595,12 +597,13 @@ static void test_report_text(void)
 		      "\nTIME_WAIT:\n     msecs               : count    distribution\n") != NULL);
 	/* 60000 ms: the last TIME_WAIT row. */
 	CHECK(strstr(got, "     32768 -> 65535      : 1        |****************************************|\n\nends:") != NULL);
-	snprintf(want, sizeof(want), "\nends: %s=0 %s=0 %s=1 %s=0 %s=0 %s=0 %s=0\n"
+	snprintf(want, sizeof(want), "\nends: %s=0 %s=0 %s=1 %s=0 %s=0 %s=0 %s=0 %s=0 %s=0 %s=0\n"
 		 "7 events lost, 8 evicted\n",
 		 tl_end_name(TL_END_CLOSED), tl_end_name(TL_END_RESET),
 		 tl_end_name(TL_END_TW_EXPIRED), tl_end_name(TL_END_TW_KILLED),
 		 tl_end_name(TL_END_FIN_TIMEOUT), tl_end_name(TL_END_TW_OVERFLOW),
-		 tl_end_name(TL_END_UNKNOWN));
+		 tl_end_name(TL_END_REFUSED), tl_end_name(TL_END_SYN_TIMEOUT),
+		 tl_end_name(TL_END_CONNECT_FAILED), tl_end_name(TL_END_UNKNOWN));
 	CHECK(strlen(got) > strlen(want) &&
 	      !strcmp(got + strlen(got) - strlen(want), want));
 	CHECK(!strstr(got, "CLOSE_WAIT:\n"));	/* no histogram without samples */
