@@ -1900,6 +1900,25 @@ class Suite:
         return "%s runs%s" % (m[-1] if m else "?", "" if os.path.isdir(src) else
                               " (no tests/fuzz/corpus: started empty)")
 
+    def t_fuzz_symbolize(self, workdir):
+        """The symbolizer's ELF/DWARF reading, fuzzed for 15 s from the seeds."""
+        fuzzer = os.path.join(self.build, "tests", "fuzz_symbolize")
+        if not os.access(fuzzer, os.X_OK):
+            raise TestSkip("no fuzzer binary at %s (not built)" % fuzzer)
+        corpus = os.path.join(workdir, "corpus")
+        shutil.copytree(os.path.join(ROOT, "tests", "fuzz", "corpus-symbolize"), corpus)
+        try:
+            r = subprocess.run([fuzzer, "-max_total_time=15", "-rss_limit_mb=2048", corpus],
+                               capture_output=True, text=True, timeout=90, cwd=workdir,
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("fuzzer still running 90 s after start (-max_total_time=15)")
+        tail = ["fuzzer: " + l for l in (r.stdout + r.stderr).splitlines()[-25:]]
+        if r.returncode != 0:
+            raise TestFailure("fuzzer exited with %d" % r.returncode, tail)
+        m = re.findall(r"#(\d+)\s+DONE", r.stderr)
+        return "%s runs" % (m[-1] if m else "?")
+
     # -- CLOSE_WAIT leak hunting: `tcplinger leaks`, `replay --leaks`
     #
     # Programs (tests/scenarios/leak_*.c) that leave one socket in
@@ -2286,6 +2305,7 @@ class Suite:
                 ("leaks_live", self.t_leaks_live),
                 ("leaks_replay", self.t_leaks_replay),
                 ("leaks_preexisting", self.t_leaks_preexisting),
+                ("fuzz_symbolize", self.t_fuzz_symbolize),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)
