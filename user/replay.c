@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "logfile.h"
 #include "session.h"
+#include "stacks.h"
 
 #define BATCH 64	/* events decoded at a time */
 
@@ -58,6 +59,7 @@ int tl_run_replay(const struct tl_cli *cli)
 		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .out = stdout,
+		.max_stacks = cli->max_stacks,
 	};
 	struct tl_log_header h;
 	struct tl_log_reader *r;
@@ -100,6 +102,7 @@ int tl_run_replay(const struct tl_cli *cli)
 		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(errno));
 		code = 1;
 	}
+	tl_stacks_report_dropped(tl_session_stacks_dropped(s), cli->max_stacks);
 	tl_session_free(s);
 	tl_logr_close(r);
 	return code;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Symbolized user stacks by reference; see stacks.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "stacks.h"
@@ -21,6 +22,8 @@ struct tl_stacks {
 	uint32_t *index;	/* open addressing on hash: ref, 0 = free */
 	uint32_t index_cap;
 	uint32_t indexed;
+	uint32_t kept, max;
+	uint64_t dropped;
 };
 
 static uint64_t fnv1a(const void *p, size_t n)
@@ -37,7 +40,39 @@ static uint64_t fnv1a(const void *p, size_t n)
 
 struct tl_stacks *tl_stacks_new(void)
 {
-	return calloc(1, sizeof(struct tl_stacks));
+	struct tl_stacks *t = calloc(1, sizeof(struct tl_stacks));
+
+	if (t)
+		t->max = TL_STACKS_KEEP;
+	return t;
+}
+
+void tl_stacks_set_max(struct tl_stacks *t, uint32_t max)
+{
+	t->max = max;
+}
+
+bool tl_stacks_full(const struct tl_stacks *t)
+{
+	return t->kept >= t->max;
+}
+
+void tl_stacks_note_drop(struct tl_stacks *t)
+{
+	t->dropped++;
+}
+
+uint64_t tl_stacks_dropped(const struct tl_stacks *t)
+{
+	return t->dropped;
+}
+
+void tl_stacks_report_dropped(uint64_t dropped, uint32_t max)
+{
+	if (dropped)
+		fprintf(stderr, "tcplinger: %llu stacks not kept: --max-stacks %u reached "
+			"(their sockets show no stack)\n", (unsigned long long)dropped,
+			max ? max : TL_STACKS_KEEP);
 }
 
 void tl_stacks_free(struct tl_stacks *t)
@@ -116,6 +151,12 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 
 	if (!ref || ref > TL_STACKS_MAX)
 		return -EINVAL;
+	if (ref <= t->nents && t->ents[ref - 1].used)
+		return 0;	/* the first word on a reference stands */
+	if (tl_stacks_full(t)) {
+		t->dropped++;
+		return -ENOSPC;
+	}
 	if (ref > t->nents) {
 		struct entry *ne = realloc(t->ents, (size_t)ref * sizeof(*ne));
 
@@ -126,8 +167,6 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 		t->nents = ref;
 	}
 	e = &t->ents[ref - 1];
-	if (e->used)
-		return 0;	/* the first word on a reference stands */
 	e->blob = malloc(len ? len : 1);
 	if (!e->blob)
 		return -ENOMEM;
@@ -140,6 +179,7 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 	}
 	e->hash = fnv1a(blob, len);
 	e->used = true;
+	t->kept++;
 	return index_put(t, ref);
 }
 
