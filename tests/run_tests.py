@@ -2392,6 +2392,60 @@ class Suite:
                         [l[:300] for l in lines[:40]], box["tracer"].stderr_tail(6))
         return "longest line %d bytes" % longest
 
+    def t_leaks_path_swapped(self, workdir):
+        """The library's path, as the tracer read it from /proc/PID/maps,
+        becomes a symbolic link to another file before the tracer opens
+        the library: it must read the mapped file or nothing, and never
+        open the link's target (it used to, as root)."""
+        import ctypes
+        lib = self.leaklib(workdir)
+        decoy = os.path.join(workdir, "decoy")
+        with open(decoy, "wb") as f:
+            f.write(b"\x7fELF decoy")
+        libc = ctypes.CDLL(None, use_errno=True)
+        ifd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if ifd < 0:
+            raise TestFailure("inotify_init1: errno %d" % ctypes.get_errno())
+        box = {"scens": []}
+
+        def body():
+            ns = box["ns"] = Netns()
+            tracer = box["tracer"] = self.leak_tracer(ns, workdir, ["--min-age", "1", "-d", "120"])
+            tracer.start()
+            sc = self.leaklib_start(ns, box["scens"], lib, env=[("LEAK_PAUSE", "1")])
+            box["progs"] = {"leak_lib": sc}
+            sc.fact("pause")
+            # The client's connect() stack has made the tracer read the maps.
+            time.sleep(1.0)
+            os.rename(lib, lib + ".old")
+            os.symlink(decoy, lib)
+            if libc.inotify_add_watch(ifd, os.fsencode(decoy), 0x20) < 0:  # IN_OPEN
+                raise TestFailure("inotify_add_watch: errno %d" % ctypes.get_errno())
+            sc.send_line()
+            sc.fact("ready")
+            time.sleep(self.LEAK_HOLD_S)
+            recs = tracer.stop()
+            sc.send_line()
+            sc.finish()
+            try:
+                opened = len(os.read(ifd, 4096))
+            except BlockingIOError:
+                opened = 0
+            return sc, recs, opened
+
+        try:
+            sc, recs, opened = self.leak_guard(box, body)
+        finally:
+            os.close(ifd)
+        ck = Checker()
+        ck.eq(opened, 0, "bytes of inotify IN_OPEN events on the link's target")
+        mine = self.leak_groups(recs, sc.ifact("leak_pid"))
+        if ck.eq(len(mine), 1, "groups of the leaking pid"):
+            ck.true(self.lib_frames(mine[0]), "no frame 'leaklib_descend+0x...' (the mapped "
+                    "file, through map_files) in %r" % (mine[0].get("stack"),))
+        self.leak_raise(ck, box["progs"], self.leak_lines(recs), box["tracer"].stderr_tail(6))
+        return None
+
     def t_leaks_max_stacks(self, workdir):
         """--max-stacks 1: one stack kept, the others refused and counted
         on stderr; every leak still reported."""
@@ -2473,6 +2527,7 @@ class Suite:
                 ("leaks_debuglink_fifo", self.t_leaks_debuglink_fifo),
                 ("leaks_hostile_names", self.t_leaks_hostile_names),
                 ("leaks_max_stacks", self.t_leaks_max_stacks),
+                ("leaks_path_swapped", self.t_leaks_path_swapped),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)
