@@ -147,6 +147,26 @@ fuzz: $(FUZZ_BIN)
 	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-corpus tests/fuzz/corpus
 
+# libFuzzer target for the symbolizer's ELF/DWARF reading (user/symelf.c);
+# make fuzz runs it for FUZZ_SECS too, from tests/fuzz/corpus-symbolize.
+FUZZ_SYM_BIN := $(OUTPUT)/tests/fuzz_symbolize
+
+$(FUZZ_SYM_BIN): tests/fuzz/fuzz_symbolize.c user/symelf.c user/symelf.h user/units.h | $(OUTPUT)/tests
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -D_GNU_SOURCE -Iuser \
+		tests/fuzz/fuzz_symbolize.c user/symelf.c -ldw -lelf -lz -o $@
+
+ifneq ($(SAN),1)
+test-bins: $(FUZZ_SYM_BIN)
+endif
+
+.PHONY: fuzz-symbolize
+fuzz: fuzz-symbolize
+fuzz-symbolize: $(FUZZ_SYM_BIN)
+	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus-symbolize
+	$(FUZZ_SYM_BIN) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-corpus-symbolize \
+		tests/fuzz/corpus-symbolize
+
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 

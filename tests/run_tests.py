@@ -2048,6 +2048,19 @@ class Suite:
                                stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise TestFailure("fuzzer still running 120 s after start (-max_total_time=20)")
+    def t_fuzz_symbolize(self, workdir):
+        """The symbolizer's ELF/DWARF reading, fuzzed for 15 s from the seeds."""
+        fuzzer = os.path.join(self.build, "tests", "fuzz_symbolize")
+        if not os.access(fuzzer, os.X_OK):
+            raise TestSkip("no fuzzer binary at %s (not built)" % fuzzer)
+        corpus = os.path.join(workdir, "corpus")
+        shutil.copytree(os.path.join(ROOT, "tests", "fuzz", "corpus-symbolize"), corpus)
+        try:
+            r = subprocess.run([fuzzer, "-max_total_time=15", "-rss_limit_mb=2048", corpus],
+                               capture_output=True, text=True, timeout=90, cwd=workdir,
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("fuzzer still running 90 s after start (-max_total_time=15)")
         tail = ["fuzzer: " + l for l in (r.stdout + r.stderr).splitlines()[-25:]]
         if r.returncode != 0:
             raise TestFailure("fuzzer exited with %d" % r.returncode, tail)
@@ -2732,6 +2745,223 @@ class Suite:
             details += rp.details(4)
         if ck.errors:
             raise TestFailure(ck.errors[0], ck.errors[1:] + details)
+    # -- hostile processes: what a traced program controls (its name, its
+    # command line, the libraries it maps and what they say) must neither
+    # stall nor forge the leak report.
+
+    EVIL_COMM = "\x1b[2J\x1b]0;X\x07\nFAKE"  # 15 bytes: clears, retitles, forges a line
+
+    def leaklib(self, workdir, name="libleak.so"):
+        """tests/scenarios/lib/leaklib.c built as workdir/name (no debug info)."""
+        path = os.path.join(workdir, name)
+        run(["gcc", "-shared", "-fPIC", "-O1", "-fno-omit-frame-pointer", "-o", path,
+             os.path.join(ROOT, "tests", "scenarios", "lib", "leaklib.c")])
+        return path
+
+    def leaklib_start(self, ns, scens, lib, env=(), args=(), port=5106):
+        """scen_leak_lib on lib (LEAK_* settings in env), stdin a pipe."""
+        argv = ["env", "LEAK_LIB=" + lib] + ["%s=%s" % kv for kv in env] + [
+            self.scen_bin("leak_lib"), "-p", str(port), "--"] + list(args)
+        sc = Scenario(ns.cmd(argv), stdin_pipe=True)
+        scens.append(sc)
+        return sc
+
+    @staticmethod
+    def lib_frames(g, fn="leaklib_descend"):
+        return [f for f in g.get("stack") or [] if isinstance(f, str) and f.startswith(fn + "+0x")]
+
+    def t_leaks_debuglink_fifo(self, workdir):
+        """A library whose .gnu_debuglink names a FIFO: the tracer must not
+        block opening it (it used to, past -d, for good), and still
+        symbolize the library from its own symbols."""
+        lib = self.leaklib(workdir)
+        dbg = os.path.join(workdir, "libleak.debug")
+        with open(dbg, "wb") as f:
+            f.write(b"not debug info")
+        run(["objcopy", "--add-gnu-debuglink=" + dbg, lib])
+        os.unlink(dbg)
+        os.mkfifo(dbg)
+        box = {"scens": []}
+
+        def body():
+            ns = box["ns"] = Netns()
+            tracer = box["tracer"] = self.leak_tracer(ns, workdir, ["--min-age", "1", "-d", "5"])
+            tracer.start()
+            sc = self.leaklib_start(ns, box["scens"], lib, env=[("LEAK_DEPTH", "3")])
+            box["progs"] = {"leak_lib": sc}
+            sc.fact("ready")
+            recs = self.leak_wait_exit(tracer, 5 + TRACER_STOP_TIMEOUT)
+            sc.send_line()
+            sc.finish()
+            return sc, recs
+
+        sc, recs = self.leak_guard(box, body)
+        ck = Checker()
+        mine = self.leak_groups(recs, sc.ifact("leak_pid"))
+        if ck.eq(len(mine), 1, "groups of the leaking pid"):
+            ck.true(len(self.lib_frames(mine[0])) >= 3, "no 3 frames 'leaklib_descend+0x...' "
+                    "in the stack %r" % (mine[0].get("stack"),))
+        self.leak_raise(ck, box["progs"], self.leak_lines(recs), box["tracer"].stderr_tail(6))
+        return "%d frames" % len(mine[0].get("stack") or [])
+
+    def t_leaks_hostile_names(self, workdir):
+        """A process named to clear the screen and forge a report line,
+        with such a command line, leaking 40 frames deep in a library whose
+        file name is 200 \\x01 bytes: every JSON line must parse (one runs
+        past 16 KiB once escaped) and keep the names exactly; the text
+        report must hold no control byte and no forged line."""
+        lib = self.leaklib(workdir, "\x01" * 200)
+        args = ["\x1b[2J\x1b]0;Y\x07", "\nFAKE-ARG", "x" * 600]
+        box = {"scens": []}
+
+        def body():
+            ns = box["ns"] = Netns()
+            tracer = box["tracer"] = self.leak_tracer(ns, workdir, ["--min-age", "1", "-d", "120"])
+            text = Tracer(self.tracer_bin(True), ns.inode, workdir, True)
+            text.argv = [text.binary, "leaks", "--netns", str(ns.inode), "--min-age", "1",
+                         "-d", "120"]
+            text.out_path = os.path.join(workdir, "text.out")
+            text.err_path = os.path.join(workdir, "text.err")
+            box["text"] = text
+            tracer.start()
+            text.start()
+            sc = self.leaklib_start(ns, box["scens"], lib, args=args,
+                                    env=[("LEAK_DEPTH", "40"), ("LEAK_COMM", self.EVIL_COMM)])
+            box["progs"] = {"leak_lib": sc}
+            sc.fact("ready")
+            time.sleep(self.LEAK_HOLD_S)
+            recs = tracer.stop()
+            text.p.send_signal(signal.SIGINT)
+            try:
+                text.rc = text.p.wait(timeout=TRACER_STOP_TIMEOUT)
+            finally:
+                text.kill()
+            sc.send_line()
+            sc.finish()
+            with open(text.out_path, "rb") as f:
+                return sc, recs, f.read(), text
+
+        try:
+            sc, recs, out, text = self.leak_guard(box, body)
+        finally:
+            if box.get("text"):
+                box["text"].kill()
+        ck = Checker()
+        pid = sc.ifact("leak_pid")
+        with open(box["tracer"].out_path, "rb") as f:
+            longest = max((len(l) for l in f), default=0)
+        ck.true(longest > 16384, "longest JSON line %d bytes: the test meant one past 16 KiB"
+                % longest)
+        mine = self.leak_groups(recs, pid)
+        if ck.eq(len(mine), 1, "groups of the leaking pid"):
+            g = mine[0]
+            ck.eq(g.get("comm"), self.EVIL_COMM, "comm, as JSON keeps it")
+            frames = self.lib_frames(g)
+            ck.true(len(frames) >= 20 and all(f.endswith(" (" + "\x01" * 200 + ")")
+                                               for f in frames),
+                    "stack: expected 20+ frames 'leaklib_descend+0x... (<200 x \\x01>)', got %r"
+                    % (g.get("stack"),))
+            ck.true(isinstance(g.get("cmdline"), str) and " ".join(args) in g["cmdline"],
+                    "cmdline %r does not hold the arguments" % (g.get("cmdline"),))
+        ck.eq(text.rc, 0, "text tracer exit status")
+        ck.true(SANITIZER_RE.search(text.stderr_text()) is None, "sanitizer report (text tracer)")
+        bad = sorted({b for b in out if (b < 0x20 and b != 0x0a) or b == 0x7f})
+        ck.eq(bad, [], "control bytes in the text report")
+        lines = out.decode("utf-8", "replace").splitlines()
+        ck.eq([l for l in lines if l.startswith("FAKE")], [], "forged lines in the text report")
+        esc = "\\x1b[2J\\x1b]0;X\\x07\\x0aFAKE"
+        ck.true(any(("held by %d (%s)" % (pid, esc)) in l for l in lines),
+                "no 'held by %d (%s)' line in the text report" % (pid, esc))
+        ck.true(any(l.startswith("      leaklib_descend+0x") and "\\x01" * 200 in l for l in lines),
+                "no escaped library frame in the text report")
+        self.leak_raise(ck, box["progs"], self.leak_lines(recs, 4) + ["text report:"] +
+                        [l[:300] for l in lines[:40]], box["tracer"].stderr_tail(6))
+        return "longest line %d bytes" % longest
+
+    def t_leaks_path_swapped(self, workdir):
+        """The library's path, as the tracer read it from /proc/PID/maps,
+        becomes a symbolic link to another file before the tracer opens
+        the library: it must read the mapped file or nothing, and never
+        open the link's target (it used to, as root)."""
+        import ctypes
+        lib = self.leaklib(workdir)
+        decoy = os.path.join(workdir, "decoy")
+        with open(decoy, "wb") as f:
+            f.write(b"\x7fELF decoy")
+        libc = ctypes.CDLL(None, use_errno=True)
+        ifd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if ifd < 0:
+            raise TestFailure("inotify_init1: errno %d" % ctypes.get_errno())
+        box = {"scens": []}
+
+        def body():
+            ns = box["ns"] = Netns()
+            tracer = box["tracer"] = self.leak_tracer(ns, workdir, ["--min-age", "1", "-d", "120"])
+            tracer.start()
+            sc = self.leaklib_start(ns, box["scens"], lib, env=[("LEAK_PAUSE", "1")])
+            box["progs"] = {"leak_lib": sc}
+            sc.fact("pause")
+            # The client's connect() stack has made the tracer read the maps.
+            time.sleep(1.0)
+            os.rename(lib, lib + ".old")
+            os.symlink(decoy, lib)
+            if libc.inotify_add_watch(ifd, os.fsencode(decoy), 0x20) < 0:  # IN_OPEN
+                raise TestFailure("inotify_add_watch: errno %d" % ctypes.get_errno())
+            sc.send_line()
+            sc.fact("ready")
+            time.sleep(self.LEAK_HOLD_S)
+            recs = tracer.stop()
+            sc.send_line()
+            sc.finish()
+            try:
+                opened = len(os.read(ifd, 4096))
+            except BlockingIOError:
+                opened = 0
+            return sc, recs, opened
+
+        try:
+            sc, recs, opened = self.leak_guard(box, body)
+        finally:
+            os.close(ifd)
+        ck = Checker()
+        ck.eq(opened, 0, "bytes of inotify IN_OPEN events on the link's target")
+        mine = self.leak_groups(recs, sc.ifact("leak_pid"))
+        if ck.eq(len(mine), 1, "groups of the leaking pid"):
+            ck.true(self.lib_frames(mine[0]), "no frame 'leaklib_descend+0x...' (the mapped "
+                    "file, through map_files) in %r" % (mine[0].get("stack"),))
+        self.leak_raise(ck, box["progs"], self.leak_lines(recs), box["tracer"].stderr_tail(6))
+        return None
+
+    def t_leaks_max_stacks(self, workdir):
+        """--max-stacks 1: one stack kept, the others refused and counted
+        on stderr; every leak still reported."""
+        names = ["leak_forget", "leak_eof", "leak_client"]
+        box = {"scens": []}
+
+        def body():
+            ns = box["ns"] = Netns()
+            tracer = box["tracer"] = self.leak_tracer(
+                ns, workdir, ["--min-age", "1", "-d", "120", "--max-stacks", "1"])
+            tracer.start()
+            progs = box["progs"] = self.leak_start(ns, names, box["scens"])
+            self.leak_ready(progs)
+            time.sleep(self.LEAK_HOLD_S)
+            recs = tracer.stop()
+            self.leak_go(progs)
+            return recs
+
+        recs = self.leak_guard(box, body)
+        ck = Checker()
+        groups = self.leak_groups(recs)
+        ck.eq(sorted(g.get("pid") for g in groups),
+              sorted(box["progs"][n].ifact("leak_pid") for n in names), "pids of the groups")
+        with_stack = [g for g in groups if g.get("stack")]
+        ck.true(len(with_stack) <= 1, "%d groups with a stack, at most 1 kept" % len(with_stack))
+        err = box["tracer"].stderr_text()
+        m = re.search(r"tcplinger: (\d+) stacks not kept: --max-stacks 1 reached", err)
+        ck.true(m and int(m.group(1)) >= 2, "stderr does not count 2+ stacks not kept")
+        self.leak_raise(ck, box["progs"], self.leak_lines(recs), box["tracer"].stderr_tail(6))
+        return m.group(0) if m else None
 
     # -- driver
 
@@ -2790,6 +3020,11 @@ class Suite:
                 ("cli_caps_minimal", self.t_cli_caps_minimal),
                 ("cli_btf_empty", self.t_cli_btf_empty),
                 ("replay_unreadable", self.t_replay_unreadable),
+                ("fuzz_symbolize", self.t_fuzz_symbolize),
+                ("leaks_debuglink_fifo", self.t_leaks_debuglink_fifo),
+                ("leaks_hostile_names", self.t_leaks_hostile_names),
+                ("leaks_max_stacks", self.t_leaks_max_stacks),
+                ("leaks_path_swapped", self.t_leaks_path_swapped),
             ]
             for name, fn in tests:
                 self.run_test(name, fn)

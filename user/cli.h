@@ -26,6 +26,7 @@ struct tl_cli {
 	uint64_t from_ns, to_ns;	/* replay: window from the recording's start; to 0 = end */
 	long pid;		/* 0: any */
 	size_t max_conns;
+	uint32_t max_stacks;	/* leaks: 0 = TL_STACKS_KEEP */
 	size_t ringbuf_bytes;
 	uint64_t max_size;	/* record: bytes, 0 = no cap */
 	const char *path;	/* record: -w; replay: the log */

@@ -26,7 +26,7 @@
 
 #define POLL_MS 100
 #define LOG_FLUSH_NS NS_PER_SEC	/* a kill -9 loses at most this much */
-#define STACK_CACHE_MAX (1u << 20)	/* (pid, kernel stack id) pairs remembered */
+#define STACK_CACHE_MAX (1u << 16)	/* (pid, kernel stack id) pairs remembered */
 
 /* A socket a holder scan looks for: its inode, and what its events say. */
 struct scan_sock {
@@ -135,6 +135,12 @@ static uint32_t stack_ref(struct live *lv, const struct tl_event *ev, uint32_t k
 		return 0;
 	if (tl_idmap_get(&lv->stack_refs, key, &ref))
 		return ref;
+	/* Full: not even symbolized (0 remembered: counted once). */
+	if (tl_stacks_full(lv->stacks)) {
+		tl_stacks_note_drop(lv->stacks);
+		ref = 0;
+		goto remember;
+	}
 	n = tl_loader_stack(lv->loader, kref, ips, TL_STACK_DEPTH);
 	if (n <= 0 || tl_sym_resolve(lv->sym, (int)ev->pid, ips, n, frames) != n)
 		return 0;
@@ -146,6 +152,7 @@ static uint32_t stack_ref(struct live *lv, const struct tl_event *ev, uint32_t k
 	ref = intern_stack(lv, ev, blob, len);
 	if (!ref)
 		return 0;
+remember:
 	if (lv->stack_refs.len >= STACK_CACHE_MAX)
 		tl_idmap_free(&lv->stack_refs);
 	tl_idmap_put(&lv->stack_refs, key, ref);
@@ -416,6 +423,8 @@ static void report_losses(struct live *lv)
 	if (st.evicted)
 		fprintf(stderr, "tcplinger: %llu connections evicted by the --max-conns cap\n",
 			(unsigned long long)st.evicted);
+	if (lv->stacks)
+		tl_stacks_report_dropped(tl_stacks_dropped(lv->stacks), lv->cli->max_stacks);
 }
 
 int tl_run_live(const struct tl_cli *cli)
@@ -425,7 +434,7 @@ int tl_run_live(const struct tl_cli *cli)
 		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
 		.boot_to_real_ns = tl_boot_to_real_ns(), .out = stdout,
-		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns,
+		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
 	};
 	struct tl_loader_opts lopts = {
 		.filter = cli->filter, .ringbuf_bytes = cli->ringbuf_bytes,
@@ -451,6 +460,8 @@ int tl_run_live(const struct tl_cli *cli)
 	if (cli->leaks) {
 		lv.sym = tl_sym_new();
 		lv.stacks = tl_stacks_new();
+		if (lv.stacks && cli->max_stacks)
+			tl_stacks_set_max(lv.stacks, cli->max_stacks);
 		if (!lv.sym || !lv.stacks) {
 			fprintf(stderr, "tcplinger: out of memory\n");
 			code = 1;

@@ -12,13 +12,14 @@
 #include <sys/stat.h>
 #include "units.h"
 #include "cli.h"
+#include "stacks.h"
 
 
 const char *argp_program_version = "tcplinger 0.1";
 
 enum {
 	OPT_NETNS = 1000, OPT_MAX_CONNS, OPT_RINGBUF, OPT_LISTENERS, OPT_CSV,
-	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO, OPT_LEAKS, OPT_MIN_AGE,
+	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO, OPT_LEAKS, OPT_MIN_AGE, OPT_MAX_STACKS,
 };
 
 #define DEFAULT_MIN_AGE_NS (30 * NS_PER_SEC)
@@ -75,6 +76,7 @@ static const struct argp_option leak_options[] = {
 	{ "interval", 'i', "SECS", 0, "A report every SECS, as well as at the end", 5 },
 	{ "pid", 'p', "PID", 0, "Only sockets owned by this process", 5 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Track at most N connections (default 1048576)", 5 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Keep at most N distinct stacks (default 16384)", 5 },
 	{ 0 },
 };
 
@@ -82,6 +84,8 @@ static const struct argp_option record_leak_options[] = {
 	{ "leaks", OPT_LEAKS, NULL, 0,
 	  "Also record what `replay --leaks` needs: send/recv/close owners, user "
 	  "stacks and the holders of CLOSE_WAIT sockets", 4 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "With --leaks: keep at most N distinct stacks "
+	  "(default 16384)", 4 },
 	{ 0 },
 };
 
@@ -90,6 +94,8 @@ static const struct argp_option replay_leak_options[] = {
 	  "Report CLOSE_WAIT leaks as of the end of the log (a log recorded with --leaks)", 4 },
 	{ "min-age", OPT_MIN_AGE, "SECS", 0, "With --leaks: CLOSE_WAIT this long makes a leak "
 	  "(default 30)", 4 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "With --leaks: keep at most N distinct stacks "
+	  "(default 16384)", 4 },
 	{ 0 },
 };
 
@@ -302,6 +308,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			die_usage("invalid --max-conns '%s': expected a positive count", arg);
 		c->max_conns = (size_t)v;
 		break;
+	case OPT_MAX_STACKS:
+		if (!parse_u64(arg, TL_STACKS_MAX, &v) || !v)
+			die_usage("invalid --max-stacks '%s': expected a positive count", arg);
+		c->max_stacks = (uint32_t)v;
+		break;
 	case OPT_RINGBUF:
 		if (!parse_u64(arg, 1024, &v) || !v)
 			die_usage("invalid --ringbuf-size '%s': expected 1-1024 (MiB)", arg);
@@ -423,6 +434,8 @@ int main(int argc, char **argv)
 		cli.min_age_ns = DEFAULT_MIN_AGE_NS;
 	else if (!cli.leaks)
 		die_usage("%s", "--min-age goes with --leaks");
+	if (cli.max_stacks && !cli.leaks)
+		die_usage("%s", "--max-stacks goes with --leaks");
 	if (cli.leaks && !strcmp(cmd, "replay") && (cli.fmt == TL_FMT_CSV || cli.events))
 		die_usage("%s", "--leaks prints its own report: not with --csv or --events");
 	if (!strcmp(cmd, "replay")) {

@@ -2,6 +2,7 @@
 /* Transition and lifecycle writers; see output.h. */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -15,8 +16,9 @@
 #define ADDR_W		21	/* "255.255.255.255" with room to spare */
 #define ADDR_W_WIDE	39	/* a full IPv6 address */
 
-/* One output line; the longest (a leak group in JSON, stack and all) is
- * well under 16 KiB. */
+/* One output line: most fit the stack buffer; a longer one (a leak group
+ * whose escaped stack and command line run long) moves to the heap, since
+ * a record cut short is no longer JSON. */
 struct line {
 	struct tl_textbuf tb;
 	char buf[16384];
@@ -24,16 +26,17 @@ struct line {
 
 static struct tl_textbuf *line_start(struct line *l)
 {
-	tb_init(&l->tb, l->buf, sizeof(l->buf));
+	tb_init_grow(&l->tb, l->buf, sizeof(l->buf));
 	return &l->tb;
 }
 
 static void emit(struct tl_output *out, struct line *l)
 {
-	/* Truncated: keep what fits, the line still ends in '\n'. */
+	/* Cut short only when memory ran out: the line still ends in '\n'. */
 	if (l->tb.len == l->tb.max)
-		l->buf[l->tb.len - 1] = '\n';
-	fwrite(l->buf, 1, l->tb.len, out->f);
+		l->tb.buf[l->tb.len - 1] = '\n';
+	fwrite(l->tb.buf, 1, l->tb.len, out->f);
+	tb_release(&l->tb);
 }
 
 void tl_output_init(struct tl_output *out, FILE *f, enum tl_format fmt, bool wide)
@@ -432,24 +435,15 @@ static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot
 
 static void put_text_comm(struct tl_textbuf *tb, const struct tl_owner *o)
 {
-	char comm[TL_COMM_LEN];
-	size_t i, n;
-
 	if (o->pid < 0) {
 		put_col(tb, "-", -7);
 		put_col(tb, o->none ? "(none)" : "-", -16);
 		return;
 	}
-	/* Keep the terminal sane: printable ASCII only (a raw 0x9b would be
-	 * a control sequence introducer). */
-	n = strnlen(o->comm, TL_COMM_LEN);
-	for (i = 0; i < n; i++)
-		comm[i] = (unsigned char)o->comm[i] < 0x20 || (unsigned char)o->comm[i] >= 0x7f ?
-			  '?' : o->comm[i];
 	tb_i64_w(tb, o->pid, -7);
 	tb_chr(tb, ' ');
-	if (n)
-		tb_mem_w(tb, comm, n, -16);
+	if (o->comm[0])
+		tb_text_str_w(tb, o->comm, TL_COMM_LEN, -16);
 	else
 		tb_str_w(tb, "-", -16);
 	tb_chr(tb, ' ');
@@ -622,7 +616,7 @@ static void put_json_stack(struct tl_textbuf *tb, const char *key, const struct 
 	for (int i = 0; st && i < st->nframes; i++) {
 		if (i)
 			tb_chr(tb, ',');
-		tb_json_str(tb, st->frames[i], 512);
+		tb_json_str(tb, st->frames[i], SIZE_MAX);
 	}
 	tb_chr(tb, ']');
 }
@@ -670,22 +664,33 @@ static void text_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
 	tb_printf(tb, "%6" PRIu64 " %9.1f%s %-3s  %s:%u -> %s:%u\n", g->count,
 		  (double)g->oldest_ns / NS_PER_SEC, g->oldest_exact ? " " : "+",
 		  g->eof_seen ? "yes" : "no", sa, g->tuple.sport, da, g->tuple.dport);
-	tb_printf(tb, "    diagnosis: %s\n", g->diagnosis);
+	/* The diagnosis quotes comms: escaped whole. */
+	tb_str(tb, "    diagnosis: ");
+	tb_text_str(tb, g->diagnosis, sizeof(g->diagnosis));
+	tb_chr(tb, '\n');
 	if (st && st->nframes) {
 		tb_printf(tb, "    made by %s() at:\n", created_name(g->created_by));
-		for (int i = 0; i < st->nframes; i++)
-			tb_printf(tb, "      %s\n", st->frames[i]);
+		for (int i = 0; i < st->nframes; i++) {
+			tb_str(tb, "      ");
+			tb_text_str(tb, st->frames[i], SIZE_MAX);
+			tb_chr(tb, '\n');
+		}
 	} else {
 		tb_printf(tb, "    made by: %s\n", g->created_by ? created_name(g->created_by) :
 			  "(before tracing began)");
 	}
 	if (!st && u->nholders)
 		st = tl_stacks_get(stacks, u->holders[0].cmdline);
-	if (st && st->cmdline[0])
-		tb_printf(tb, "    command: %s\n", st->cmdline);
-	for (int i = 0; i < u->nholders && i < TL_USAGE_MAX; i++)
-		tb_printf(tb, "    held by %d (%s) as fd %d\n", u->holders[i].pid,
-			  u->holders[i].comm, u->holders[i].fd);
+	if (st && st->cmdline[0]) {
+		tb_str(tb, "    command: ");
+		tb_text_str(tb, st->cmdline, SIZE_MAX);
+		tb_chr(tb, '\n');
+	}
+	for (int i = 0; i < u->nholders && i < TL_USAGE_MAX; i++) {
+		tb_printf(tb, "    held by %d (", u->holders[i].pid);
+		tb_text_str(tb, u->holders[i].comm, sizeof(u->holders[i].comm));
+		tb_printf(tb, ") as fd %d\n", u->holders[i].fd);
+	}
 }
 
 void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,

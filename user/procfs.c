@@ -69,7 +69,8 @@ int tl_procfs_comm(int pid, char *buf, size_t len)
 	n = read_proc(pid, "comm", tmp, sizeof(tmp));
 	if (n < 0)
 		return (int)n;
-	nl = strchr(tmp, '\n');
+	/* Only the newline the kernel adds: a comm may hold one of its own. */
+	nl = n > 0 && tmp[n - 1] == '\n' ? &tmp[n - 1] : NULL;
 	if (nl)
 		*nl = 0;
 	snprintf(buf, len, "%s", tmp);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "logfile.h"
 #include "session.h"
+#include "stacks.h"
 
 #define BATCH 64	/* events decoded at a time */
 /* Stacks kept may take this much memory per byte of log read, plus a
@@ -79,7 +80,7 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .out = out,
-		.boot_to_real_ns = h->boot_to_real_ns,
+		.boot_to_real_ns = h->boot_to_real_ns, .max_stacks = cli->max_stacks,
 	};
 	struct tl_session *s;
 	struct tl_event evs[BATCH];
@@ -121,6 +122,7 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(errno));
 		code = 1;
 	}
+	tl_stacks_report_dropped(tl_session_stacks_dropped(s), cli->max_stacks);
 	tl_session_free(s);
 	return code;
 }

@@ -137,6 +137,8 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 		free(s);
 		return NULL;
 	}
+	if (opts->max_stacks)
+		tl_stacks_set_max(s->stacks, opts->max_stacks);
 	tl_output_init(&s->out, opts->out, opts->fmt, opts->wide);
 	s->out.boot_to_real_ns = opts->boot_to_real_ns;
 	tl_report_reset(&s->interval);
@@ -195,6 +197,11 @@ void tl_session_finish(struct tl_session *s)
 	tl_engine_finish(s->engine, s->now_ns);
 	print_summary(s, true);
 	tl_output_flush(&s->out);
+}
+
+uint64_t tl_session_stacks_dropped(const struct tl_session *s)
+{
+	return tl_stacks_dropped(s->stacks);
 }
 
 void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats *st)

@@ -26,6 +26,7 @@ struct tl_session_opts {
 	int64_t boot_to_real_ns;	/* for wall-clock times in text output */
 	bool leaks;		/* report CLOSE_WAIT leaks instead of lifecycles */
 	uint64_t min_age_ns;	/* leaks: time in CLOSE_WAIT that makes one */
+	uint32_t max_stacks;	/* leaks: stacks kept (0: TL_STACKS_KEEP) */
 	FILE *out;
 };
 
@@ -44,6 +45,8 @@ void tl_session_stack_limit(struct tl_session *s, size_t bytes);
 bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns);
 /* Reports what is still open and the final summary, as of the last tick. */
 void tl_session_finish(struct tl_session *s);
+/* Stacks refused because max_stacks were kept already. */
+uint64_t tl_session_stacks_dropped(const struct tl_session *s);
 void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats *st);
 void tl_session_free(struct tl_session *s);
 

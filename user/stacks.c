@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Symbolized user stacks by reference; see stacks.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -31,6 +32,8 @@ struct tl_stacks {
 	uint64_t seed;		/* blobs come from logs: crafted ones must not collide */
 	size_t bytes, limit;	/* memory held and its cap (0: none) */
 	uint64_t refused;
+	uint32_t kept, max;	/* stacks kept, and the cap on them */
+	uint64_t dropped;
 };
 
 static uint64_t hash_blob(uint64_t seed, const void *p, size_t n)
@@ -55,7 +58,37 @@ struct tl_stacks *tl_stacks_new(void)
 
 	if (t && getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
 		t->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t;
+	if (t)
+		t->max = TL_STACKS_KEEP;
 	return t;
+}
+
+void tl_stacks_set_max(struct tl_stacks *t, uint32_t max)
+{
+	t->max = max;
+}
+
+bool tl_stacks_full(const struct tl_stacks *t)
+{
+	return t->kept >= t->max;
+}
+
+void tl_stacks_note_drop(struct tl_stacks *t)
+{
+	t->dropped++;
+}
+
+uint64_t tl_stacks_dropped(const struct tl_stacks *t)
+{
+	return t->dropped;
+}
+
+void tl_stacks_report_dropped(uint64_t dropped, uint32_t max)
+{
+	if (dropped)
+		fprintf(stderr, "tcplinger: %llu stacks not kept: --max-stacks %u reached "
+			"(their sockets show no stack)\n", (unsigned long long)dropped,
+			max ? max : TL_STACKS_KEEP);
 }
 
 void tl_stacks_free(struct tl_stacks *t)
@@ -186,6 +219,10 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 		return 0;	/* the first word on a reference stands */
 	h = hash_blob(t->seed, blob, len);
 	ix = find(t, blob, len, h);
+	if (ix < 0 && tl_stacks_full(t)) {
+		t->dropped++;
+		return -ENOSPC;
+	}
 	if (ix < 0) {
 		struct entry ne = { .len = len, .hash = h, .ref = ref };
 		size_t cost = len + sizeof(ne) + 2 * sizeof(*t->index) + REF_COST;
@@ -210,6 +247,7 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 		e = &t->ents[t->nents];
 		*e = ne;
 		index_put(t, t->nents++);
+		t->kept++;
 		t->bytes += cost + (size_t)e->st.nframes * sizeof(*e->st.frames);
 	} else {
 		/* the same bytes again under another name: only the name */

@@ -14,6 +14,10 @@
 #include <stdint.h>
 
 #define TL_STACKS_MAX (1u << 20)	/* references above are refused */
+/* Stacks kept by default: every distinct (command line, stack) costs up
+ * to a few KiB and a long run sees ever more (a process title per
+ * connection), so past the cap they are refused and counted. */
+#define TL_STACKS_KEEP 16384
 
 struct tl_stack {
 	const char *cmdline;	/* "" if unknown */
@@ -37,6 +41,15 @@ uint32_t tl_stacks_intern(struct tl_stacks *t, const void *blob, size_t len, boo
 void tl_stacks_set_limit(struct tl_stacks *t, size_t bytes);
 size_t tl_stacks_bytes(const struct tl_stacks *t);	/* memory kept now */
 uint64_t tl_stacks_refused(const struct tl_stacks *t);	/* stacks refused by the cap */
+/* At most max stacks kept (default TL_STACKS_KEEP); more are refused. */
+void tl_stacks_set_max(struct tl_stacks *t, uint32_t max);
+bool tl_stacks_full(const struct tl_stacks *t);
+/* Counts a stack not kept because the store is full (the store counts
+ * those it refuses itself). */
+void tl_stacks_note_drop(struct tl_stacks *t);
+uint64_t tl_stacks_dropped(const struct tl_stacks *t);
+/* Says on stderr how many stacks were not kept, if any. */
+void tl_stacks_report_dropped(uint64_t dropped, uint32_t max);
 /* NULL if unknown (never stored, or its log block was lost). */
 const struct tl_stack *tl_stacks_get(const struct tl_stacks *t, uint32_t ref);
 /* Writes the blob of cmdline and frames into buf (at most cap bytes,

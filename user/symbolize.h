@@ -5,8 +5,9 @@
  * once and shared by every process that maps it; each process's
  * /proc/PID/maps is cached too.  Both caches are bounded (LRU: 128
  * binaries, each holding up to two fds; 64 processes).  Separate debug
- * info is looked for locally only, never through debuginfod.  Not
- * thread-safe: one symbolizer per thread.
+ * info is looked for locally only, never through debuginfod.  Files are
+ * read as symelf.h says: the exact mapped file, nothing that could block,
+ * a bounded time per binary.  Not thread-safe: one symbolizer per thread.
  *
  * Frame strings (offsets in lowercase hex; a return address is looked up
  * at ip-1 but its offset is shown for ip itself):
@@ -17,6 +18,7 @@
  *				offset if the file cannot be opened)
  *	[vdso]+0x9c0		offset into the vdso (also [vsyscall])
  *	0x7f12345678		no module: anonymous or JIT memory, 0
+ * A frame string longer than TL_SYM_FRAME_MAX (512) bytes ends in "...".
  */
 #ifndef TCPLINGER_SYMBOLIZE_H
 #define TCPLINGER_SYMBOLIZE_H
@@ -36,6 +38,9 @@ void tl_sym_free(struct tl_symbolizer *s);
 int tl_sym_resolve(struct tl_symbolizer *s, int pid, const uint64_t *ips, int n, char **out);
 /* Drops what is cached about pid (e.g. on its exit or exec). */
 void tl_sym_forget(struct tl_symbolizer *s, int pid);
+/* The time each binary may take to parse and look up in (default 1 s):
+ * past it, its frames show as libfoo.so+0x1234. */
+void tl_sym_set_budget(struct tl_symbolizer *s, uint64_t ns);
 /* How many binaries were opened and parsed since tl_sym_new(), counting
  * a re-open after eviction again: a measure of the cache's hit rate. */
 unsigned int tl_sym_binaries_opened(const struct tl_symbolizer *s);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "units.h"
 #include "textbuf.h"
 
@@ -15,9 +16,39 @@ static const uint64_t powers_of_10[U64_DIGITS] = {
 	100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
 };
 
+void tb_release(struct tl_textbuf *tb)
+{
+	if (tb->heap)
+		free(tb->buf);
+	tb->heap = false;
+}
+
+/* Room for n more bytes, if the buffer may grow and memory allows. */
+static void reserve(struct tl_textbuf *tb, size_t n)
+{
+	size_t size = tb->max + 1, want = tb->len + n + 1;
+	char *nb;
+
+	if (!tb->grow || n <= tb->max - tb->len || want < n)
+		return;
+	while (size < want)
+		size = size * 2 > size ? size * 2 : want;
+	nb = tb->heap ? realloc(tb->buf, size) : malloc(size);
+	if (!nb)
+		return;
+	if (!tb->heap)
+		memcpy(nb, tb->buf, tb->len);
+	tb->buf = nb;
+	tb->max = size - 1;
+	tb->heap = true;
+}
+
 void tb_mem_cut(struct tl_textbuf *tb, const void *s, size_t n)
 {
-	size_t room = tb->max - tb->len;
+	size_t room;
+
+	reserve(tb, n);
+	room = tb->max - tb->len;
 
 	if (n > room)
 		n = room;
@@ -27,7 +58,10 @@ void tb_mem_cut(struct tl_textbuf *tb, const void *s, size_t n)
 
 static void fill(struct tl_textbuf *tb, char c, size_t n)
 {
-	size_t room = tb->max - tb->len;
+	size_t room;
+
+	reserve(tb, n);
+	room = tb->max - tb->len;
 
 	if (n > room)
 		n = room;
@@ -267,6 +301,9 @@ void tb_json_str(struct tl_textbuf *tb, const char *s, size_t max)
 			tb_chr(tb, '\\');
 			tb_chr(tb, (char)c);
 			i++;
+		} else if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] < 0xa0) {
+			json_byte_escape(tb, p[i + 1]);	/* a C1 control, U+0080..U+009F */
+			i += 2;
 		} else if (c >= 0x80 && (k = utf8_seq(p + i, n - i))) {
 			tb_mem(tb, p + i, k);
 			i += k;
@@ -278,18 +315,69 @@ void tb_json_str(struct tl_textbuf *tb, const char *s, size_t max)
 	tb_chr(tb, '"');
 }
 
+static void hex_byte_escape(struct tl_textbuf *tb, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0xf] };
+
+	tb_mem(tb, esc, sizeof(esc));
+}
+
+void tb_text_str(struct tl_textbuf *tb, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strnlen(s, max), i = 0, k;
+
+	while (i < n) {
+		for (k = i; k < n && p[k] >= 0x20 && p[k] < 0x7f && p[k] != '\\'; k++)
+			;
+		if (k > i) {
+			tb_mem(tb, p + i, k - i);
+			i = k;
+			continue;
+		}
+		/* U+0080..U+009F (C2 80..C2 9F) are C1 controls: a terminal
+		 * may take U+009B as a control sequence introducer. */
+		if (p[i] >= 0x80 && (k = utf8_seq(p + i, n - i)) && !(p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+			tb_mem(tb, p + i, k);
+			i += k;
+		} else if (p[i] == '\\') {
+			tb_mem(tb, "\\\\", 2);
+			i++;
+		} else {
+			hex_byte_escape(tb, p[i++]);
+		}
+	}
+}
+
+void tb_text_str_w(struct tl_textbuf *tb, const char *s, size_t max, int width)
+{
+	char buf[256];
+	struct tl_textbuf t;
+
+	tb_init_grow(&t, buf, sizeof(buf));
+	tb_text_str(&t, s, max);
+	tb_mem_w(tb, t.buf, t.len, width);
+	tb_release(&t);
+}
+
 void tb_printf(struct tl_textbuf *tb, const char *fmt, ...)
 {
 	size_t room = tb->max + 1 - tb->len;	/* with the NUL */
-	va_list ap;
+	va_list ap, again;
 	int n;
 
-	if (room <= 1)
-		return;
 	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(tb->buf + tb->len, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n >= 0 && (size_t)n >= room && tb->grow) {
+		reserve(tb, (size_t)n);
+		room = tb->max + 1 - tb->len;
+		n = vsnprintf(tb->buf + tb->len, room, fmt, again);
+	}
+	va_end(again);
+	if (n < 0 || room <= 1)
 		return;
 	tb->len += (size_t)n < room ? (size_t)n : room - 1;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Leak hunting logic: the engine's usage records, leak grouping and
  * diagnosis, the stack table -- driven by synthetic events. */
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include "leaks.h"
@@ -335,6 +336,42 @@ static void stacks_table(void)
 }
 
 /* Without leak hunting, owner events name the owner and keep nothing. */
+/* A long run meets ever more distinct stacks: past the cap they are
+ * refused and counted, those kept stay, and a known one is still found. */
+static void stacks_capped(void)
+{
+	struct tl_stacks *t = tl_stacks_new();
+	char *frames[1], blob[64], f[32];
+	size_t len, first_len = 0;
+	char first[64];
+	bool is_new;
+	uint32_t ref;
+
+	CHECK(t);
+	tl_stacks_set_max(t, 3);
+	frames[0] = f;
+	for (int i = 0; i < 10; i++) {
+		snprintf(f, sizeof(f), "title-%d", i);
+		len = tl_stack_blob(blob, sizeof(blob), f, frames, 1);
+		if (!i) {
+			memcpy(first, blob, len);
+			first_len = len;
+		}
+		ref = tl_stacks_intern(t, blob, len, &is_new);
+		CHECK_EQ_U64(ref, i < 3 ? (uint64_t)i + 1 : 0);
+	}
+	CHECK(tl_stacks_full(t));
+	CHECK_EQ_U64(tl_stacks_dropped(t), 7);
+	CHECK_EQ_U64(tl_stacks_intern(t, first, first_len, &is_new), 1);
+	CHECK(!is_new);
+	CHECK_STR(tl_stacks_get(t, 1)->cmdline, "title-0");
+	CHECK(tl_stacks_add(t, 9, first, first_len) == -ENOSPC);
+	CHECK_EQ_U64(tl_stacks_add(t, 2, first, first_len), 0);	/* known already */
+	tl_stacks_note_drop(t);
+	CHECK_EQ_U64(tl_stacks_dropped(t), 9);
+	tl_stacks_free(t);
+}
+
 static void no_usage(void)
 {
 	struct tl_engine *e = tl_engine_new(NULL, NULL);
@@ -364,5 +401,6 @@ int main(void)
 	RUN(usage_recycled);
 	RUN(stacks_table);
 	RUN(no_usage);
+	RUN(stacks_capped);
 	return UNIT_END();
 }

@@ -5,9 +5,12 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "unit.h"
+#include "leaks.h"
 #include "output.h"
+#include "stacks.h"
 
 #define MS UINT64_C(1000000)
+#define TL_LOG_BLOB_TEST 8192	/* the log's blob limit */
 #define SEC UINT64_C(1000000000)
 /* Boot + 5 s is 2024-01-01 12:34:56.789 UTC. */
 #define BOOT_TO_REAL (INT64_C(1704112496789000000) - INT64_C(5000000000))
@@ -244,7 +247,7 @@ static void test_text_lifecycle(void)
 		  "12:35:56.794 12   999     wget             192.168.1.10          51234 "
 		  "93.184.216.34         443          4.000             -    60000.000 "
 		  "tw_expired  SS>ES>FW1>FW2>TW\n"
-		  "12:34:56.789 13   999     ng?inx           192.168.1.10          51234 "
+		  "12:34:56.789 13   999     ng\\x09inx        192.168.1.10          51234 "
 		  "93.184.216.34         443              -         0.300            - "
 		  "unknown*    SR>ES>CW\n");
 	free(got);
@@ -296,6 +299,108 @@ static void test_text_wide(void)
 	free(got);
 }
 
+/* A leak group made by a process named to forge report lines, with a
+ * stack of 32 long frames and a long command line. */
+static const char evil_comm[] = "\x1b[2J\x1b]0;X\a\nFAKE";
+
+static void mk_leak(struct tl_leaks *L, struct tl_leak_group *g, struct tl_stacks *st,
+		    size_t frame_len, unsigned char fill)
+{
+	char *blob = malloc(TL_LOG_BLOB_TEST), *frames[32];
+	size_t len;
+
+	for (int i = 0; i < 32; i++) {
+		frames[i] = malloc(frame_len + 1);
+		memset(frames[i], fill, frame_len);
+		frames[i][frame_len] = '\0';
+	}
+	frames[0][0] = '\x1b';
+	memset(blob, 0, TL_LOG_BLOB_TEST);
+	len = tl_stack_blob(blob, TL_LOG_BLOB_TEST, "srv \x1b[31mred\xc2\x9b" "2J\n", frames, 32);
+	CHECK(tl_stacks_add(st, 1, blob, len) == 0);
+	for (int i = 0; i < 32; i++)
+		free(frames[i]);
+	free(blob);
+	memset(L, 0, sizeof(*L));
+	memset(g, 0, sizeof(*g));
+	L->groups = g;
+	L->ngroups = L->cap = 1;
+	L->sockets = 1;
+	g->owner.pid = 77;
+	memcpy(g->owner.comm, evil_comm, sizeof(evil_comm));
+	g->created_by = TL_OWN_ACCEPT;
+	g->stack = 1;
+	g->count = 1;
+	tuple4(&g->tuple, "127.0.0.1", 80, "127.0.0.1", 5555);
+	g->usage.nholders = 1;
+	g->usage.holders[0].pid = 77;
+	g->usage.holders[0].fd = 5;
+	memcpy(g->usage.holders[0].comm, evil_comm, sizeof(evil_comm));
+	snprintf(g->diagnosis, sizeof(g->diagnosis), "%d (%s) never closed fd 5", 77, evil_comm);
+}
+
+/* No byte a terminal acts on but the line ends; returns the line count. */
+static int check_terminal_safe(const char *s)
+{
+	int lines = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			lines++;
+		else
+			CHECK(*p >= 0x20 && *p != 0x7f && !(*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0));
+	}
+	return lines;
+}
+
+static void test_leaks_text_escaped(void)
+{
+	struct tl_stacks *st = tl_stacks_new();
+	struct tl_leak_group g;
+	struct tl_leaks L;
+	struct cap c;
+	char *got;
+
+	mk_leak(&L, &g, st, 100, 'f');
+	cap_open(&c, TL_FMT_TEXT, false);
+	tl_output_leaks(&c.out, &L, st, 5 * SEC, true);
+	got = cap_close(&c);
+	/* blank, title, header; row, diagnosis, "made by", 32 frames (the
+	 * blob keeps what fits), command, holder */
+	CHECK_EQ_U64(check_terminal_safe(got), 3 + 3 + tl_stacks_get(st, 1)->nframes + 2);
+	CHECK(strstr(got, "77      \\x1b[2J\\x1b]0;X\\x07\\x0aFAKE ") != NULL);
+	CHECK(strstr(got, "    held by 77 (\\x1b[2J\\x1b]0;X\\x07\\x0aFAKE) as fd 5\n") != NULL);
+	CHECK(strstr(got, "    command: srv \\x1b[31mred\\xc2\\x9b2J\\x0a\n") != NULL);
+	CHECK(strstr(got, "      \\x1bfff") != NULL);
+	CHECK(strstr(got, "FAKE) never closed fd 5\n") != NULL);
+	free(got);
+	tl_stacks_free(st);
+}
+
+/* Escaping makes a record up to six times its bytes: every line must
+ * still be whole JSON, however long. */
+static void test_leaks_json_long(void)
+{
+	struct tl_stacks *st = tl_stacks_new();
+	struct tl_leak_group g;
+	struct tl_leaks L;
+	struct cap c;
+	char *got, *nl;
+
+	mk_leak(&L, &g, st, 240, 0x01);
+	cap_open(&c, TL_FMT_JSON, false);
+	tl_output_leaks(&c.out, &L, st, 5 * SEC, true);
+	got = cap_close(&c);
+	nl = strchr(got, '\n');
+	CHECK(nl && nl - got > 16384);
+	CHECK(nl && !strncmp(nl - 2, "\"}", 2));
+	CHECK(nl && strstr(got, "\"cmdline\":\"srv \\u001b[31mred\\u009b2J\\u000a\"") != NULL);
+	CHECK(nl && !strncmp(nl + 1, "{\"type\":\"leaks\",", 16));
+	CHECK_EQ_U64(check_terminal_safe(got), 2);
+	free(got);
+	tl_stacks_free(st);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -308,5 +413,7 @@ int main(void)
 	RUN(test_text_lifecycle);
 	RUN(test_text_alignment);
 	RUN(test_text_wide);
+	RUN(test_leaks_text_escaped);
+	RUN(test_leaks_json_long);
 	return UNIT_END();
 }

@@ -292,6 +292,18 @@ static void gone_process(void)
 	CHECK_EQ_U64(tl_procfs_comm(getpid(), buf, 0), (uint64_t)-EINVAL);
 }
 
+/* A name may hold a newline of its own: only the kernel's is cut. */
+static void comm_with_newline(void)
+{
+	char mine[16] = "", buf[16];
+
+	prctl(PR_GET_NAME, mine);
+	CHECK(!prctl(PR_SET_NAME, "\x1b[2J\nFAKE"));
+	CHECK_EQ_U64(tl_procfs_comm(getpid(), buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "\x1b[2J\nFAKE");
+	prctl(PR_SET_NAME, mine);
+}
+
 int main(int argc, char **argv)
 {
 	g_argc = argc;
@@ -301,5 +313,6 @@ int main(int argc, char **argv)
 	RUN(holders_of_zombie_leader);
 	RUN(own_names);
 	RUN(gone_process);
+	RUN(comm_with_newline);
 	return UNIT_END();
 }

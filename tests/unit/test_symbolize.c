@@ -8,10 +8,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "symelf.h"
 #include "symbolize.h"
 #include "unit.h"
 
@@ -333,6 +335,162 @@ out:
 	tl_sym_free(s);
 }
 
+/* A symbol name longer than any frame string may be. */
+#define NAME100 "long_name_long_name_long_name_long_name_long_name_" \
+		"long_name_long_name_long_name_long_name_long_name_"
+static __attribute__((noipa, used)) int long_named(int x) __asm__(NAME100 NAME100 NAME100
+								  NAME100 NAME100 NAME100);
+static __attribute__((noipa, used)) int long_named(int x)
+{
+	sink = x;
+	return sink + 1;
+}
+
+static void frame_capped(void)
+{
+	struct tl_symbolizer *s = tl_sym_new();
+	int (*volatile fn)(int) = long_named;
+	uint64_t ip = (uint64_t)(uintptr_t)fn;
+	char *out = NULL;
+
+	CHECK(s);
+	CHECK_EQ_U64(tl_sym_resolve(s, getpid(), &ip, 1, &out), 1);
+	CHECK(out && strlen(out) == TL_SYM_FRAME_MAX && !strncmp(out, NAME100, 100) &&
+	      !strcmp(out + TL_SYM_FRAME_MAX - 3, "..."));
+	free(out);
+	tl_sym_free(s);
+}
+
+/* Past its time budget a binary gets no symbol lookups. */
+static void over_budget(void)
+{
+	struct tl_symbolizer *s = tl_sym_new();
+	uint64_t ip = target_ip();
+	char *out = NULL;
+
+	CHECK(s);
+	tl_sym_set_budget(s, 1);
+	CHECK_EQ_U64(tl_sym_resolve(s, getpid(), &ip, 1, &out), 1);
+	CHECK(starts_with(out, "test_symbolize+0x"));
+	free(out);
+	tl_sym_free(s);
+}
+
+static void debuglink_names(void)
+{
+	char longname[NAME_MAX + 2];
+
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK(tl_symelf_debuglink_ok("libc.so.6.debug"));
+	CHECK(tl_symelf_debuglink_ok("..debug"));
+	CHECK(!tl_symelf_debuglink_ok(NULL));
+	CHECK(!tl_symelf_debuglink_ok(""));
+	CHECK(!tl_symelf_debuglink_ok("."));
+	CHECK(!tl_symelf_debuglink_ok(".."));
+	CHECK(!tl_symelf_debuglink_ok("../../etc/shadow"));
+	CHECK(!tl_symelf_debuglink_ok("/etc/shadow"));
+	CHECK(!tl_symelf_debuglink_ok("a/b"));
+	CHECK(!tl_symelf_debuglink_ok(longname));
+	longname[NAME_MAX] = '\0';
+	CHECK(tl_symelf_debuglink_ok(longname));
+}
+
+/* A FIFO, a link out of the root, a name climbing out: nothing opened,
+ * nothing blocks. */
+static void untrusted_opens(void)
+{
+	char dir[] = "/tmp/tl_symopenXXXXXX", path[PATH_MAX];
+	struct stat st;
+	int dfd, fd;
+
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	CHECK(!mkfifo(path, 0600));
+	CHECK(tl_symelf_open(AT_FDCWD, path, false, &st) < 0);
+	snprintf(path, sizeof(path), "%s/hosts", dir);
+	CHECK(!symlink("/etc/hosts", path));
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK(dfd >= 0);
+	CHECK(tl_symelf_open(dfd, "/fifo", true, &st) < 0);
+	CHECK(tl_symelf_open(dfd, "/hosts", true, &st) < 0);
+	CHECK(tl_symelf_open(dfd, "/../../../etc/hosts", true, &st) < 0);
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	fd = tl_symelf_open(dfd, "/file", true, &st);
+	CHECK(fd >= 0 && S_ISREG(st.st_mode));
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	for (const char *const *n = (const char *const[]){ "fifo", "hosts", "file", NULL }; *n; n++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *n);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/*
+ * The path of a mapping, read from /proc/PID/maps, is made a link to
+ * another file before the binary is opened: the symbolizer must read the
+ * mapped file (map_files) or nothing, and never open the link's target.
+ */
+static void path_swapped(void)
+{
+	struct tl_symbolizer *s = tl_sym_new();
+	char dir[] = "/tmp/tl_symswapXXXXXX", prog[PATH_MAX], old[PATH_MAX], decoy[PATH_MAX];
+	char ev[4096];
+	uint64_t ip, first = target_ip();
+	struct phdr_q q = { 0 };
+	char *out = NULL, *mine = NULL;
+	struct stat st = { 0 };
+	void *map = MAP_FAILED;
+	int fd, ifd = -1;
+
+	CHECK(s && mkdtemp(dir));
+	snprintf(prog, sizeof(prog), "%s/prog", dir);
+	snprintf(old, sizeof(old), "%s/prog.old", dir);
+	snprintf(decoy, sizeof(decoy), "%s/decoy", dir);
+	fd = open(prog, O_RDWR | O_CREAT | O_CLOEXEC, 0700);
+	CHECK(fd >= 0 && copy_file("/proc/self/exe", fd) && !fstat(fd, &st));
+	if (fd >= 0 && st.st_size)
+		map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	fd = open(decoy, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	q.ip = first;
+	dl_iterate_phdr(phdr_cb, &q);
+	CHECK(map != MAP_FAILED && q.found);
+	if (map == MAP_FAILED || !q.found)
+		goto out;
+	/* The maps are read (and kept) with the path still the file's. */
+	CHECK_EQ_U64(tl_sym_resolve(s, getpid(), &first, 1, &mine), 1);
+	CHECK(!rename(prog, old) && !symlink(decoy, prog));
+	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	CHECK(ifd >= 0 && inotify_add_watch(ifd, decoy, IN_OPEN) >= 0);
+	ip = (uint64_t)(uintptr_t)map + q.foff;
+	CHECK_EQ_U64(tl_sym_resolve(s, getpid(), &ip, 1, &out), 1);
+	CHECK(read(ifd, ev, sizeof(ev)) < 0 && errno == EAGAIN);
+	/* map_files, when we may open it, gives the mapped file's symbols;
+	 * else only the name is left. */
+	CHECK(out && (!strcmp(out, mine) || starts_with(out, "prog+0x")));
+out:
+	if (ifd >= 0)
+		close(ifd);
+	if (map != MAP_FAILED)
+		munmap(map, st.st_size);
+	unlink(prog);
+	unlink(old);
+	unlink(decoy);
+	rmdir(dir);
+	free(mine);
+	free(out);
+	tl_sym_free(s);
+}
+
 int main(void)
 {
 	RUN(own_function);
@@ -342,5 +500,10 @@ int main(void)
 	RUN(bad_pid);
 	RUN(binary_cached_across_processes);
 	RUN(deleted_copy);
+	RUN(frame_capped);
+	RUN(over_budget);
+	RUN(debuglink_names);
+	RUN(untrusted_opens);
+	RUN(path_swapped);
 	return UNIT_END();
 }

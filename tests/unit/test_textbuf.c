@@ -2,6 +2,7 @@
 /* The printf-free appenders write what printf would, byte for byte. */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include "unit.h"
@@ -266,6 +267,8 @@ static void json_ref(char *out, size_t cap, const char *s, size_t max)
 			REF("\\u%04x", c);
 		else if (c < 0x80)
 			REF("%c", c);
+		else if (c == 0xc2 && i + 1 < n && p[i + 1] < 0xa0 && p[i + 1] >= 0x80)
+			REF("\\u%04x", p[i + 1]), i++;	/* C1 control */
 		else if ((k = utf8_len_ref(p + i, n - i)))
 			REF("%.*s", (int)k, (const char *)p + i), i += k - 1;
 		else
@@ -347,6 +350,54 @@ static void test_truncation(void)
 	CHECK_STR(tb_cstr(&tb), "x:9");
 }
 
+static void text_is(const char *in, const char *want)
+{
+	tb_text_str(fresh(), in, SIZE_MAX);
+	CHECK_STR(tb_cstr(&tb), want);
+}
+
+static void test_text_escape(void)
+{
+	text_is("nginx: worker", "nginx: worker");
+	text_is("\x1b[2J\x1b]0;X\a\nFAKE", "\\x1b[2J\\x1b]0;X\\x07\\x0aFAKE");
+	text_is("a\\b\x7f", "a\\\\b\\x7f");
+	/* UTF-8 kept, C1 controls (U+009B is CSI) and broken sequences not */
+	text_is("caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac");
+	text_is("\xc2\x9b" "2J", "\\xc2\\x9b" "2J");
+	text_is("\xc2\xa0|\xff|\xc3|\xed\xa0\x80", "\xc2\xa0|\\xff|\\xc3|\\xed\\xa0\\x80");
+	/* bounded by max, even inside a sequence */
+	tb_text_str(fresh(), "ab\xc3\xa9", 3);
+	CHECK_STR(tb_cstr(&tb), "ab\\xc3");
+	tb_text_str_w(fresh(), "\t", 16, -6);
+	tb_chr(&tb, '|');
+	CHECK_STR(tb_cstr(&tb), "\\x09  |");
+}
+
+/* A growing buffer keeps every byte however long the text. */
+static void test_growing(void)
+{
+	char small[8], big[100000];
+	struct tl_textbuf t;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	tb_init_grow(&t, small, sizeof(small));
+	tb_str(&t, "ab");
+	tb_chr(&t, 'c');
+	tb_printf(&t, "%s", big);
+	tb_u64_w(&t, 42, 30);
+	tb_str_w(&t, "", -20);
+	tb_json_str(&t, "\x01\x02", 16);
+	for (int i = 0; i < 5000; i++)
+		tb_chr(&t, 'z');
+	CHECK_EQ_U64(t.len, 3 + sizeof(big) - 1 + 30 + 20 + 14 + 5000);
+	CHECK(t.heap && !strncmp(tb_cstr(&t), "abcxxx", 6));
+	CHECK(!memcmp(t.buf + 3 + sizeof(big) - 1 + 28, "42                    \"\\u0001", 29));
+	CHECK(t.buf[t.len - 1] == 'z' && t.buf[t.len] == '\0');
+	tb_release(&t);
+	CHECK(!t.heap);
+}
+
 int main(void)
 {
 	RUN(test_u64);
@@ -357,5 +408,7 @@ int main(void)
 	RUN(test_addresses);
 	RUN(test_json_escape);
 	RUN(test_truncation);
+	RUN(test_text_escape);
+	RUN(test_growing);
 	return UNIT_END();
 }
