@@ -113,7 +113,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap
 # memory oracles; the logic sources are built in with the fuzzer's flags.
 FUZZ_REPLAY_BIN := $(OUTPUT)/tests/fuzz_replay
 FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c $(filter-out user/main.c user/loader.c user/live.c \
-	user/symbolize.c user/procfs.c user/netns.c user/logwrite.c,$(USER_SRCS))
+	user/symbolize.c user/symelf.c user/procfs.c user/netns.c user/logwrite.c,$(USER_SRCS))
 $(FUZZ_REPLAY_BIN): $(FUZZ_REPLAY_SRCS) $(wildcard user/*.h) bpf/events.h | $(OUTPUT)/tests
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 -D_GNU_SOURCE \
