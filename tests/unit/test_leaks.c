@@ -365,7 +365,11 @@ static void stacks_capped(void)
 	CHECK_EQ_U64(tl_stacks_intern(t, first, first_len, &is_new), 1);
 	CHECK(!is_new);
 	CHECK_STR(tl_stacks_get(t, 1)->cmdline, "title-0");
-	CHECK(tl_stacks_add(t, 9, first, first_len) == -ENOSPC);
+	/* the same bytes under another reference: a name, not a new stack */
+	CHECK_EQ_U64(tl_stacks_add(t, 9, first, first_len), 0);
+	snprintf(f, sizeof(f), "title-new");
+	len = tl_stack_blob(blob, sizeof(blob), f, frames, 1);
+	CHECK(tl_stacks_add(t, 10, blob, len) == -ENOSPC);
 	CHECK_EQ_U64(tl_stacks_add(t, 2, first, first_len), 0);	/* known already */
 	tl_stacks_note_drop(t);
 	CHECK_EQ_U64(tl_stacks_dropped(t), 9);
