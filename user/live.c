@@ -357,15 +357,22 @@ static bool out_watchable(void)
  * (`tcplinger | head -1`)?  Checked even when nothing was written, so a
  * tracer whose output nobody reads stops within a poll.
  */
-static bool out_failed(struct live *lv)
+static bool reader_left(const struct live *lv)
 {
 	struct pollfd p = { .fd = STDOUT_FILENO };
 
+	return lv->watch_out && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+static bool out_failed(struct live *lv)
+{
 	if (lv->session && (fflush(stdout) || ferror(stdout))) {
-		lv->out_err = errno ? errno : EIO;
+		/* errno of the failed write may be long gone: a reader that
+		 * left is EPIPE whatever errno says now */
+		lv->out_err = reader_left(lv) ? EPIPE : errno ? errno : EIO;
 		return true;
 	}
-	if (lv->watch_out && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) {
+	if (reader_left(lv)) {
 		lv->out_err = EPIPE;
 		return true;
 	}
@@ -538,7 +545,7 @@ int tl_run_live(const struct tl_cli *cli)
 		tl_session_finish(lv.session);
 	errno = 0;
 	if (!lv.out_err && lv.session && (fflush(stdout) || ferror(stdout)))
-		lv.out_err = errno ? errno : EIO;
+		lv.out_err = reader_left(&lv) ? EPIPE : errno ? errno : EIO;
 	/* A reader that left (EPIPE) needs no message, only the status. */
 	if (lv.out_err && lv.out_err != EPIPE)
 		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(lv.out_err));
