@@ -56,7 +56,7 @@ SCEN_SRCS := $(sort $(wildcard tests/scenarios/*.c))
 SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
 
 DEPS_PKGS := clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libdeflate-dev \
-	pkg-config gcc make iproute2 python3 procps util-linux
+	pkg-config gcc make iproute2 python3 procps util-linux time
 
 .PHONY: all clean deps run test test-bins vmlinux fuzz
 .DELETE_ON_ERROR:
