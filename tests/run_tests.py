@@ -2132,6 +2132,12 @@ class Suite:
                 % (rss, bound))
         ck.true(re.search(r"warning: .*: \d+ stacks skipped", err) is not None,
                 "the skipped stacks are counted in a warning")
+        # --max-stacks refusals are counted as such, not as memory ones
+        log = self.crafted_log(workdir, "stacks", 50)
+        _, err, secs, rss = self.replay_measured(workdir, log, ["--leaks", "--max-stacks", "3"], 60)
+        ck.true(re.search(r"tcplinger: 47 stacks not kept: --max-stacks 3 reached", err)
+                is not None and "stacks skipped" not in err,
+                "--max-stacks 3 of 50 stacks: 47 counted once, as not kept: %r" % err)
         log = self.crafted_log(workdir, "bigref")
         _, err, secs, rss = self.replay_measured(workdir, log, ["--leaks"], 60)
         notes.append("bigref %.0f MiB" % rss)

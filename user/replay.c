@@ -24,7 +24,6 @@ struct replay {
 	bool filtered;		/* some events may not pass cli->filter */
 	uint64_t origin;	/* the recording began at its first tick */
 	uint64_t scans;
-	uint64_t stacks_refused;
 };
 
 /* The reader's warnings, printed and counted. */
@@ -54,8 +53,7 @@ static bool replay_one(struct replay *rp, const struct tl_event *ev)
 
 		tl_session_stack_limit(rp->s, STACK_BYTES_PER_LOG_BYTE * tl_logr_offset(rp->r) +
 					      STACK_BYTES_FLOOR);
-		if (tl_session_add_stack(rp->s, (uint32_t)ev->aux, blob, len) == -ENOSPC)
-			rp->stacks_refused++;
+		tl_session_add_stack(rp->s, (uint32_t)ev->aux, blob, len);
 		return true;
 	}
 	/* The recording began at its first tick (seeds come just before). */
@@ -82,6 +80,7 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .out = out,
 		.boot_to_real_ns = h->boot_to_real_ns, .max_stacks = cli->max_stacks,
 	};
+	const struct tl_stacks *stacks;
 	struct tl_session *s;
 	struct tl_event evs[BATCH];
 	struct replay rp = { .cli = cli, .filtered = tl_filter_active(&cli->filter) };
@@ -105,16 +104,19 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 	if (cli->leaks && !rp.scans && ret >= 0)
 		fprintf(stderr, "tcplinger: warning: %s was recorded without --leaks: no stacks, "
 			"holders or EOF reads are known\n", name);
-	if (rp.stacks_refused)
+	/* Two caps, each counted once: memory for the log's size, and
+	 * --max-stacks. */
+	stacks = tl_session_stacks(s);
+	if (tl_stacks_refused(stacks))
 		fprintf(stderr, "tcplinger: warning: %s: %llu stacks skipped: they would take "
 			"more memory than a log of this size can need\n", name,
-			(unsigned long long)rp.stacks_refused);
+			(unsigned long long)tl_stacks_refused(stacks));
 	if (ret < 0) {
 		fprintf(stderr, "tcplinger: %s: reading stopped: %s\n", name, strerror(-ret));
 		code = 1;
 	} else if (!rp.events && warnings && *warnings) {
 		/* Damaged past reading: not an empty recording. */
-		fprintf(stderr, "tcplinger: %s: no block of the log could be read\n", cli->path);
+		fprintf(stderr, "tcplinger: %s: no block of the log could be read\n", name);
 		code = 1;
 	}
 	tl_session_finish(s);
@@ -122,7 +124,7 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(errno));
 		code = 1;
 	}
-	tl_stacks_report_dropped(tl_session_stacks_dropped(s), cli->max_stacks);
+	tl_stacks_report_dropped(tl_stacks_dropped(stacks), cli->max_stacks);
 	tl_session_free(s);
 	return code;
 }
@@ -131,10 +133,9 @@ int tl_run_replay(const struct tl_cli *cli)
 {
 	struct tl_log_header h;
 	struct tl_log_reader *r;
+	struct warnings w = { .path = cli->path };
 	char err[512];
 	int ret;
-
-	struct warnings w = { .path = cli->path };
 
 	ret = tl_logr_open(&r, cli->path, &h, warn, &w, err, sizeof(err));
 	if (ret < 0) {

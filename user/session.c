@@ -168,12 +168,11 @@ bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns)
 	return s->opts.interval_ns && s->start_ns && ts_ns - s->last_summary_ns >= s->opts.interval_ns;
 }
 
-int tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len)
+void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len)
 {
 	/* only the leak report shows stacks: do not hold them for nothing */
-	if (!s->opts.leaks)
-		return 0;
-	return tl_stacks_add(s->stacks, ref, blob, len);
+	if (s->opts.leaks)
+		tl_stacks_add(s->stacks, ref, blob, len);
 }
 
 void tl_session_stack_limit(struct tl_session *s, size_t bytes)
@@ -199,9 +198,9 @@ void tl_session_finish(struct tl_session *s)
 	tl_output_flush(&s->out);
 }
 
-uint64_t tl_session_stacks_dropped(const struct tl_session *s)
+const struct tl_stacks *tl_session_stacks(const struct tl_session *s)
 {
-	return tl_stacks_dropped(s->stacks);
+	return s->stacks;
 }
 
 void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats *st)

@@ -35,9 +35,8 @@ struct tl_session;
 struct tl_session *tl_session_new(const struct tl_session_opts *opts);
 void tl_session_feed(struct tl_session *s, const struct tl_event *ev);
 /* A TL_EV_STACK's frames (its blob), for the leak report: kept only with
- * opts.leaks.  Returns tl_stacks_add()'s result (-ENOSPC: past the
- * limit), 0 when not kept. */
-int tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len);
+ * opts.leaks. */
+void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len);
 /* Caps the memory stacks may take (tl_stacks_set_limit()). */
 void tl_session_stack_limit(struct tl_session *s, size_t bytes);
 /* Whether a tick at ts_ns would print an interval report (live scans
@@ -45,8 +44,9 @@ void tl_session_stack_limit(struct tl_session *s, size_t bytes);
 bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns);
 /* Reports what is still open and the final summary, as of the last tick. */
 void tl_session_finish(struct tl_session *s);
-/* Stacks refused because max_stacks were kept already. */
-uint64_t tl_session_stacks_dropped(const struct tl_session *s);
+/* The stacks kept, and the counts of those refused (tl_stacks_refused(),
+ * tl_stacks_dropped()). */
+const struct tl_stacks *tl_session_stacks(const struct tl_session *s);
 void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats *st);
 void tl_session_free(struct tl_session *s);
 
