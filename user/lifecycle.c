@@ -415,7 +415,6 @@ static void drop_stale(struct tl_engine *e, uint32_t i)
 	report(e, i, e->clock);
 }
 
-
 static bool starts_lifecycle(const struct tl_event *ev)
 {
 	return (ev->old_state == TL_TCP_CLOSE &&
@@ -425,29 +424,42 @@ static bool starts_lifecycle(const struct tl_event *ev)
 
 /* ---- event handlers ------------------------------------------------- */
 
-/* Seeds are read before the ring buffer: a queued event older than the
- * seed of its socket is already reflected in it -- unless it leaves the
+/* Seeds are read before the ring buffer: ev was queued before c's seed,
+ * which still stands as it was read. */
+static bool before_seed(const struct conn *c, const struct tl_event *ev)
+{
+	return c && (c->flags & C_SEEDED) && c->npath == 1 && !(c->flags & C_ENDING) &&
+	       ev->ts_ns <= c->seed_ns;
+}
+
+/* Such an event is already reflected in the seed -- unless it leaves the
  * seeded state: the tracepoint fires before the kernel stores the new
  * state, so a seed read in between still shows the old one. */
 static bool seed_covers(const struct conn *c, const struct tl_event *ev)
 {
-	if (!c || !(c->flags & C_SEEDED) || c->npath != 1 || (c->flags & C_ENDING) ||
-	    ev->ts_ns > c->seed_ns)
-		return false;
-	return !(ev->type == TL_EV_STATE && ev->old_state == c->state);
+	return before_seed(c, ev) && !(ev->type == TL_EV_STATE && ev->old_state == c->state);
 }
 
 /* The queue holds the birth of a socket the seed pass also listed (it was
  * born while the iterator ran): the events tell its whole life, the seed
- * only a moment of it.  The seeded record was never reported: forget it. */
-static bool seed_superseded(const struct conn *c, const struct tl_event *ev)
+ * only a moment of it.  The seeded record was never reported: it is
+ * forgotten, and c is NULL from then on. */
+static struct conn *unless_superseded(struct tl_engine *e, struct conn *c, uint32_t i,
+				      const struct tl_event *ev)
 {
-	if (!c || !(c->flags & C_SEEDED) || c->npath != 1 || (c->flags & C_ENDING) ||
-	    ev->ts_ns > c->seed_ns)
-		return false;
+	bool born;
+
+	if (!before_seed(c, ev))
+		return c;
 	if (ev->type == TL_EV_STATE)
-		return c->sk_id == ev->sk_id && starts_lifecycle(ev);
-	return ev->type == TL_EV_TW_START && c->tw_id == ev->sk_id && !(ev->flags & TL_F_REARM);
+		born = c->sk_id == ev->sk_id && starts_lifecycle(ev);
+	else
+		born = ev->type == TL_EV_TW_START && c->tw_id == ev->sk_id &&
+		       !(ev->flags & TL_F_REARM);
+	if (!born)
+		return c;
+	release(e, i);
+	return NULL;
 }
 
 /* Why a connection that never left SYN_SENT ended, from the socket's error
@@ -474,10 +486,7 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
-	if (seed_superseded(c, ev)) {
-		release(e, i);
-		c = NULL;
-	}
+	c = unless_superseded(e, c, i, ev);
 	if (ev->old_state == ev->new_state || seed_covers(c, ev))
 		return;
 	if (c && (c->sk_id != ev->sk_id || (c->flags & C_ENDING) || starts_lifecycle(ev))) {
@@ -591,10 +600,7 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
-	if (seed_superseded(c, ev)) {
-		release(e, i);
-		c = NULL;
-	}
+	c = unless_superseded(e, c, i, ev);
 	if (seed_covers(c, ev))
 		return;
 	if (c && c->tw_id == ev->sk_id && (ev->flags & TL_F_REARM)) {
