@@ -364,19 +364,23 @@ static bool reader_left(const struct live *lv)
 	return lv->watch_out && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
+/* Flushes the report: 0, or why writing it failed.  The failed write may
+ * be long past and its errno gone: a reader that left is EPIPE. */
+static int flush_out(const struct live *lv)
+{
+	errno = 0;
+	if (!fflush(stdout) && !ferror(stdout))
+		return 0;
+	return reader_left(lv) ? EPIPE : errno ? errno : EIO;
+}
+
 static bool out_failed(struct live *lv)
 {
-	if (lv->session && (fflush(stdout) || ferror(stdout))) {
-		/* errno of the failed write may be long gone: a reader that
-		 * left is EPIPE whatever errno says now */
-		lv->out_err = reader_left(lv) ? EPIPE : errno ? errno : EIO;
-		return true;
-	}
-	if (reader_left(lv)) {
+	if (lv->session)
+		lv->out_err = flush_out(lv);
+	if (!lv->out_err && reader_left(lv))
 		lv->out_err = EPIPE;
-		return true;
-	}
-	return false;
+	return lv->out_err != 0;
 }
 
 static int open_log(struct live *lv)
@@ -520,7 +524,6 @@ int tl_run_live(const struct tl_cli *cli)
 			break;
 		}
 		t = clock_tick(&lv);
-		errno = 0;
 		if (out_failed(&lv)) {
 			/* The log, if any, is still closed properly below. */
 			if (lv.log && !lv.log_err && !strcmp(cli->path, "-"))
@@ -543,9 +546,8 @@ int tl_run_live(const struct tl_cli *cli)
 	clock_tick(&lv);
 	if (lv.session && !lv.out_err)
 		tl_session_finish(lv.session);
-	errno = 0;
-	if (!lv.out_err && lv.session && (fflush(stdout) || ferror(stdout)))
-		lv.out_err = reader_left(&lv) ? EPIPE : errno ? errno : EIO;
+	if (!lv.out_err && lv.session)
+		lv.out_err = flush_out(&lv);
 	/* A reader that left (EPIPE) needs no message, only the status. */
 	if (lv.out_err && lv.out_err != EPIPE)
 		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(lv.out_err));
