@@ -32,7 +32,7 @@ struct tl_stacks {
 	uint64_t seed;		/* blobs come from logs: crafted ones must not collide */
 	size_t bytes, limit;	/* memory held and its cap (0: none) */
 	uint64_t refused;
-	uint32_t kept, max;	/* stacks kept, and the cap on them */
+	uint32_t max;		/* distinct stacks kept at most (nents) */
 	uint64_t dropped;
 };
 
@@ -70,7 +70,7 @@ void tl_stacks_set_max(struct tl_stacks *t, uint32_t max)
 
 bool tl_stacks_full(const struct tl_stacks *t)
 {
-	return t->kept >= t->max;
+	return t->nents >= t->max;
 }
 
 void tl_stacks_note_drop(struct tl_stacks *t)
@@ -247,7 +247,6 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 		e = &t->ents[t->nents];
 		*e = ne;
 		index_put(t, t->nents++);
-		t->kept++;
 		t->bytes += cost + (size_t)e->st.nframes * sizeof(*e->st.frames);
 	} else {
 		/* the same bytes again under another name: only the name */
