@@ -84,10 +84,11 @@ static uint64_t effective_caps(void)
 
 static bool has_bpf_caps(void)
 {
-	uint64_t eff = effective_caps();
+	uint64_t eff;
 
 	if (geteuid() == 0)
 		return true;
+	eff = effective_caps();
 	return (eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON));
 }
 

@@ -394,8 +394,8 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, const char 
 	out->header_done = true;
 }
 
-/* HH:MM:SS.mmm, local time. */
-/* Both terms may come from a log made elsewhere: clamp, never overflow. */
+/* Wall-clock ns of a boot time.  Both terms may come from a log made
+ * elsewhere: clamp, never overflow. */
 static int64_t wall_ns(uint64_t boot_ns, int64_t boot_to_real_ns)
 {
 	int64_t b = boot_ns > INT64_MAX ? INT64_MAX : (int64_t)boot_ns, real;
@@ -405,6 +405,7 @@ static int64_t wall_ns(uint64_t boot_ns, int64_t boot_to_real_ns)
 	return real < 0 ? 0 : real;
 }
 
+/* HH:MM:SS.mmm, local time. */
 static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
 {
 	int64_t real = wall_ns(boot_ns, out->boot_to_real_ns);
