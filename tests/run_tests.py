@@ -2013,59 +2013,43 @@ class Suite:
                               ctx.rec.stderr_tail())
         return "%d bytes on stdout" % os.path.getsize(out)
 
-    def t_fuzz_logfile(self, workdir):
-        fuzzer = os.path.join(self.build, "tests", "fuzz_logfile")
+    def run_fuzzer(self, workdir, name, corpus_dir, secs, timeout, extra=()):
+        """A libFuzzer target of the plain build for secs, from a copy of
+        tests/fuzz/<corpus_dir>; fails on any finding."""
+        fuzzer = os.path.join(self.build, "tests", name)
         if not os.access(fuzzer, os.X_OK):
             raise TestSkip("no fuzzer binary at %s (not built)" % fuzzer)
         corpus = os.path.join(workdir, "corpus")
-        src = os.path.join(ROOT, "tests", "fuzz", "corpus")
+        src = os.path.join(ROOT, "tests", "fuzz", corpus_dir)
         if os.path.isdir(src):
             shutil.copytree(src, corpus)
         else:
             os.mkdir(corpus)
         try:
-            r = subprocess.run([fuzzer, "-max_total_time=20", corpus], capture_output=True,
-                               text=True, timeout=90, cwd=workdir, stdin=subprocess.DEVNULL)
+            r = subprocess.run([fuzzer, "-max_total_time=%d" % secs] + list(extra) + [corpus],
+                               capture_output=True, text=True, timeout=timeout, cwd=workdir,
+                               stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise TestFailure("fuzzer still running 90 s after start (-max_total_time=20)")
+            raise TestFailure("fuzzer still running %d s after start (-max_total_time=%d)"
+                              % (timeout, secs))
         tail = ["fuzzer: " + l for l in (r.stdout + r.stderr).splitlines()[-25:]]
         if r.returncode != 0:
             raise TestFailure("fuzzer exited with %d" % r.returncode, tail)
         m = re.findall(r"#(\d+)\s+DONE", r.stderr)
         return "%s runs%s" % (m[-1] if m else "?", "" if os.path.isdir(src) else
-                              " (no tests/fuzz/corpus: started empty)")
+                              " (no tests/fuzz/%s: started empty)" % corpus_dir)
+
+    def t_fuzz_logfile(self, workdir):
+        return self.run_fuzzer(workdir, "fuzz_logfile", "corpus", 20, 90)
 
     def t_fuzz_replay(self, workdir):
         """The whole replay's fuzzer (tests/fuzz/fuzz_replay.c) for 20 s."""
-        fuzzer = os.path.join(self.build, "tests", "fuzz_replay")
-        if not os.access(fuzzer, os.X_OK):
-            raise TestSkip("no fuzzer binary at %s (not built)" % fuzzer)
-        corpus = os.path.join(workdir, "corpus")
-        shutil.copytree(os.path.join(ROOT, "tests", "fuzz", "corpus"), corpus)
-        try:
-            r = subprocess.run([fuzzer, "-max_total_time=20", "-rss_limit_mb=4096", corpus],
-                               capture_output=True, text=True, timeout=120, cwd=workdir,
-                               stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise TestFailure("fuzzer still running 120 s after start (-max_total_time=20)")
+        return self.run_fuzzer(workdir, "fuzz_replay", "corpus", 20, 120, ["-rss_limit_mb=4096"])
+
     def t_fuzz_symbolize(self, workdir):
         """The symbolizer's ELF/DWARF reading, fuzzed for 15 s from the seeds."""
-        fuzzer = os.path.join(self.build, "tests", "fuzz_symbolize")
-        if not os.access(fuzzer, os.X_OK):
-            raise TestSkip("no fuzzer binary at %s (not built)" % fuzzer)
-        corpus = os.path.join(workdir, "corpus")
-        shutil.copytree(os.path.join(ROOT, "tests", "fuzz", "corpus-symbolize"), corpus)
-        try:
-            r = subprocess.run([fuzzer, "-max_total_time=15", "-rss_limit_mb=2048", corpus],
-                               capture_output=True, text=True, timeout=90, cwd=workdir,
-                               stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise TestFailure("fuzzer still running 90 s after start (-max_total_time=15)")
-        tail = ["fuzzer: " + l for l in (r.stdout + r.stderr).splitlines()[-25:]]
-        if r.returncode != 0:
-            raise TestFailure("fuzzer exited with %d" % r.returncode, tail)
-        m = re.findall(r"#(\d+)\s+DONE", r.stderr)
-        return "%s runs" % (m[-1] if m else "?")
+        return self.run_fuzzer(workdir, "fuzz_symbolize", "corpus-symbolize", 15, 90,
+                               ["-rss_limit_mb=2048"])
 
     # -- logs crafted against replay's bounds (tests/fuzz/gen_crafted.c)
 
