@@ -88,6 +88,17 @@ static void tw(struct tl_engine *e, int type, uint64_t ts, uint64_t id, int n, b
 	tl_engine_feed(e, &ev);
 }
 
+/* The seed of a timewait sock in TIME_WAIT for age (exact, from its timer). */
+static void seed_tw(struct tl_engine *e, uint64_t ts, uint64_t id, int n, uint64_t age)
+{
+	struct tl_event seed = ev_base(TL_EV_SEED, ts, id, n, false);
+
+	seed.new_state = TW;
+	seed.aux = age;
+	seed.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT;
+	tl_engine_feed(e, &seed);
+}
+
 static void simple(struct tl_engine *e, int type, uint64_t ts, uint64_t id)
 {
 	struct tl_event ev = ev_base(type, ts, id, 0, false);
@@ -389,11 +400,7 @@ static void seeded_sockets(void)
 	seed.new_state = CW;
 	seed.aux = 30 * SEC;	/* lower bound */
 	tl_engine_feed(e, &seed);
-	seed = ev_base(TL_EV_SEED, T0, 0xdd, 1, false);
-	seed.new_state = TW;
-	seed.aux = 20 * SEC;
-	seed.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT;
-	tl_engine_feed(e, &seed);
+	seed_tw(e, T0, 0xdd, 1, 20 * SEC);
 	/* Consumed after the seed but older than it: already reflected. */
 	state(e, T0 - 5 * SEC, 15, 0, false, ES, CW, 0, 0);
 	state(e, T0 + 2 * SEC, 15, 0, false, CW, LA, TL_F_IN_TASK, 400);
@@ -611,12 +618,8 @@ static void seeds_do_not_move_the_clock(void)
 static void seeded_time_wait_is_not_doubled(void)
 {
 	struct tl_engine *e = engine(0);
-	struct tl_event seed = ev_base(TL_EV_SEED, T0 + 1 * SEC, 0x720, 0, false);
 
-	seed.new_state = TW;
-	seed.aux = 1 * SEC;
-	seed.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT;
-	tl_engine_feed(e, &seed);
+	seed_tw(e, T0 + 1 * SEC, 0x720, 0, 1 * SEC);
 	state(e, T0 - 5 * MS, 72, 0, false, FW1, FW2, 0, 0);
 	tw(e, TL_EV_TW_START, T0, 0x720, 0, false, TW, 0);
 	state(e, T0, 72, 0, false, FW2, CL, 0, 0);
@@ -635,12 +638,8 @@ static void seeded_time_wait_is_not_doubled(void)
 static void seed_of_a_tw_born_during_seeding(void)
 {
 	struct tl_engine *e = engine(0);
-	struct tl_event seed = ev_base(TL_EV_SEED, T0 + 10 * MS, 0x730, 0, false);
 
-	seed.new_state = TW;
-	seed.aux = 2 * MS;
-	seed.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT;
-	tl_engine_feed(e, &seed);
+	seed_tw(e, T0 + 10 * MS, 0x730, 0, 2 * MS);
 	state(e, T0, 73, 0, false, CL, SS, TL_F_IN_TASK, 100);
 	state(e, T0 + 1 * MS, 73, 0, false, SS, ES, 0, 0);
 	state(e, T0 + 2 * MS, 73, 0, false, ES, FW1, TL_F_IN_TASK, 100);
