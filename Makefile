@@ -102,7 +102,7 @@ $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
 
 # libFuzzer target for the log reader (clang: the fuzzer runtime is its own).
-$(FUZZ_BIN): tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c user/logfile.h \
+$(FUZZ_BIN): tests/fuzz/fuzz_logfile.c tests/fuzz/fuzz_frame.h user/logwrite.c user/logread.c user/idmap.c user/logfile.h \
 		user/logcodec.h user/varint.h \
 		user/idmap.h bpf/events.h | $(OUTPUT)/tests
 	$(call msg,FUZZ,$@)
@@ -114,7 +114,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap
 FUZZ_REPLAY_BIN := $(OUTPUT)/tests/fuzz_replay
 FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c $(filter-out user/main.c user/loader.c user/live.c \
 	user/symbolize.c user/symelf.c user/procfs.c user/netns.c user/logwrite.c,$(USER_SRCS))
-$(FUZZ_REPLAY_BIN): $(FUZZ_REPLAY_SRCS) $(wildcard user/*.h) bpf/events.h | $(OUTPUT)/tests
+$(FUZZ_REPLAY_BIN): $(FUZZ_REPLAY_SRCS) tests/fuzz/fuzz_frame.h $(wildcard user/*.h) bpf/events.h | $(OUTPUT)/tests
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 -D_GNU_SOURCE \
 		-Iuser -Ibpf $(FUZZ_REPLAY_SRCS) -lz -ldeflate -lm -o $@

@@ -13,15 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include <sanitizer/allocator_interface.h>
 #include "cli.h"
-#include "logfile.h"
-#include "varint.h"
-
-#define FHDR_LEN	20	/* magic, version, flags, fields length 0, CRC */
-#define BHDR_LEN	32
-#define RAW_MAX		(1u << 20)
+#include "fuzz_frame.h"
 
 #define MS 1000000ULL
 /* Peak heap allowed: the reader's buffers and small tables, stacks at 16
@@ -31,9 +25,6 @@
 #define HEAP_PER_INPUT_BYTE 32
 #define HEAP_PER_CONN 4096
 #define MAX_CONNS 4096		/* for the modes that do not ask for a tiny cap */
-/* A line of exactly LINE_BUF - 2 bytes and its '\n' is output.c's fixed
- * line buffer cut short (a known, separate bug): not judged. */
-#define LINE_BUF 16384
 
 static size_t heap_base, heap_peak;
 static int tracking;
@@ -281,7 +272,7 @@ static void check_json(const char *out, size_t len, const char *mode)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)(nl - p);
 
-		if (n != LINE_BUF - 2 && !json_line_ok(p, n)) {
+		if (!json_line_ok(p, n)) {
 			fprintf(stderr, "fuzz_replay: %s: not a JSON line: %.*s\n", mode,
 				(int)(n < 400 ? n : 400), p);
 			abort();
@@ -389,38 +380,11 @@ static void replay_all(const uint8_t *data, size_t len)
 /* A log of one block holding raw as its data. */
 static void replay_block(const uint8_t *data, size_t len)
 {
-	const uint8_t *raw = data + 9;
-	uLongf raw_len = len - 9, blen = compressBound(raw_len) + 64;
-	uint8_t *f = malloc(FHDR_LEN + BHDR_LEN + blen), *b;
-	z_stream zs = { 0 };
+	uint8_t *f;
+	size_t n = frame_blocks(data, len, 1, &f);
 
-	if (!f)
-		return;
-	memcpy(f, "TCPLNGR", 8);
-	tl_put16(f + 8, TL_LOG_VERSION);
-	tl_put16(f + 10, 0);
-	tl_put32(f + 12, 0);
-	tl_put32(f + 16, (uint32_t)crc32(0, f, 16));
-	b = f + FHDR_LEN;
-	if (deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		abort();
-	zs.next_in = (Bytef *)raw;
-	zs.avail_in = (uInt)raw_len;
-	zs.next_out = b + BHDR_LEN;
-	zs.avail_out = (uInt)blen;
-	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-		abort();
-	blen = zs.total_out;
-	deflateEnd(&zs);
-	memcpy(b, "TLBK", 4);
-	tl_put32(b + 4, 0);
-	tl_put32(b + 8, (uint32_t)raw_len);
-	tl_put32(b + 12, (uint32_t)blen);
-	tl_put32(b + 16, tl_get32(data + 5));
-	tl_put32(b + 20, (uint32_t)crc32(0, b + BHDR_LEN, (uInt)blen));
-	tl_put32(b + 24, tl_get32(data + 1));
-	tl_put32(b + 28, (uint32_t)crc32(0, b, 28));
-	replay_all(f, FHDR_LEN + BHDR_LEN + blen);
+	if (n)
+		replay_all(f, n);
 	free(f);
 }
 
@@ -428,7 +392,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	if (len && data[0] == 'T')
 		replay_all(data, len);
-	else if (len >= 9 && len - 9 <= RAW_MAX)
+	else if (len >= FRAME_PREFIX && len - FRAME_PREFIX <= RAW_MAX)
 		replay_block(data, len);
 	return 0;
 }
