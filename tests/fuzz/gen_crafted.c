@@ -98,7 +98,8 @@ static void groups(unsigned long n)
 	tick(T0 + 3600 * SEC);
 }
 
-static void lost(unsigned long n, unsigned long m)
+/* n connections opened (connect() seen), one ns apart from T0. */
+static void open_conns(unsigned long n)
 {
 	tick(T0);
 	for (unsigned long i = 0; i < n; i++) {
@@ -107,6 +108,11 @@ static void lost(unsigned long n, unsigned long m)
 
 		add(&e);
 	}
+}
+
+static void lost(unsigned long n, unsigned long m)
+{
+	open_conns(n);
 	for (unsigned long i = 0; i < m; i++) {
 		struct tl_event e = { .ts_ns = T0 + n + i, .type = TL_EV_LOST, .aux = 1 };
 
@@ -117,13 +123,7 @@ static void lost(unsigned long n, unsigned long m)
 
 static void ticks(unsigned long n, unsigned long m)
 {
-	tick(T0);
-	for (unsigned long i = 0; i < n; i++) {
-		struct tl_event e = conn_ev(T0 + i, 0x100000 + i, (uint32_t)i,
-					    TL_TCP_CLOSE, TL_TCP_SYN_SENT);
-
-		add(&e);
-	}
+	open_conns(n);
 	for (unsigned long i = 1; i <= m; i++)
 		tick(T0 + i * SEC);
 }
