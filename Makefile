@@ -101,71 +101,54 @@ $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(call msg,CC-SCEN,$@)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
 
-# libFuzzer target for the log reader (clang: the fuzzer runtime is its own).
-$(FUZZ_BIN): tests/fuzz/fuzz_logfile.c tests/fuzz/fuzz_frame.h user/logwrite.c user/logread.c user/idmap.c user/logfile.h \
-		user/logcodec.h user/varint.h \
-		user/idmap.h bpf/events.h | $(OUTPUT)/tests
-	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Iuser -Ibpf \
-		tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c -lz -ldeflate -o $@
-
-# libFuzzer target for the whole replay, every output mode, with JSON and
-# memory oracles; the logic sources are built in with the fuzzer's flags.
+# libFuzzer targets (clang: the fuzzer runtime is its own), each built from
+# the sources it fuzzes with the fuzzer's flags: the log reader, the whole
+# replay (every output mode, JSON and memory oracles) and the symbolizer's
+# ELF/DWARF reading.
+FUZZ_CC := $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 -D_GNU_SOURCE \
+	-Iuser -Ibpf
+FUZZ_LOG_SRCS := tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c
 FUZZ_REPLAY_BIN := $(OUTPUT)/tests/fuzz_replay
 FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c $(filter-out user/main.c user/loader.c user/live.c \
 	user/symbolize.c user/symelf.c user/procfs.c user/netns.c user/logwrite.c,$(USER_SRCS))
-$(FUZZ_REPLAY_BIN): $(FUZZ_REPLAY_SRCS) tests/fuzz/fuzz_frame.h $(wildcard user/*.h) bpf/events.h | $(OUTPUT)/tests
+FUZZ_SYM_BIN := $(OUTPUT)/tests/fuzz_symbolize
+FUZZ_SYM_SRCS := tests/fuzz/fuzz_symbolize.c user/symelf.c
+FUZZ_BINS := $(FUZZ_BIN) $(FUZZ_REPLAY_BIN) $(FUZZ_SYM_BIN)
+
+$(FUZZ_BINS): tests/fuzz/fuzz_frame.h $(wildcard user/*.h) bpf/events.h | $(OUTPUT)/tests
+$(FUZZ_BIN): $(FUZZ_LOG_SRCS)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 -D_GNU_SOURCE \
-		-Iuser -Ibpf $(FUZZ_REPLAY_SRCS) -lz -ldeflate -lm -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_LOG_SRCS) -lz -ldeflate -o $@
+$(FUZZ_REPLAY_BIN): $(FUZZ_REPLAY_SRCS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_REPLAY_SRCS) -lz -ldeflate -lm -o $@
+$(FUZZ_SYM_BIN): $(FUZZ_SYM_SRCS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_SYM_SRCS) -ldw -lelf -lz -o $@
 
 # Writes logs crafted against replay's memory and time bounds (tests).
 $(OUTPUT)/tests/gen_crafted: tests/fuzz/gen_crafted.c $(LOGIC_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LOGIC_OBJS) $(ALL_LDFLAGS) $(LDLIBS) -o $@
 
-test-bins: $(OUTPUT)/tests/gen_crafted
-ifneq ($(SAN),1)
-test-bins: $(FUZZ_REPLAY_BIN)
-endif
-
-.PHONY: fuzz-replay
-fuzz: fuzz-replay
-# Fuzz the whole replay for FUZZ_SECS from the seed corpus.
-fuzz-replay: $(FUZZ_REPLAY_BIN)
-	$(Q)mkdir -p $(OUTPUT)/fuzz-replay-corpus
-	$(FUZZ_REPLAY_BIN) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-replay-corpus tests/fuzz/corpus
-
 ifeq ($(SAN),1)
-test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS)
+test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS) $(OUTPUT)/tests/gen_crafted
 else
-test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS) $(FUZZ_BIN)
+test-bins: $(OUTPUT)/tcplinger $(UNIT_BINS) $(SCEN_BINS) $(OUTPUT)/tests/gen_crafted $(FUZZ_BINS)
 endif
 
-# Fuzz the log reader for FUZZ_SECS (default 300) from the seed corpus.
-fuzz: $(FUZZ_BIN)
-	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-corpus tests/fuzz/corpus
-
-# libFuzzer target for the symbolizer's ELF/DWARF reading (user/symelf.c);
-# make fuzz runs it for FUZZ_SECS too, from tests/fuzz/corpus-symbolize.
-FUZZ_SYM_BIN := $(OUTPUT)/tests/fuzz_symbolize
-
-$(FUZZ_SYM_BIN): tests/fuzz/fuzz_symbolize.c user/symelf.c user/symelf.h user/units.h | $(OUTPUT)/tests
-	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -D_GNU_SOURCE -Iuser \
-		tests/fuzz/fuzz_symbolize.c user/symelf.c -ldw -lelf -lz -o $@
-
-ifneq ($(SAN),1)
-test-bins: $(FUZZ_SYM_BIN)
-endif
-
-.PHONY: fuzz-symbolize
-fuzz: fuzz-symbolize
+# make fuzz: each target for FUZZ_SECS (default 300) from its seeds in
+# tests/fuzz/, what it finds kept in $(OUTPUT)/fuzz-corpus-NAME.
+.PHONY: fuzz-logfile fuzz-replay fuzz-symbolize
+fuzz: fuzz-logfile fuzz-replay fuzz-symbolize
+fuzz_run = mkdir -p $(OUTPUT)/fuzz-corpus-$(1) && \
+	$(2) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-corpus-$(1) tests/fuzz/$(3)
+fuzz-logfile: $(FUZZ_BIN)
+	$(call fuzz_run,logfile,$<,corpus)
+fuzz-replay: $(FUZZ_REPLAY_BIN)
+	$(call fuzz_run,replay,$<,corpus)
 fuzz-symbolize: $(FUZZ_SYM_BIN)
-	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus-symbolize
-	$(FUZZ_SYM_BIN) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-corpus-symbolize \
-		tests/fuzz/corpus-symbolize
+	$(call fuzz_run,symbolize,$<,corpus-symbolize)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
