@@ -83,4 +83,24 @@ static size_t frame_blocks(const uint8_t *input, size_t len, int copies, uint8_t
 	return FHDR_LEN + (size_t)copies * (BHDR_LEN + blen);
 }
 
+/* An input starting with 'T' (as a log does) is a whole log file, any
+ * other a block's raw data, framed `copies` times: fn gets the log. */
+static void fuzz_as_log(const uint8_t *data, size_t len, int copies,
+			void (*fn)(const uint8_t *log, size_t len))
+{
+	uint8_t *f;
+	size_t n;
+
+	if (len && data[0] == 'T') {
+		fn(data, len);
+		return;
+	}
+	if (len < FRAME_PREFIX || len - FRAME_PREFIX > RAW_MAX)
+		return;
+	n = frame_blocks(data, len, copies, &f);
+	if (n)
+		fn(f, n);
+	free(f);
+}
+
 #endif /* TCPLINGER_FUZZ_FRAME_H */

@@ -45,23 +45,10 @@ static void read_all(const uint8_t *data, size_t len)
 	tl_logr_close(r);
 }
 
-static void read_block(const uint8_t *data, size_t len)
-{
-	uint8_t *f;
-	size_t n = frame_blocks(data, len, 2, &f);
-
-	if (n)
-		read_all(f, n);
-	free(f);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	if (len && data[0] == 'T')
-		read_all(data, len);
-	else if (len >= FRAME_PREFIX && len - FRAME_PREFIX <= RAW_MAX)
-		read_block(data, len);
+	fuzz_as_log(data, len, 2, read_all);
 	return 0;
 }

@@ -377,22 +377,8 @@ static void replay_all(const uint8_t *data, size_t len)
 		run(data, len, &modes[i], nevents, devnull);
 }
 
-/* A log of one block holding raw as its data. */
-static void replay_block(const uint8_t *data, size_t len)
-{
-	uint8_t *f;
-	size_t n = frame_blocks(data, len, 1, &f);
-
-	if (n)
-		replay_all(f, n);
-	free(f);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	if (len && data[0] == 'T')
-		replay_all(data, len);
-	else if (len >= FRAME_PREFIX && len - FRAME_PREFIX <= RAW_MAX)
-		replay_block(data, len);
+	fuzz_as_log(data, len, 1, replay_all);
 	return 0;
 }
