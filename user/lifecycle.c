@@ -440,13 +440,28 @@ static bool seed_covers(const struct conn *c, const struct tl_event *ev)
 	return before_seed(c, ev) && !(ev->type == TL_EV_STATE && ev->old_state == c->state);
 }
 
+/* The record in a closing state that a new tw sock takes over (the same
+ * 4-tuple and netns), or NULL: how tcp_time_wait()'s tw sock is joined. */
+static struct conn *closing_record(struct tl_engine *e, const struct tl_event *ev, uint32_t *idx)
+{
+	uint64_t key;
+
+	if (!tl_rec_event_tuple_key(&e->recs, ev, &key) || !tl_idmap_get(&e->tuples, key, idx) ||
+	    !tl_rec_tuple_is(&e->recs, at(e, *idx), ev))
+		return NULL;
+	return at(e, *idx);
+}
+
 /* The queue holds the birth of a socket the seed pass also listed (it was
  * born while the iterator ran): the events tell its whole life, the seed
- * only a moment of it.  The seeded record was never reported: it is
- * forgotten, and c is NULL from then on. */
+ * only a moment of it -- for a tw sock, only if the connection it takes
+ * over was followed; else the seed, which read when TIME_WAIT began, says
+ * more.  The seeded record was never reported: it is forgotten, and c is
+ * NULL from then on. */
 static struct conn *unless_superseded(struct tl_engine *e, struct conn *c, uint32_t i,
 				      const struct tl_event *ev)
 {
+	uint32_t j;
 	bool born;
 
 	if (!before_seed(c, ev))
@@ -455,7 +470,7 @@ static struct conn *unless_superseded(struct tl_engine *e, struct conn *c, uint3
 		born = c->sk_id == ev->sk_id && starts_lifecycle(ev);
 	else
 		born = ev->type == TL_EV_TW_START && c->tw_id == ev->sk_id &&
-		       !(ev->flags & TL_F_REARM);
+		       !(ev->flags & TL_F_REARM) && closing_record(e, ev, &j);
 	if (!born)
 		return c;
 	release(e, i);
@@ -596,7 +611,6 @@ static void undo_cancel(struct tl_engine *e, uint32_t i, struct conn *c)
 
 static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 {
-	uint64_t key;
 	uint32_t i;
 	struct conn *c = lookup_id(e, ev->sk_id, &i);
 
@@ -615,10 +629,7 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 	if (c)
 		drop_stale(e, i);	/* a new tw sock at a recycled address */
 
-	c = NULL;
-	if (tl_rec_event_tuple_key(&e->recs, ev, &key) && tl_idmap_get(&e->tuples, key, &i) &&
-	    tl_rec_tuple_is(&e->recs, at(e, i), ev))
-		c = at(e, i);
+	c = closing_record(e, ev, &i);
 	if (c) {
 		c->tw_id = ev->sk_id;
 		map_id(e, ev->sk_id, i);

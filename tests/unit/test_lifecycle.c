@@ -656,6 +656,25 @@ static void seed_of_a_tw_born_during_seeding(void)
 	tl_engine_free(e);
 }
 
+/* The seed pass listed a tw born after tracing began, but the connection
+ * it took over was not followed (it predates the trace): the seed, which
+ * knows when TIME_WAIT began, stands, and the queued start is in it. */
+static void seed_of_a_tw_whose_connection_was_not_followed(void)
+{
+	struct tl_engine *e = engine(0);
+
+	seed_tw(e, T0 + 10 * MS, 0x740, 0, 2 * MS);
+	tw(e, TL_EV_TW_START, T0 + 8 * MS, 0x740, 0, false, TW, 0);
+	tw(e, TL_EV_TW_EXPIRE, T0 + 60 * SEC + 8 * MS, 0x740, 0, false, TW, 0);
+	tl_engine_finish(e, T0 + 61 * SEC);
+	CHECK_EQ_U64(nseen, 1);
+	CHECK(PATH(&seen[0], TW, CLOSED));
+	CHECK(seen[0].complete && seen[0].seeded && seen[0].start_exact && !seen[0].gap);
+	CHECK_EQ_U64(seen[0].start_ns, T0 + 8 * MS);
+	CHECK_EQ_U64(seen[0].end, TL_END_TW_EXPIRED);
+	tl_engine_free(e);
+}
+
 /* connect()s that never got established, told apart by the socket's error
  * on its ->CLOSE (and a port of 0: none was found). */
 static void failed_connects_have_their_own_ends(void)
@@ -948,6 +967,7 @@ int main(void)
 	RUN(seeds_do_not_move_the_clock);
 	RUN(seeded_time_wait_is_not_doubled);
 	RUN(seed_of_a_tw_born_during_seeding);
+	RUN(seed_of_a_tw_whose_connection_was_not_followed);
 	RUN(failed_connects_have_their_own_ends);
 	RUN(expiry_after_cancel_is_an_expiry);
 	RUN(mid_life_records_are_incomplete);
