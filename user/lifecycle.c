@@ -1,14 +1,56 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Lifecycle engine.  One record per connection, found by the opaque id of
- * its full socket and, once it has one, of its timewait sock; records in
- * FIN_WAIT1/FIN_WAIT2/CLOSING are also found by 4-tuple + netns, which is
- * how the tw sock that tcp_time_wait() creates is joined to them.
+ * Lifecycle engine: one record (struct conn, records.h) per connection,
+ * rebuilt from the decoded event stream alone.
  *
- * The kernel arms the tw timer before the full socket reports ->CLOSE, and
- * sends an abortive close's RST after the ->CLOSE, and reports a tw re-arm
- * as cancel + start: so an ending is held for grace_ns of event time before
- * it is reported, to let such companions arrive.
+ * A record lives in one of three places:
+ *
+ *   open      on the lru list.  Made by a birth -- STATE CLOSE->SYN_SENT,
+ *             CLOSE->LISTEN or ->SYN_RECV -- or by the first event of a
+ *             socket met mid-life (then C_GAP | C_START_INEXACT), by a
+ *             TW_START whose full socket was never seen, or by a SEED from
+ *             the start-up socket iterator (C_SEEDED).  Every STATE, and a
+ *             TW_START or re-arm, moves it along its path (enter()).
+ *   ending    on the pending list (C_ENDING), oldest end first.  Moved
+ *             there by STATE ->CLOSE of a full socket that has no tw sock,
+ *             or by TW_CANCEL of its tw sock (C_TW_CANCELLED): the kernel
+ *             arms the tw timer before the full socket reports ->CLOSE,
+ *             sends an abortive close's RST after the ->CLOSE, and re-arms
+ *             a tw timer as cancel + start, so an ending waits grace_ns of
+ *             event time for such companions.  A TW_START re-arm or a
+ *             TW_EXPIRE within the grace puts a cancelled one back to open
+ *             (undo_cancel()).
+ *   settled   handed to the sink and freed (retire()).  settle_due() runs
+ *             before every event and settles the endings whose grace ran
+ *             out; close_reason() then names the end from the flags the
+ *             RESET_* and STATE events left.  TW_EXPIRE settles at once
+ *             (TIME_WAIT or the orphan's FIN_WAIT2 ran its course).
+ *             Eviction at max_conns settles the oldest ending, else retires
+ *             the least recently used open record (C_EVICTED, end unknown);
+ *             tl_engine_finish() settles all endings and hands over the
+ *             open records, in creation order, as incomplete.
+ *
+ * Two maps find records:
+ *
+ *   ids       the opaque socket id -> record, for both the full socket
+ *             (sk_id) and, once it has one, the timewait sock (tw_id).
+ *             When tcp_time_wait() hands over, the full socket's ->CLOSE
+ *             only drops sk_id: the life goes on under tw_id.  An id met
+ *             again by a birth or a new tw sock is a recycled address: the
+ *             old record is settled with a gap (drop_stale()).
+ *   tuples    4-tuple + netns -> record, holding exactly the open records
+ *             in FIN_WAIT1, FIN_WAIT2 or CLOSING without a tw sock
+ *             (tuples_sync()).  This is how the new tw sock of a TW_START,
+ *             whose id the full socket never showed, is joined to its
+ *             connection (closing_record()).
+ *
+ * Seeds are read while the ring fills, so an event queued before a seed
+ * (ts <= seed_ns) is already in it (seed_covers()) -- unless it leaves the
+ * seeded state -- and a queued birth of the seeded socket replaces the
+ * seed (unless_superseded()).  A LOST makes every record that exists at
+ * that point untrustworthy in O(1) (lost_upto_conn, has_gap()).  OWNER and
+ * HOLDER events name the owner and fill the usage side map for leak
+ * hunting; they never move a record.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -198,8 +240,9 @@ static bool owner_wanted(const struct tl_engine *e, const struct conn *c)
 	return !e->opts.pid || tl_rec_owner_pid(&e->recs, c) == e->opts.pid;
 }
 
-/* Reports the record, unless it is a listener nobody asked for. */
-static void notify(struct tl_engine *e, uint32_t i, uint64_t now)
+/* Hands the record's lifecycle to the sink, unless it is a listener nobody
+ * asked for. */
+static void emit_lifecycle(struct tl_engine *e, uint32_t i, uint64_t now)
 {
 	struct conn *c = at(e, i);
 
@@ -216,10 +259,10 @@ static void notify(struct tl_engine *e, uint32_t i, uint64_t now)
 	}
 }
 
-/* Reports the record and frees it. */
-static void report(struct tl_engine *e, uint32_t i, uint64_t now)
+/* Emits the record's lifecycle and frees it. */
+static void retire(struct tl_engine *e, uint32_t i, uint64_t now)
 {
-	notify(e, i, now);
+	emit_lifecycle(e, i, now);
 	release(e, i);
 }
 
@@ -251,7 +294,7 @@ static void settle(struct tl_engine *e, uint32_t i)
 	}
 	if (c->end == TL_END_NONE)
 		c->end = close_reason(c);
-	report(e, i, c->end_ns);
+	retire(e, i, c->end_ns);
 }
 
 /* Reports every ending record whose grace ran out by 'now'. */
@@ -274,7 +317,7 @@ static void evict_one(struct tl_engine *e)
 	}
 	if (e->lru.head != NIL) {
 		at(e, e->lru.head)->flags |= C_EVICTED;
-		report(e, e->lru.head, e->clock);
+		retire(e, e->lru.head, e->clock);
 	}
 }
 
@@ -397,7 +440,7 @@ static void end_now(struct tl_engine *e, uint32_t i, uint64_t ts, enum tl_end wh
 	enter(e, i, c, TL_STATE_CLOSED, ts);
 	c->end_ns = ts;
 	c->end = (uint8_t)why;
-	report(e, i, ts);
+	retire(e, i, ts);
 }
 
 /* A record found by an id the kernel has reused for a new socket: whatever
@@ -412,7 +455,7 @@ static void drop_stale(struct tl_engine *e, uint32_t i)
 	}
 	c->flags |= C_GAP;
 	e->stats.gaps++;
-	report(e, i, e->clock);
+	retire(e, i, e->clock);
 }
 
 static bool starts_lifecycle(const struct tl_event *ev)
@@ -837,6 +880,26 @@ static void on_lost(struct tl_engine *e, const struct tl_event *ev)
 	e->lost_upto_conn = e->next_conn;
 }
 
+static void on_scan(struct tl_engine *e, const struct tl_event *ev)
+{
+	e->last_scan = ev->ts_ns;
+}
+
+/* What each event does.  LOST is taken before settling (tl_engine_feed());
+ * TICK only moves the clock; STACK and INODE are not the engine's. */
+static void (*const handlers[TL_EV_TYPE_MAX])(struct tl_engine *, const struct tl_event *) = {
+	[TL_EV_STATE] = on_state,
+	[TL_EV_TW_START] = on_tw_start,
+	[TL_EV_TW_EXPIRE] = on_tw_expire,
+	[TL_EV_TW_CANCEL] = on_tw_cancel,
+	[TL_EV_RESET_RECV] = on_reset,
+	[TL_EV_RESET_SENT] = on_reset,
+	[TL_EV_SEED] = on_seed,
+	[TL_EV_OWNER] = on_owner,
+	[TL_EV_HOLDER] = on_holder,
+	[TL_EV_SCAN] = on_scan,
+};
+
 /* ---- public --------------------------------------------------------- */
 
 struct tl_engine *tl_engine_new(const struct tl_engine_opts *opts,
@@ -888,41 +951,8 @@ void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev)
 	/* Endings whose grace ran out before this event come first. */
 	settle_due(e, e->clock);
 
-	switch (ev->type) {
-	case TL_EV_STATE:
-		on_state(e, ev);
-		break;
-	case TL_EV_TW_START:
-		on_tw_start(e, ev);
-		break;
-	case TL_EV_TW_EXPIRE:
-		on_tw_expire(e, ev);
-		break;
-	case TL_EV_TW_CANCEL:
-		on_tw_cancel(e, ev);
-		break;
-	case TL_EV_RESET_RECV:
-	case TL_EV_RESET_SENT:
-		on_reset(e, ev);
-		break;
-	case TL_EV_SEED:
-		on_seed(e, ev);
-		break;
-	case TL_EV_LOST:	/* done above */
-		break;
-	case TL_EV_OWNER:
-		on_owner(e, ev);
-		break;
-	case TL_EV_HOLDER:
-		on_holder(e, ev);
-		break;
-	case TL_EV_SCAN:
-		e->last_scan = ev->ts_ns;
-		break;
-	case TL_EV_TICK:
-	default:
-		break;
-	}
+	if (ev->type < TL_EV_TYPE_MAX && handlers[ev->type])
+		handlers[ev->type](e, ev);
 }
 
 struct open_conn {
@@ -1000,7 +1030,7 @@ void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 	order = open_in_order(e, &n, &buf);
 	if (!order) {
 		while (e->lru.head != NIL)
-			report(e, e->lru.head, now_ns);
+			retire(e, e->lru.head, now_ns);
 		return;
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -1011,7 +1041,7 @@ void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 			__builtin_prefetch(next);
 			__builtin_prefetch(next + 64);
 		}
-		notify(e, order[k].idx, now_ns);
+		emit_lifecycle(e, order[k].idx, now_ns);
 	}
 	free(buf);
 	drop_all(e);
