@@ -28,24 +28,7 @@
 
 static __attribute__((unused)) uint64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts))
-		die("clock_gettime");
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static __attribute__((unused)) long parse_long(const char *s, long lo, long hi,
-					       const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || !*s || v < lo || v > hi)
-		fail("bad %s '%s' (%ld..%ld)", what, s, lo, hi);
-	return v;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* 127.0.0.1 (host order 0x7f000001) or any other loopback address. */
