@@ -7,6 +7,7 @@
 #include "leaks.h"
 #include "lifecycle.h"
 #include "stacks.h"
+#include "testev.h"
 #include "unit.h"
 
 #define SEC 1000000000ULL
@@ -15,29 +16,10 @@
 enum { ES = TL_TCP_ESTABLISHED, SS = TL_TCP_SYN_SENT, SR = TL_TCP_SYN_RECV,
        CL = TL_TCP_CLOSE, CW = TL_TCP_CLOSE_WAIT, LA = TL_TCP_LAST_ACK, LI = TL_TCP_LISTEN };
 
+/* The server side of conversation n. */
 static struct tl_event ev_of(int type, uint64_t ts, uint64_t id, int n)
 {
-	struct tl_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.type = (uint8_t)type;
-	ev.ts_ns = ts;
-	ev.sk_id = id;
-	ev.family = AF_INET;
-	ev.saddr[0] = 127, ev.saddr[3] = 1;
-	ev.daddr[0] = 127, ev.daddr[3] = 1;
-	ev.sport = 8080;
-	ev.dport = (uint16_t)(40000 + n);
-	ev.netns = 4026531840u;
-	return ev;
-}
-
-static void in_task(struct tl_event *ev, uint32_t pid, uint32_t tid, const char *comm)
-{
-	ev->flags |= TL_F_IN_TASK;
-	ev->pid = pid;
-	ev->tid = tid;
-	snprintf(ev->comm, sizeof(ev->comm), "%s", comm);
+	return loopback_event(type, ts, id, 8080, (uint16_t)(40000 + n));
 }
 
 static struct tl_engine *leak_engine(void)
