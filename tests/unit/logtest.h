@@ -22,10 +22,7 @@ static uint64_t rng = 88172645463325252ULL;
 
 static inline uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static char tmpdir[] = "/tmp/tl-logfile-XXXXXX";
