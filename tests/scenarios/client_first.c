@@ -20,8 +20,7 @@ static void *server(void *arg)
 	int fd;
 
 	(void)arg;
-	fd = scen_accept(listen_fd);
-	answer_ping(fd, "server");
+	fd = accept_pinged(listen_fd);
 	expect_eof(fd, "server");
 	/* A received FIN puts the socket in delayed-ACK pingpong mode (the
 	 * ACK would wait ~40 ms for a FIN to ride on); ACK it now so that the
@@ -39,11 +38,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 	int fd;
 
-	listen_fd = scen_setup(argc, argv, &o, 5001);
-	start_thread(&t, server, NULL);
-
-	fd = connect_told(&o, "t_connect", NULL);
-	send_ping(fd);
+	fd = start_pinged(argc, argv, &o, 5001, &listen_fd, &t, server);
 	close_told("t_client_close", fd);
 
 	join_thread(t);

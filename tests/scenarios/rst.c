@@ -18,8 +18,7 @@ static void *server(void *arg)
 	int fd, tries;
 
 	(void)arg;
-	fd = scen_accept(listen_fd);
-	answer_ping(fd, "server");
+	fd = accept_pinged(listen_fd);
 	/* Next read must fail with ECONNRESET (bounded by SO_RCVTIMEO). */
 	for (tries = 0; tries < 100; tries++) {
 		n = read(fd, buf, sizeof(buf));
@@ -42,11 +41,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 	int fd;
 
-	listen_fd = scen_setup(argc, argv, &o, 5005);
-	start_thread(&t, server, NULL);
-
-	fd = connect_told(&o, "t_connect", NULL);
-	send_ping(fd);
+	fd = start_pinged(argc, argv, &o, 5005, &listen_fd, &t, server);
 	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
 		die("setsockopt(SO_LINGER)");
 	if (tcp_state(fd) != TCP_ESTABLISHED)

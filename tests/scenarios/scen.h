@@ -267,6 +267,15 @@ static __attribute__((unused)) void answer_ping(int fd, const char *who)
 	write_all(fd, "pong", 4);
 }
 
+/* The server's connection once it has answered the ping. */
+static __attribute__((unused)) int accept_pinged(int lfd)
+{
+	int fd = scen_accept(lfd);
+
+	answer_ping(fd, "server");
+	return fd;
+}
+
 /* key = the time the close() begins, then the close(). */
 static __attribute__((unused)) void close_told(const char *key, int fd)
 {
@@ -376,6 +385,23 @@ static __attribute__((unused)) void join_thread(pthread_t t)
 		errno = err;
 		die("pthread_join");
 	}
+}
+
+/* The start of a one-connection scenario: the options, the listener (in
+ * *lfd before server() starts in *t), then the client's connection
+ * (t_connect, client_port) once it has sent "ping" and read "pong". */
+static __attribute__((unused)) int start_pinged(int argc, char **argv,
+						struct scen_opts *o, int def_port,
+						int *lfd, pthread_t *t,
+						void *(*server)(void *))
+{
+	int fd;
+
+	*lfd = scen_setup(argc, argv, o, def_port);
+	start_thread(t, server, NULL);
+	fd = connect_told(o, "t_connect", NULL);
+	send_ping(fd);
+	return fd;
 }
 
 #endif /* TCPLINGER_SCEN_H */

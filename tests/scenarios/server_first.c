@@ -19,8 +19,7 @@ static void *server(void *arg)
 	int fd;
 
 	(void)arg;
-	fd = scen_accept(listen_fd);
-	answer_ping(fd, "server");
+	fd = accept_pinged(listen_fd);
 	close_told("t_server_close", fd);
 	return NULL;
 }
@@ -31,11 +30,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 	int fd;
 
-	listen_fd = scen_setup(argc, argv, &o, 5002);
-	start_thread(&t, server, NULL);
-
-	fd = connect_told(&o, "t_connect", NULL);
-	send_ping(fd);
+	fd = start_pinged(argc, argv, &o, 5002, &listen_fd, &t, server);
 	expect_eof(fd, "client");
 	fact_u64("t_client_eof", now_ns());
 	join_thread(t);

@@ -25,12 +25,10 @@ static void *server(void *arg)
 	int fd;
 
 	(void)arg;
-	fd = scen_accept(listen_fd);
-	answer_ping(fd, "server");
+	fd = accept_pinged(listen_fd);
 	close_told("t_server_close1", fd);
 
-	fd = scen_accept(listen_fd);
-	answer_ping(fd, "server");
+	fd = accept_pinged(listen_fd);
 	expect_eof(fd, "server");
 	close_told("t_server_close2", fd);
 	return NULL;

@@ -79,6 +79,13 @@ static void server_conn(struct tl_engine *e, uint64_t id, int n, uint32_t pid, u
 	state(e, T0 + SEC, id, n, ES, CW);
 }
 
+/* Server sockets first_id.. (n 1..3) of pid 100, all from stack 7, on fds
+ * 5..7. */
+static void three_from_one_path(struct tl_engine *e, uint64_t first_id)
+{
+	for (int k = 0; k < 3; k++)
+		server_conn(e, first_id + (uint64_t)k, 1 + k, 100, 7, 5 + k);
+}
 
 static void add_cb(const struct tl_lifecycle *lc, void *ctx)
 {
@@ -99,9 +106,7 @@ static void groups_by_path(void)
 	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
-	server_conn(e, 11, 1, 100, 7, 5);
-	server_conn(e, 12, 2, 100, 7, 6);
-	server_conn(e, 13, 3, 100, 7, 7);
+	three_from_one_path(e, 11);
 	server_conn(e, 14, 4, 100, 9, 8);
 	collect(e, &L, T0 + 31 * SEC, 30 * SEC);
 	CHECK_EQ_U64(L.ngroups, 2);
@@ -134,9 +139,7 @@ static void eof_and_closed(void)
 	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
-	server_conn(e, 21, 1, 100, 7, 5);
-	server_conn(e, 22, 2, 100, 7, 6);
-	server_conn(e, 23, 3, 100, 7, 7);
+	three_from_one_path(e, 21);
 	owner(e, T0 + 2 * SEC, 22, 2, TL_OWN_EOF, 100, 101, "srv-worker", TL_OWN_AUX(3, 0));
 	state(e, T0 + 3 * SEC, 23, 3, CW, LA);
 	collect(e, &L, T0 + 40 * SEC, 30 * SEC);
