@@ -7,11 +7,13 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Set from argv[0] by main(). */
@@ -63,6 +65,30 @@ static void fact(const char *key, const char *fmt, ...)
 	funlockfile(stdout);
 }
 
+/* A clock's time in ns (CLOCK_BOOTTIME for the tracer's timestamps). */
+static __attribute__((unused)) uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts))
+		die("clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A whole number from an option's argument, within lo..hi or fatal. */
+static __attribute__((unused)) long parse_long(const char *s, long lo, long hi,
+					       const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || !*s || v < lo || v > hi)
+		fail("bad %s '%s' (%ld..%ld)", what, s, lo, hi);
+	return v;
+}
+
 /* Socket calls that die on failure. */
 static __attribute__((unused)) void set_int(int fd, int level, int opt,
 					    int val, const char *name)
@@ -81,41 +107,34 @@ static __attribute__((unused)) void set_timeouts(int fd, int secs)
 		die("setsockopt(SO_SNDTIMEO)");
 }
 
-static __attribute__((unused)) void write_all(int fd, const void *buf, size_t len)
+/* write() or read() until all len bytes are through; EINTR retried, an
+ * error (a timeout too) or, reading, EOF before the end is fatal. */
+static __attribute__((unused)) void transfer_all(int fd, char *p, size_t len, int writing)
 {
-	const char *p = buf;
-
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			die("write");
+			die(writing ? "write" : "read");
 		}
+		if (n == 0 && !writing)
+			fail("read: unexpected EOF (%zu bytes missing)", len);
 		p += n;
 		len -= (size_t)n;
 	}
 }
 
+static __attribute__((unused)) void write_all(int fd, const void *buf, size_t len)
+{
+	transfer_all(fd, (char *)buf, len, 1);
+}
+
 /* Reads exactly len bytes; EOF or timeout before that is fatal. */
 static __attribute__((unused)) void read_exact(int fd, void *buf, size_t len)
 {
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("read");
-		}
-		if (n == 0)
-			fail("read: unexpected EOF (%zu bytes missing)", len);
-		p += n;
-		len -= (size_t)n;
-	}
+	transfer_all(fd, buf, len, 0);
 }
 
 static __attribute__((unused)) void close_fd(int fd)

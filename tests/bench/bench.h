@@ -28,24 +28,42 @@
 
 static __attribute__((unused)) uint64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts))
-		die("clock_gettime");
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
-static __attribute__((unused)) long parse_long(const char *s, long lo, long hi,
-					       const char *what)
-{
-	char *end;
-	long v;
+/* A numeric option: -flag N sets *val, within lo..hi. */
+struct bench_opt {
+	char flag;
+	long *val;
+	long lo, hi;
+	const char *what;
+};
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || !*s || v < lo || v > hi)
-		fail("bad %s '%s' (%ld..%ld)", what, s, lo, hi);
-	return v;
+/* Parses argv against opts (n of them, each taking a number); usage names
+ * them when an option is unknown (exit status 2). */
+static __attribute__((unused)) void bench_parse(int argc, char **argv,
+						const struct bench_opt *opts, int n,
+						const char *usage)
+{
+	char spec[32] = "";
+	int c, k;
+
+	prog_name = argv[0];
+	for (k = 0; k < n && 2 * k + 2 < (int)sizeof(spec); k++) {
+		spec[2 * k] = opts[k].flag;
+		spec[2 * k + 1] = ':';
+	}
+	while ((c = getopt(argc, argv, spec)) != -1) {
+		for (k = 0; k < n && opts[k].flag != c; k++)
+			;
+		if (c == '?' || k == n) {
+			fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+			exit(2);
+		}
+		*opts[k].val = parse_long(optarg, opts[k].lo, opts[k].hi, opts[k].what);
+	}
+	if (optind != argc)
+		fail("unexpected argument '%s'", argv[optind]);
 }
 
 /* 127.0.0.1 (host order 0x7f000001) or any other loopback address. */

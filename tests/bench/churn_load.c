@@ -97,31 +97,15 @@ int main(int argc, char **argv)
 	uint64_t t0, t1, deadline;
 	long n_client_first = 0, n_server_first = 0;
 	pthread_t t;
-	int c, err;
+	const struct bench_opt opts[] = {
+		{ 't', &secs, 1, 600, "seconds" },
+		{ 'n', &max, 1, 100000000, "count" },
+		{ 'a', &naddr, 1, 250, "address count" },
+		{ 'p', &port, 1, 65535, "port" },
+	};
+	int err;
 
-	prog_name = argv[0];
-	while ((c = getopt(argc, argv, "t:n:a:p:")) != -1) {
-		switch (c) {
-		case 't':
-			secs = parse_long(optarg, 1, 600, "seconds");
-			break;
-		case 'n':
-			max = parse_long(optarg, 1, 100000000, "count");
-			break;
-		case 'a':
-			naddr = parse_long(optarg, 1, 250, "address count");
-			break;
-		case 'p':
-			port = parse_long(optarg, 1, 65535, "port");
-			break;
-		default:
-			fprintf(stderr, "usage: %s [-t SECS] [-n MAX] [-a NADDR] [-p PORT]\n",
-				argv[0]);
-			return 2;
-		}
-	}
-	if (optind != argc)
-		fail("unexpected argument '%s'", argv[optind]);
+	bench_parse(argc, argv, opts, 4, "[-t SECS] [-n MAX] [-a NADDR] [-p PORT]");
 	if (port >= SPORT_MIN && port <= SPORT_MAX)
 		fail("server port %ld is in the client port range %d-%d", port, SPORT_MIN, SPORT_MAX);
 	if (!max || max > naddr * (SPORT_MAX - SPORT_MIN + 1))

@@ -92,34 +92,18 @@ static void worker(int k, long count, long naddr, long port, long secs,
 int main(int argc, char **argv)
 {
 	long n = 100000, naddr = 16, port = 7200, secs = 120, per, left;
-	int ready[2], go[2], nworkers = 0, got = 0, failed = 0, c, k;
+	int ready[2], go[2], nworkers = 0, got = 0, failed = 0, k;
 	pid_t pids[MAX_WORKERS];
 	uint64_t t0, deadline;
 	struct rlimit rl;
+	const struct bench_opt opts[] = {
+		{ 'n', &n, 0, 1000000, "count" },
+		{ 'a', &naddr, 1, 250, "address count" },
+		{ 'p', &port, 1, 65000, "port" },
+		{ 't', &secs, 1, 3600, "seconds" },
+	};
 
-	prog_name = argv[0];
-	while ((c = getopt(argc, argv, "n:a:p:t:")) != -1) {
-		switch (c) {
-		case 'n':
-			n = parse_long(optarg, 0, 1000000, "count");
-			break;
-		case 'a':
-			naddr = parse_long(optarg, 1, 250, "address count");
-			break;
-		case 'p':
-			port = parse_long(optarg, 1, 65000, "port");
-			break;
-		case 't':
-			secs = parse_long(optarg, 1, 3600, "seconds");
-			break;
-		default:
-			fprintf(stderr, "usage: %s [-n N] [-a NADDR] [-p PORT] [-t SECS]\n",
-				argv[0]);
-			return 2;
-		}
-	}
-	if (optind != argc)
-		fail("unexpected argument '%s'", argv[optind]);
+	bench_parse(argc, argv, opts, 4, "[-n N] [-a NADDR] [-p PORT] [-t SECS]");
 	alarm((unsigned)secs + 120);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	fact("pid", "%d", (int)getpid());

@@ -11,6 +11,7 @@
 #include <zlib.h>
 #include "logfile.h"
 #include "varint.h"
+#include "../unit/testev.h"
 
 #define BHDR_LEN 32
 
@@ -22,23 +23,11 @@ static const struct tl_log_header hdr = {
 static struct tl_event ev4(uint64_t ts, uint64_t sk, int type, int old, int new,
 			   uint16_t sport, uint16_t dport)
 {
-	struct tl_event e = {
-		.ts_ns = ts, .sk_id = sk, .type = (uint8_t)type, .family = AF_INET,
-		.old_state = (uint8_t)old, .new_state = (uint8_t)new,
-		.sport = sport, .dport = dport, .netns = 4026531840u,
-	};
+	struct tl_event e = loopback_event(type, ts, sk, sport, dport);
 
-	e.saddr[0] = e.daddr[0] = 127;
-	e.saddr[3] = e.daddr[3] = 1;
+	e.old_state = (uint8_t)old;
+	e.new_state = (uint8_t)new;
 	return e;
-}
-
-static void task(struct tl_event *e, uint32_t pid, uint32_t tid, const char *comm)
-{
-	e->flags |= TL_F_IN_TASK;
-	e->pid = pid;
-	e->tid = tid;
-	snprintf(e->comm, sizeof(e->comm), "%s", comm);
 }
 
 static int write_log(const char *dir, const char *name, const struct tl_event *evs, size_t n,
@@ -73,17 +62,17 @@ static int churn(const char *dir)
 		uint16_t p = (uint16_t)(40000 + i);
 
 		evs[n] = ev4(t, c, TL_EV_STATE, 7, 2, 0, 8080);
-		task(&evs[n++], 4242, 4242, "client");
+		in_task(&evs[n++], 4242, 4242, "client");
 		evs[n++] = ev4(t + 7000, s, TL_EV_STATE, 10, 3, 8080, p);
 		evs[n++] = ev4(t + 9000, c, TL_EV_STATE, 2, 1, p, 8080);
 		evs[n++] = ev4(t + 11000, s, TL_EV_STATE, 3, 1, 8080, p);
 		evs[n] = ev4(t + 20000, c, TL_EV_STATE, 1, 4, p, 8080);
-		task(&evs[n++], 4242, 4243, "client");
+		in_task(&evs[n++], 4242, 4243, "client");
 		evs[n++] = ev4(t + 23000, s, TL_EV_STATE, 1, 8, 8080, p);
 		evs[n] = ev4(t + 24000, c, TL_EV_STATE, 4, 5, p, 8080);
 		evs[n++].flags = TL_F_ORPHAN;
 		evs[n] = ev4(t + 30000, s, TL_EV_STATE, 8, 9, 8080, p);
-		task(&evs[n++], 777, 778, "server");
+		in_task(&evs[n++], 777, 778, "server");
 		evs[n] = ev4(t + 33000, tw, TL_EV_TW_START, 0, 6, p, 8080);
 		evs[n++].aux = 60000000000ULL;
 		evs[n++] = ev4(t + 33200, c, TL_EV_STATE, 5, 7, p, 8080);
@@ -122,7 +111,7 @@ static int mixed(const char *dir)
 			e = (struct tl_event){ .ts_ns = t, .type = (uint8_t)type,
 					       .aux = type == TL_EV_LOST ? 17 : 0 };
 		if (type == TL_EV_RESET_RECV)
-			task(&e, 1, 1, "systemd");
+			in_task(&e, 1, 1, "systemd");
 		evs[n++] = e;
 	}
 	evs[n] = ev4(t - 5000, 0, 200, 15, 15, 1, 2);	/* out of order, odd type */
@@ -152,15 +141,15 @@ static int leaks(const char *dir)
 
 	evs[0] = ev4(1000, 0x10, TL_EV_STATE, TL_TCP_SYN_RECV, TL_TCP_ESTABLISHED, 80, 50000);
 	evs[1] = (struct tl_event){ .ts_ns = 1001, .type = TL_EV_STACK, .aux = 1 };
-	task(&evs[1], 77, 77, "srv");
+	in_task(&evs[1], 77, 77, "srv");
 	evs[2] = ev4(1002, 0x10, TL_EV_OWNER, TL_OWN_ACCEPT, TL_TCP_ESTABLISHED, 80, 50000);
 	evs[2].aux = TL_OWN_AUX(1, 5);
-	task(&evs[2], 77, 78, "srv");
+	in_task(&evs[2], 77, 78, "srv");
 	evs[3] = ev4(2000, 0x10, TL_EV_STATE, TL_TCP_ESTABLISHED, TL_TCP_CLOSE_WAIT, 80, 50000);
 	evs[4] = (struct tl_event){ .ts_ns = 3000, .type = TL_EV_SCAN };
 	evs[5] = ev4(3000, 0x10, TL_EV_HOLDER, 0, TL_TCP_CLOSE_WAIT, 80, 50000);
 	evs[5].aux = TL_OWN_AUX(1, 5);
-	task(&evs[5], 77, 77, "srv");
+	in_task(&evs[5], 77, 77, "srv");
 	snprintf(path, sizeof(path), "%s/log-leaks", dir);
 	if (tl_logw_open(&w, path, &hdr, 0, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);

@@ -9,6 +9,7 @@
  *   gen_crafted ticks N M FILE  N open connections, then M ticks a second apart
  *   gen_crafted widejson FILE   a leak whose stacks need escaping: a JSON line past 16 KiB
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,31 +84,33 @@ static void stacks(unsigned long n, uint32_t first_ref)
 	tick(T0 + 2 * SEC);
 }
 
-static void groups(unsigned long n)
+/* After a tick at T0, n connections one ns apart each report old -> new;
+ * own: each from its own process (pid 1000 + i, "server"). */
+static void conns(unsigned long n, int old, int new, bool own)
 {
 	tick(T0);
 	for (unsigned long i = 0; i < n; i++) {
-		struct tl_event e = conn_ev(T0 + i, 0x100000 + i, (uint32_t)i,
-					    TL_TCP_ESTABLISHED, TL_TCP_CLOSE_WAIT);
+		struct tl_event e = conn_ev(T0 + i, 0x100000 + i, (uint32_t)i, old, new);
 
-		e.flags = TL_F_IN_TASK;
-		e.pid = e.tid = (uint32_t)(1000 + i);
-		snprintf(e.comm, sizeof(e.comm), "server");
+		if (own) {
+			e.flags = TL_F_IN_TASK;
+			e.pid = e.tid = (uint32_t)(1000 + i);
+			snprintf(e.comm, sizeof(e.comm), "server");
+		}
 		add(&e);
 	}
+}
+
+static void groups(unsigned long n)
+{
+	conns(n, TL_TCP_ESTABLISHED, TL_TCP_CLOSE_WAIT, true);
 	tick(T0 + 3600 * SEC);
 }
 
 /* n connections opened (connect() seen), one ns apart from T0. */
 static void open_conns(unsigned long n)
 {
-	tick(T0);
-	for (unsigned long i = 0; i < n; i++) {
-		struct tl_event e = conn_ev(T0 + i, 0x100000 + i, (uint32_t)i,
-					    TL_TCP_CLOSE, TL_TCP_SYN_SENT);
-
-		add(&e);
-	}
+	conns(n, TL_TCP_CLOSE, TL_TCP_SYN_SENT, false);
 }
 
 static void lost(unsigned long n, unsigned long m)

@@ -63,7 +63,5 @@ int main(int argc, char **argv)
 	fact_u64("t_end", t1);
 	fact_u64("elapsed_ms", (t1 - t0) / 1000000ull);
 	fact("connections", "%ld", count);
-	close_fd(listen_fd);
-	fact("done", "1");
-	return 0;
+	return scen_done(listen_fd);
 }

@@ -17,25 +17,18 @@ static int listen_fd;
 
 static void *server(void *arg)
 {
-	char req[4];
 	int fd;
 
 	(void)arg;
-	fd = scen_accept(listen_fd);
-	read_exact(fd, req, sizeof(req));
-	if (memcmp(req, "ping", 4))
-		fail("server: bad request");
-	write_all(fd, "pong", 4);
-	if (read_to_eof(fd, 0) != 0)
-		fail("server: data before EOF");
+	fd = accept_pinged(listen_fd);
+	expect_eof(fd, "server");
 	/* A received FIN puts the socket in delayed-ACK pingpong mode (the
 	 * ACK would wait ~40 ms for a FIN to ride on); ACK it now so that the
 	 * client's FIN_WAIT2 lasts the whole delay. */
 	set_int(fd, IPPROTO_TCP, TCP_QUICKACK, 1, "TCP_QUICKACK");
 	fact_u64("t_server_eof", now_ns());
 	sleep_ms(SERVER_DELAY_MS);
-	fact_u64("t_server_close", now_ns());
-	close_fd(fd);
+	close_told("t_server_close", fd);
 	return NULL;
 }
 
@@ -43,25 +36,11 @@ int main(int argc, char **argv)
 {
 	struct scen_opts o;
 	pthread_t t;
-	char resp[4];
 	int fd;
 
-	scen_parse(argc, argv, &o, 5001, 1);
-	listen_fd = scen_listen(o.family, o.port, 16, 0);
-	start_thread(&t, server, NULL);
-
-	fact_u64("t_connect", now_ns());
-	fd = scen_connect(o.family, o.port);
-	fact("client_port", "%d", local_port(fd));
-	write_all(fd, "ping", 4);
-	read_exact(fd, resp, sizeof(resp));
-	if (memcmp(resp, "pong", 4))
-		fail("client: bad response");
-	fact_u64("t_client_close", now_ns());
-	close_fd(fd);
+	fd = start_pinged(argc, argv, &o, 5001, &listen_fd, &t, server);
+	close_told("t_client_close", fd);
 
 	join_thread(t);
-	close_fd(listen_fd);
-	fact("done", "1");
-	return 0;
+	return scen_done(listen_fd);
 }

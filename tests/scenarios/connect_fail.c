@@ -71,7 +71,5 @@ int main(int argc, char **argv)
 	fact("eaddrnotavail", "1");
 	for (i = 0; i < HELD; i++)
 		close_fd(held[i]);
-	close_fd(lfd);
-	fact("done", "1");
-	return 0;
+	return scen_done(lfd);
 }

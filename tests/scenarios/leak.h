@@ -62,28 +62,6 @@ static __attribute__((unused)) void wait_byte(int rfd, int timeout_s, const char
 		die("read(%s)", what);
 }
 
-/* The client's half of the exchange: "ping", then the "pong" read. */
-static __attribute__((unused)) void send_ping(int fd)
-{
-	char resp[4];
-
-	write_all(fd, "ping", 4);
-	read_exact(fd, resp, sizeof(resp));
-	if (memcmp(resp, "pong", 4))
-		fail("client: bad response");
-}
-
-/* The server's half; who names the side in the failure. */
-static __attribute__((unused)) void answer_ping(int fd, const char *who)
-{
-	char req[4];
-
-	read_exact(fd, req, sizeof(req));
-	if (memcmp(req, "ping", 4))
-		fail("%s: bad request", who);
-	write_all(fd, "pong", 4);
-}
-
 /* A client thread (arg: the struct scen_opts): one exchange, then close. */
 static __attribute__((unused)) void *ping_client(void *arg)
 {
@@ -102,10 +80,8 @@ static __attribute__((unused)) int listen_and_ping(int argc, char **argv,
 						   struct scen_opts *o,
 						   int def_port, pthread_t *t)
 {
-	int lfd;
+	int lfd = scen_setup(argc, argv, o, def_port);
 
-	scen_parse(argc, argv, o, def_port, 1);
-	lfd = scen_listen(o->family, o->port, 16, 0);
 	start_thread(t, ping_client, o);
 	return lfd;
 }
@@ -136,14 +112,6 @@ static void hold_until_go(int leak_fd)
 	fact_u64("t_go", now_ns());
 }
 
-/* The end of main(): the listener closed, the leak left to the exit. */
-static int leak_done(int lfd)
-{
-	close_fd(lfd);
-	fact("done", "1");
-	return 0;
-}
-
 /* main() of a server-side leak whose client is ping_client(): serve(lfd)
  * accepts the one connection and returns the fd it leaks. */
 static __attribute__((unused)) int run_server_leak(int argc, char **argv, int def_port,
@@ -158,7 +126,7 @@ static __attribute__((unused)) int run_server_leak(int argc, char **argv, int de
 	join_thread(t);
 	wait_close_wait(fd);
 	hold_until_go(fd);
-	return leak_done(lfd);
+	return scen_done(lfd); /* the leak left to the exit */
 }
 
 #endif /* TCPLINGER_LEAK_H */

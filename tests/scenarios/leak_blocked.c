@@ -68,5 +68,5 @@ int main(int argc, char **argv)
 	hold_until_go(fd);
 	write_all(handler_gate[1], "w", 1);
 	join_thread(h);
-	return leak_done(lfd);
+	return scen_done(lfd);
 }

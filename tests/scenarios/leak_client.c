@@ -61,5 +61,5 @@ int main(int argc, char **argv)
 	join_thread(t);
 	wait_close_wait(fd);
 	hold_until_go(fd);
-	return leak_done(listen_fd);
+	return scen_done(listen_fd);
 }

@@ -25,14 +25,12 @@ int main(int argc, char **argv)
 	lfd = listen_and_ping(argc, argv, &o, 5105, &t);
 	fd = scen_accept(lfd);
 	answer_ping(fd, "server");
-	if (read_to_eof(fd, 0) != 0)
-		fail("server: data before EOF");
+	expect_eof(fd, "server");
 	join_thread(t);
 	if (tcp_state(fd) != TCP_CLOSE_WAIT)
 		fail("server socket not in CLOSE_WAIT after EOF (state %d)", tcp_state(fd));
 	sleep_ms(CLOSE_WAIT_MS);
-	fact_u64("t_server_close", now_ns());
-	close_fd(fd);
+	close_told("t_server_close", fd);
 	hold_until_go(-1);
-	return leak_done(lfd);
+	return scen_done(lfd);
 }

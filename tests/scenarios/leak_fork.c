@@ -65,9 +65,7 @@ static int peer_port(int fd)
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len))
 		die("getpeername");
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return addr_port(&ss);
 }
 
 /* The client process: never holds a copy of the server's socket (forked
@@ -88,8 +86,7 @@ int main(int argc, char **argv)
 	pid_t client, child;
 	int lfd, fd, gate[2];
 
-	scen_parse(argc, argv, &o, 5101, 1);
-	lfd = scen_listen(o.family, o.port, 16, 0);
+	lfd = scen_setup(argc, argv, &o, 5101);
 	if (pipe2(gate, O_CLOEXEC))
 		die("pipe");
 	client = fork();
@@ -114,5 +111,5 @@ int main(int argc, char **argv)
 	wait_close_wait(fd);
 	fact("client_port", "%d", peer_port(fd));
 	hold_until_go(fd);
-	return leak_done(lfd);
+	return scen_done(lfd);
 }

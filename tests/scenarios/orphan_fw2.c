@@ -18,16 +18,12 @@ int main(int argc, char **argv)
 	struct scen_opts o;
 	int lfd, cfd, sfd, i;
 
-	scen_parse(argc, argv, &o, 5003, 1);
-	lfd = scen_listen(o.family, o.port, 16, 0);
+	lfd = scen_setup(argc, argv, &o, 5003);
 
-	fact_u64("t_connect", now_ns());
-	cfd = scen_connect(o.family, o.port);
-	fact("client_port", "%d", local_port(cfd));
+	cfd = connect_told(&o, "t_connect", NULL);
 	sfd = scen_accept(lfd);
 	write_all(cfd, "ping", 4);
-	fact_u64("t_client_close", now_ns());
-	close_fd(cfd);
+	close_told("t_client_close", cfd);
 
 	/* The FIN reaches the server at once over loopback. */
 	for (i = 0; i < 200 && tcp_state(sfd) != TCP_CLOSE_WAIT; i++)
@@ -38,9 +34,6 @@ int main(int argc, char **argv)
 	fact("waiting", "1");
 
 	wait_stdin_line(SCEN_STDIN_TIMEOUT_S);
-	fact_u64("t_server_close", now_ns());
-	close_fd(sfd);
-	close_fd(lfd);
-	fact("done", "1");
-	return 0;
+	close_told("t_server_close", sfd);
+	return scen_done(lfd);
 }

@@ -26,6 +26,17 @@ static void exchange(int c, int s)
 	read_exact(c, buf, sizeof(buf));
 }
 
+/* A connected pair (*c the client, *s its accepted peer) that has
+ * exchanged ping and pong; port_key names the client's port. */
+static void open_pair(const struct scen_opts *o, int lfd, int *c, int *s,
+		      const char *port_key)
+{
+	*c = scen_connect(o->family, o->port);
+	*s = scen_accept(lfd);
+	exchange(*c, *s);
+	fact(port_key, "%d", local_port(*c));
+}
+
 int main(int argc, char **argv)
 {
 	struct scen_opts o;
@@ -36,31 +47,20 @@ int main(int argc, char **argv)
 	fact_u64("t_start", now_ns());
 	lfd = scen_listen(o.family, o.port, 16, 0);
 
-	e_c = scen_connect(o.family, o.port);
-	e_s = scen_accept(lfd);
-	exchange(e_c, e_s);
-	fact("e_client_port", "%d", local_port(e_c));
+	open_pair(&o, lfd, &e_c, &e_s, "e_client_port");
 
-	cw_c = scen_connect(o.family, o.port);
-	cw_s = scen_accept(lfd);
-	exchange(cw_c, cw_s);
-	fact("cw_client_port", "%d", local_port(cw_c));
+	open_pair(&o, lfd, &cw_c, &cw_s, "cw_client_port");
 	close_fd(cw_s);
-	if (read_to_eof(cw_c, 0) != 0)
-		fail("CW client: data before EOF");
+	expect_eof(cw_c, "CW client");
 	/* ACK the FIN now, not ~40 ms later (delayed ACK): the server side is
 	 * then at once an orphan FIN_WAIT2, before the tracer can start. */
 	set_int(cw_c, IPPROTO_TCP, TCP_QUICKACK, 1, "TCP_QUICKACK");
 	if (tcp_state(cw_c) != TCP_CLOSE_WAIT)
 		fail("CW client not in CLOSE_WAIT (%d)", tcp_state(cw_c));
 
-	tw_c = scen_connect(o.family, o.port);
-	tw_s = scen_accept(lfd);
-	exchange(tw_c, tw_s);
-	fact("tw_client_port", "%d", local_port(tw_c));
+	open_pair(&o, lfd, &tw_c, &tw_s, "tw_client_port");
 	close_fd(tw_c);
-	if (read_to_eof(tw_s, 0) != 0)
-		fail("TW server: data before EOF");
+	expect_eof(tw_s, "TW server");
 	t_tw = now_ns();
 	close_fd(tw_s);
 	t_tw_after = now_ns();
@@ -74,17 +74,11 @@ int main(int argc, char **argv)
 	wait_stdin_line(SCEN_STDIN_TIMEOUT_S);
 	fact_u64("t_go", now_ns());
 
-	fact_u64("t_cw_close", now_ns());
-	close_fd(cw_c);
+	close_told("t_cw_close", cw_c);
 
-	fact_u64("t_e_client_close", now_ns());
-	close_fd(e_c);
-	if (read_to_eof(e_s, 0) != 0)
-		fail("E server: data before EOF");
-	fact_u64("t_e_server_close", now_ns());
-	close_fd(e_s);
+	close_told("t_e_client_close", e_c);
+	expect_eof(e_s, "E server");
+	close_told("t_e_server_close", e_s);
 
-	close_fd(lfd);
-	fact("done", "1");
-	return 0;
+	return scen_done(lfd);
 }

@@ -39,11 +39,7 @@
 
 static __attribute__((unused)) uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_BOOTTIME, &ts))
-		die("clock_gettime");
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_BOOTTIME);
 }
 
 static __attribute__((unused)) void fact_u64(const char *key, uint64_t v)
@@ -89,26 +85,15 @@ static __attribute__((unused)) void scen_parse(int argc, char **argv,
 	o->port = def_port;
 	o->n = def_n;
 	while ((c = getopt(argc, argv, "6p:n:")) != -1) {
-		char *end;
-		long v;
-
 		switch (c) {
 		case '6':
 			o->family = AF_INET6;
 			break;
 		case 'p':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 || v > 65535)
-				fail("bad port '%s'", optarg);
-			o->port = (int)v;
+			o->port = (int)parse_long(optarg, 1, 65535, "port");
 			break;
 		case 'n':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 || v > 1000000)
-				fail("bad count '%s'", optarg);
-			o->n = v;
+			o->n = parse_long(optarg, 1, 1000000, "count");
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-6] [-p PORT] [-n N]\n", argv[0]);
@@ -217,6 +202,14 @@ static __attribute__((unused)) int scen_accept(int lfd)
 	return fd;
 }
 
+/* The port of an address getsockname() or getpeername() filled in. */
+static __attribute__((unused)) int addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
 static __attribute__((unused)) int local_port(int fd)
 {
 	struct sockaddr_storage ss;
@@ -224,9 +217,78 @@ static __attribute__((unused)) int local_port(int fd)
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len))
 		die("getsockname");
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return addr_port(&ss);
+}
+
+/* Parses the options and listens on the server port (backlog 16): the
+ * start of most scenarios. */
+static __attribute__((unused)) int scen_setup(int argc, char **argv,
+					      struct scen_opts *o, int def_port)
+{
+	scen_parse(argc, argv, o, def_port, 1);
+	return scen_listen(o->family, o->port, 16, 0);
+}
+
+/* A client connection to the server port: t_key is the time just before
+ * connect(), client_port its local port (also in *port unless NULL). */
+static __attribute__((unused)) int connect_told(const struct scen_opts *o,
+						const char *t_key, int *port)
+{
+	int fd, p;
+
+	fact_u64(t_key, now_ns());
+	fd = scen_connect(o->family, o->port);
+	p = local_port(fd);
+	fact("client_port", "%d", p);
+	if (port)
+		*port = p;
+	return fd;
+}
+
+/* The client's half of the exchange: "ping", then the "pong" read. */
+static __attribute__((unused)) void send_ping(int fd)
+{
+	char resp[4];
+
+	write_all(fd, "ping", 4);
+	read_exact(fd, resp, sizeof(resp));
+	if (memcmp(resp, "pong", 4))
+		fail("client: bad response");
+}
+
+/* The server's half; who names the side in the failure. */
+static __attribute__((unused)) void answer_ping(int fd, const char *who)
+{
+	char req[4];
+
+	read_exact(fd, req, sizeof(req));
+	if (memcmp(req, "ping", 4))
+		fail("%s: bad request", who);
+	write_all(fd, "pong", 4);
+}
+
+/* The server's connection once it has answered the ping. */
+static __attribute__((unused)) int accept_pinged(int lfd)
+{
+	int fd = scen_accept(lfd);
+
+	answer_ping(fd, "server");
+	return fd;
+}
+
+/* key = the time the close() begins, then the close(). */
+static __attribute__((unused)) void close_told(const char *key, int fd)
+{
+	fact_u64(key, now_ns());
+	close_fd(fd);
+}
+
+/* The end of main(): the listener closed, done=1. */
+static __attribute__((unused)) int scen_done(int lfd)
+{
+	close_fd(lfd);
+	fact("done", "1");
+	return 0;
 }
 
 /* Reads until EOF (bounded by the socket's receive timeout per read and by
@@ -250,6 +312,13 @@ static __attribute__((unused)) size_t read_to_eof(int fd, size_t max_bytes)
 		if (total > max_bytes)
 			fail("read: more than %zu bytes before EOF", max_bytes);
 	}
+}
+
+/* The peer's FIN must come before any data; who names the side. */
+static __attribute__((unused)) void expect_eof(int fd, const char *who)
+{
+	if (read_to_eof(fd, 0) != 0)
+		fail("%s: data before EOF", who);
 }
 
 /* tcpi_state of a full socket (kernel numbering, 1 = ESTABLISHED ...). */
@@ -316,6 +385,23 @@ static __attribute__((unused)) void join_thread(pthread_t t)
 		errno = err;
 		die("pthread_join");
 	}
+}
+
+/* The start of a one-connection scenario: the options, the listener (in
+ * *lfd before server() starts in *t), then the client's connection
+ * (t_connect, client_port) once it has sent "ping" and read "pong". */
+static __attribute__((unused)) int start_pinged(int argc, char **argv,
+						struct scen_opts *o, int def_port,
+						int *lfd, pthread_t *t,
+						void *(*server)(void *))
+{
+	int fd;
+
+	*lfd = scen_setup(argc, argv, o, def_port);
+	start_thread(t, server, NULL);
+	fd = connect_told(o, "t_connect", NULL);
+	send_ping(fd);
+	return fd;
 }
 
 #endif /* TCPLINGER_SCEN_H */

@@ -94,8 +94,7 @@ static void *client(void *arg)
 
 		write_all(fd, &c, 1);
 		read_exact(fd, &r, 1);
-		if (read_to_eof(fd, 0) != 0)
-			fail("client: data before EOF");
+		expect_eof(fd, "client");
 		close_fd(fd);
 		atomic_fetch_add(&made, 1);
 	}
@@ -127,7 +126,5 @@ int main(int argc, char **argv)
 	for (i = 0; i < THREADS; i++)
 		join_thread(srv[i]);
 	fact("connections", "%ld", atomic_load(&made));
-	close_fd(listen_fd);
-	fact("done", "1");
-	return 0;
+	return scen_done(listen_fd);
 }

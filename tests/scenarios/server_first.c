@@ -16,17 +16,11 @@ static int listen_fd;
 
 static void *server(void *arg)
 {
-	char req[4];
 	int fd;
 
 	(void)arg;
-	fd = scen_accept(listen_fd);
-	read_exact(fd, req, sizeof(req));
-	if (memcmp(req, "ping", 4))
-		fail("server: bad request");
-	write_all(fd, "pong", 4);
-	fact_u64("t_server_close", now_ns());
-	close_fd(fd);
+	fd = accept_pinged(listen_fd);
+	close_told("t_server_close", fd);
 	return NULL;
 }
 
@@ -34,29 +28,14 @@ int main(int argc, char **argv)
 {
 	struct scen_opts o;
 	pthread_t t;
-	char resp[4];
 	int fd;
 
-	scen_parse(argc, argv, &o, 5002, 1);
-	listen_fd = scen_listen(o.family, o.port, 16, 0);
-	start_thread(&t, server, NULL);
-
-	fact_u64("t_connect", now_ns());
-	fd = scen_connect(o.family, o.port);
-	fact("client_port", "%d", local_port(fd));
-	write_all(fd, "ping", 4);
-	read_exact(fd, resp, sizeof(resp));
-	if (memcmp(resp, "pong", 4))
-		fail("client: bad response");
-	if (read_to_eof(fd, 0) != 0)
-		fail("client: data before EOF");
+	fd = start_pinged(argc, argv, &o, 5002, &listen_fd, &t, server);
+	expect_eof(fd, "client");
 	fact_u64("t_client_eof", now_ns());
 	join_thread(t);
 	sleep_ms(CLIENT_DELAY_MS);
-	fact_u64("t_client_close", now_ns());
-	close_fd(fd);
+	close_told("t_client_close", fd);
 
-	close_fd(listen_fd);
-	fact("done", "1");
-	return 0;
+	return scen_done(listen_fd);
 }

@@ -20,42 +20,17 @@
 
 static int listen_fd;
 
-static void exchange_server(int fd)
-{
-	char req[4];
-
-	read_exact(fd, req, sizeof(req));
-	if (memcmp(req, "ping", 4))
-		fail("server: bad request");
-	write_all(fd, "pong", 4);
-}
-
-static void exchange_client(int fd)
-{
-	char resp[4];
-
-	write_all(fd, "ping", 4);
-	read_exact(fd, resp, sizeof(resp));
-	if (memcmp(resp, "pong", 4))
-		fail("client: bad response");
-}
-
 static void *server(void *arg)
 {
 	int fd;
 
 	(void)arg;
-	fd = scen_accept(listen_fd);
-	exchange_server(fd);
-	fact_u64("t_server_close1", now_ns());
-	close_fd(fd);
+	fd = accept_pinged(listen_fd);
+	close_told("t_server_close1", fd);
 
-	fd = scen_accept(listen_fd);
-	exchange_server(fd);
-	if (read_to_eof(fd, 0) != 0)
-		fail("server: data before EOF");
-	fact_u64("t_server_close2", now_ns());
-	close_fd(fd);
+	fd = accept_pinged(listen_fd);
+	expect_eof(fd, "server");
+	close_told("t_server_close2", fd);
 	return NULL;
 }
 
@@ -65,19 +40,13 @@ int main(int argc, char **argv)
 	pthread_t t;
 	int fd, port, port2;
 
-	scen_parse(argc, argv, &o, 5004, 1);
-	listen_fd = scen_listen(o.family, o.port, 16, 0);
+	listen_fd = scen_setup(argc, argv, &o, 5004);
 	start_thread(&t, server, NULL);
 
-	fact_u64("t_connect1", now_ns());
-	fd = scen_connect(o.family, o.port);
-	port = local_port(fd);
-	fact("client_port", "%d", port);
-	exchange_client(fd);
-	if (read_to_eof(fd, 0) != 0)
-		fail("client: data before EOF");
-	fact_u64("t_client_close1", now_ns());
-	close_fd(fd);
+	fd = connect_told(&o, "t_connect1", &port);
+	send_ping(fd);
+	expect_eof(fd, "client");
+	close_told("t_client_close1", fd);
 
 	sleep_ms(REUSE_DELAY_MS);
 	fact_u64("t_connect2", now_ns());
@@ -86,12 +55,9 @@ int main(int argc, char **argv)
 	fact("client_port2", "%d", port2);
 	if (port2 != port)
 		fail("second connection got port %d, not %d", port2, port);
-	exchange_client(fd);
-	fact_u64("t_client_close2", now_ns());
-	close_fd(fd);
+	send_ping(fd);
+	close_told("t_client_close2", fd);
 
 	join_thread(t);
-	close_fd(listen_fd);
-	fact("done", "1");
-	return 0;
+	return scen_done(listen_fd);
 }

@@ -11,20 +11,18 @@
 #include <unistd.h>
 #include "idmap.h"
 #include "logfile.h"
+#include "testev.h"
 #include "unit.h"
 
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
-#define NETNS 4026531840u
+#define NETNS TEST_NETNS
 
 static uint64_t rng = 88172645463325252ULL;
 
 static inline uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static char tmpdir[] = "/tmp/tl-logfile-XXXXXX";
@@ -95,23 +93,11 @@ static inline void set_v4(uint8_t *a, uint32_t host)
 static inline struct tl_event ev_state(uint64_t ts, uint64_t sk, int old, int new, uint16_t sport,
 				       uint16_t dport)
 {
-	struct tl_event e = {
-		.ts_ns = ts, .sk_id = sk, .type = TL_EV_STATE, .family = AF_INET,
-		.old_state = (uint8_t)old, .new_state = (uint8_t)new,
-		.sport = sport, .dport = dport, .netns = NETNS,
-	};
+	struct tl_event e = loopback_event(TL_EV_STATE, ts, sk, sport, dport);
 
-	set_v4(e.saddr, 0x7f000001);
-	set_v4(e.daddr, 0x7f000001);
+	e.old_state = (uint8_t)old;
+	e.new_state = (uint8_t)new;
 	return e;
-}
-
-static inline void in_task(struct tl_event *e, uint32_t pid, uint32_t tid, const char *comm)
-{
-	e->flags |= TL_F_IN_TASK;
-	e->pid = pid;
-	e->tid = tid;
-	snprintf(e->comm, sizeof(e->comm), "%s", comm);
 }
 
 /* What the reader must give back for in: numbered sockets, no task

@@ -7,6 +7,7 @@
 #include "leaks.h"
 #include "lifecycle.h"
 #include "stacks.h"
+#include "testev.h"
 #include "unit.h"
 
 #define SEC 1000000000ULL
@@ -15,29 +16,10 @@
 enum { ES = TL_TCP_ESTABLISHED, SS = TL_TCP_SYN_SENT, SR = TL_TCP_SYN_RECV,
        CL = TL_TCP_CLOSE, CW = TL_TCP_CLOSE_WAIT, LA = TL_TCP_LAST_ACK, LI = TL_TCP_LISTEN };
 
+/* The server side of conversation n. */
 static struct tl_event ev_of(int type, uint64_t ts, uint64_t id, int n)
 {
-	struct tl_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.type = (uint8_t)type;
-	ev.ts_ns = ts;
-	ev.sk_id = id;
-	ev.family = AF_INET;
-	ev.saddr[0] = 127, ev.saddr[3] = 1;
-	ev.daddr[0] = 127, ev.daddr[3] = 1;
-	ev.sport = 8080;
-	ev.dport = (uint16_t)(40000 + n);
-	ev.netns = 4026531840u;
-	return ev;
-}
-
-static void in_task(struct tl_event *ev, uint32_t pid, uint32_t tid, const char *comm)
-{
-	ev->flags |= TL_F_IN_TASK;
-	ev->pid = pid;
-	ev->tid = tid;
-	snprintf(ev->comm, sizeof(ev->comm), "%s", comm);
+	return loopback_event(type, ts, id, 8080, (uint16_t)(40000 + n));
 }
 
 static struct tl_engine *leak_engine(void)
@@ -97,6 +79,13 @@ static void server_conn(struct tl_engine *e, uint64_t id, int n, uint32_t pid, u
 	state(e, T0 + SEC, id, n, ES, CW);
 }
 
+/* Server sockets first_id.. (n 1..3) of pid 100, all from stack 7, on fds
+ * 5..7. */
+static void three_from_one_path(struct tl_engine *e, uint64_t first_id)
+{
+	for (int k = 0; k < 3; k++)
+		server_conn(e, first_id + (uint64_t)k, 1 + k, 100, 7, 5 + k);
+}
 
 static void add_cb(const struct tl_lifecycle *lc, void *ctx)
 {
@@ -117,9 +106,7 @@ static void groups_by_path(void)
 	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
-	server_conn(e, 11, 1, 100, 7, 5);
-	server_conn(e, 12, 2, 100, 7, 6);
-	server_conn(e, 13, 3, 100, 7, 7);
+	three_from_one_path(e, 11);
 	server_conn(e, 14, 4, 100, 9, 8);
 	collect(e, &L, T0 + 31 * SEC, 30 * SEC);
 	CHECK_EQ_U64(L.ngroups, 2);
@@ -152,9 +139,7 @@ static void eof_and_closed(void)
 	struct tl_engine *e = leak_engine();
 	struct tl_leaks L;
 
-	server_conn(e, 21, 1, 100, 7, 5);
-	server_conn(e, 22, 2, 100, 7, 6);
-	server_conn(e, 23, 3, 100, 7, 7);
+	three_from_one_path(e, 21);
 	owner(e, T0 + 2 * SEC, 22, 2, TL_OWN_EOF, 100, 101, "srv-worker", TL_OWN_AUX(3, 0));
 	state(e, T0 + 3 * SEC, 23, 3, CW, LA);
 	collect(e, &L, T0 + 40 * SEC, 30 * SEC);

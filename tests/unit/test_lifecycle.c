@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include "lifecycle.h"
+#include "testev.h"
 #include "unit.h"
 
 #define MS 1000000ULL
@@ -49,19 +50,9 @@ static struct tl_engine *engine(size_t max_conns)
 /* The 4-tuple of conversation n (client side; server side swaps ports). */
 static struct tl_event ev_base(int type, uint64_t ts, uint64_t id, int n, bool server)
 {
-	struct tl_event ev;
+	uint16_t client = (uint16_t)(40000 + n);
 
-	memset(&ev, 0, sizeof(ev));
-	ev.type = (uint8_t)type;
-	ev.ts_ns = ts;
-	ev.sk_id = id;
-	ev.family = AF_INET;
-	ev.saddr[0] = 127, ev.saddr[3] = 1;
-	ev.daddr[0] = 127, ev.daddr[3] = 1;
-	ev.sport = (uint16_t)(server ? 8080 : 40000 + n);
-	ev.dport = (uint16_t)(server ? 40000 + n : 8080);
-	ev.netns = 4026531840u;
-	return ev;
+	return loopback_event(type, ts, id, server ? 8080 : client, server ? client : 8080);
 }
 
 static void state(struct tl_engine *e, uint64_t ts, uint64_t id, int n, bool server,
@@ -77,26 +68,46 @@ static void state(struct tl_engine *e, uint64_t ts, uint64_t id, int n, bool ser
 	tl_engine_feed(e, &ev);
 }
 
-static void tw(struct tl_engine *e, int type, uint64_t ts, uint64_t id, int n, bool server,
-	       int substate, uint16_t flags)
+/* A tw sock's or a seed's event: its (sub)state, aux (the timer's span, or
+ * the seed's age) and flags. */
+static struct tl_event sock_ev(int type, uint64_t ts, uint64_t id, int n, bool server,
+			       int st, uint64_t aux, uint16_t flags)
 {
 	struct tl_event ev = ev_base(type, ts, id, n, server);
 
-	ev.new_state = (uint8_t)substate;
+	ev.new_state = (uint8_t)st;
+	ev.aux = aux;
 	ev.flags = flags;
-	ev.aux = substate == TW ? 60 * SEC : 2 * SEC;
+	return ev;
+}
+
+static void feed(struct tl_engine *e, struct tl_event ev)
+{
 	tl_engine_feed(e, &ev);
+}
+
+/* A tw sock event with the timer span of its substate. */
+static void tw(struct tl_engine *e, int type, uint64_t ts, uint64_t id, int n, bool server,
+	       int substate, uint16_t flags)
+{
+	feed(e, sock_ev(type, ts, id, n, server, substate,
+			substate == TW ? 60 * SEC : 2 * SEC, flags));
 }
 
 /* The seed of a timewait sock in TIME_WAIT for age (exact, from its timer). */
 static void seed_tw(struct tl_engine *e, uint64_t ts, uint64_t id, int n, uint64_t age)
 {
-	struct tl_event seed = ev_base(TL_EV_SEED, ts, id, n, false);
+	feed(e, sock_ev(TL_EV_SEED, ts, id, n, false, TW, age, TL_F_TW_SOCK | TL_F_AGE_EXACT));
+}
 
-	seed.new_state = TW;
-	seed.aux = age;
-	seed.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT;
-	tl_engine_feed(e, &seed);
+/* The same conversation over IPv6: 20::1 to 20::2. */
+static void to_v6(struct tl_event *ev)
+{
+	ev->family = AF_INET6;
+	memset(ev->saddr, 0, 16);
+	memset(ev->daddr, 0, 16);
+	ev->saddr[0] = 0x20, ev->saddr[15] = 1;
+	ev->daddr[0] = 0x20, ev->daddr[15] = 2;
 }
 
 static void simple(struct tl_engine *e, int type, uint64_t ts, uint64_t id)
@@ -109,6 +120,48 @@ static void simple(struct tl_engine *e, int type, uint64_t ts, uint64_t id)
 static void tick(struct tl_engine *e, uint64_t ts)
 {
 	simple(e, TL_EV_TICK, ts, 0);
+}
+
+/* Conversation n's socket id opens, a ms a step from T0: a client's
+ * connect() (pid 100) or a server's SYN, then ESTABLISHED. */
+static void connected(struct tl_engine *e, uint64_t id, int n, bool server)
+{
+	if (server)
+		state(e, T0, id, n, true, LI, SR, 0, 0);
+	else
+		state(e, T0, id, n, false, CL, SS, TL_F_IN_TASK, 100);
+	state(e, T0 + 1 * MS, id, n, server, server ? SR : SS, ES, 0, 0);
+}
+
+/* ... then on to FIN_WAIT2: the owner's close() (client pid 100, server
+ * pid 300) at 2 ms, the FIN's ACK at 3 ms; fw1/fw2 add flags (an orphan's
+ * TL_F_ORPHAN) to the two. */
+static void to_fin_wait2(struct tl_engine *e, uint64_t id, int n, bool server,
+			 uint16_t fw1, uint16_t fw2)
+{
+	uint32_t pid = server ? 300 : 100;
+
+	connected(e, id, n, server);
+	state(e, T0 + 2 * MS, id, n, server, ES, FW1, TL_F_IN_TASK | fw1, pid);
+	state(e, T0 + 3 * MS, id, n, server, FW1, FW2, fw2, 0);
+}
+
+/* An orphan (TL_F_ORPHAN from FIN_WAIT1 on) whose tw sock tw_id takes over
+ * in the FIN_WAIT2 substate at 3 ms. */
+static void orphan_in_tw_sock(struct tl_engine *e, uint64_t id, int n, bool server,
+			      uint64_t tw_id)
+{
+	to_fin_wait2(e, id, n, server, TL_F_ORPHAN, TL_F_ORPHAN);
+	tw(e, TL_EV_TW_START, T0 + 3 * MS, tw_id, n, server, FW2, 0);
+	state(e, T0 + 3 * MS, id, n, server, FW2, CL, TL_F_ORPHAN, 0);
+}
+
+/* FIN_WAIT2 -> TIME_WAIT at ts: client n's tw sock tw_id starts, then its
+ * full socket id reports ->CLOSE. */
+static void into_time_wait(struct tl_engine *e, uint64_t ts, uint64_t id, int n, uint64_t tw_id)
+{
+	tw(e, TL_EV_TW_START, ts, tw_id, n, false, TW, 0);
+	state(e, ts, id, n, false, FW2, CL, 0, 0);
 }
 
 static bool path_is(const struct tl_lifecycle *lc, const int *want, int n)
@@ -187,10 +240,7 @@ static void orphan_fin_wait2_times_out(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 3, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 3, 0, false, SS, ES, 0, 0);
-	state(e, T0 + 2 * MS, 3, 0, false, ES, FW1, TL_F_IN_TASK | TL_F_ORPHAN, 100);
-	state(e, T0 + 3 * MS, 3, 0, false, FW1, FW2, TL_F_ORPHAN, 0);
+	to_fin_wait2(e, 3, 0, false, TL_F_ORPHAN, TL_F_ORPHAN);
 	tw(e, TL_EV_TW_START, T0 + 3 * MS + 100, 0x88, 0, false, FW2, 0);
 	state(e, T0 + 3 * MS + 200, 3, 0, false, FW2, CL, TL_F_ORPHAN, 0);
 	tw(e, TL_EV_TW_EXPIRE, T0 + 2003 * MS, 0x88, 0, false, FW2, 0);
@@ -207,10 +257,7 @@ static void orphan_fin_wait2_rearmed_to_time_wait(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 4, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 4, 0, false, SS, ES, 0, 0);
-	state(e, T0 + 2 * MS, 4, 0, false, ES, FW1, TL_F_IN_TASK, 100);
-	state(e, T0 + 3 * MS, 4, 0, false, FW1, FW2, TL_F_ORPHAN, 0);
+	to_fin_wait2(e, 4, 0, false, 0, TL_F_ORPHAN);
 	tw(e, TL_EV_TW_START, T0 + 3 * MS, 0x99, 0, false, FW2, 0);
 	state(e, T0 + 3 * MS + 10, 4, 0, false, FW2, CL, TL_F_ORPHAN, 0);
 	tw(e, TL_EV_TW_CANCEL, T0 + 503 * MS, 0x99, 0, false, TW, 0);
@@ -231,10 +278,7 @@ static void time_wait_killed_by_reuse(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 5, 1, true, LI, SR, 0, 0);
-	state(e, T0 + 1 * MS, 5, 1, true, SR, ES, 0, 0);
-	state(e, T0 + 2 * MS, 5, 1, true, ES, FW1, TL_F_IN_TASK, 300);
-	state(e, T0 + 3 * MS, 5, 1, true, FW1, FW2, 0, 0);
+	to_fin_wait2(e, 5, 1, true, 0, 0);
 	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0xaa, 1, true, TW, 0);
 	state(e, T0 + 4 * MS, 5, 1, true, FW2, CL, 0, 0);
 	tw(e, TL_EV_TW_CANCEL, T0 + 504 * MS, 0xaa, 1, true, TW, 0);
@@ -255,8 +299,7 @@ static void reset_received_in_established(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 6, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 6, 0, false, SS, ES, 0, 0);
+	connected(e, 6, 0, false);
 	simple(e, TL_EV_RESET_RECV, T0 + 9 * MS, 6);
 	state(e, T0 + 9 * MS, 6, 0, false, ES, CL, 0, 0);
 	tick(e, T0 + 1 * SEC);
@@ -271,8 +314,7 @@ static void reset_sent_after_close(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 7, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 7, 0, false, SS, ES, 0, 0);
+	connected(e, 7, 0, false);
 	state(e, T0 + 9 * MS, 7, 0, false, ES, CL, TL_F_IN_TASK, 100);
 	simple(e, TL_EV_RESET_SENT, T0 + 9 * MS + 3000, 7);
 	tick(e, T0 + 1 * SEC);
@@ -285,10 +327,7 @@ static void no_timewait_bucket_left(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 8, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 8, 0, false, SS, ES, 0, 0);
-	state(e, T0 + 2 * MS, 8, 0, false, ES, FW1, TL_F_IN_TASK, 100);
-	state(e, T0 + 3 * MS, 8, 0, false, FW1, FW2, 0, 0);
+	to_fin_wait2(e, 8, 0, false, 0, 0);
 	state(e, T0 + 4 * MS, 8, 0, false, FW2, CL, TL_F_TW_FULL, 0);
 	tick(e, T0 + 1 * SEC);
 	CHECK_EQ_U64(nseen, 1);
@@ -301,8 +340,7 @@ static void simultaneous_close_passes_closing(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 9, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 9, 0, false, SS, ES, 0, 0);
+	connected(e, 9, 0, false);
 	state(e, T0 + 2 * MS, 9, 0, false, ES, FW1, TL_F_IN_TASK, 100);
 	state(e, T0 + 3 * MS, 9, 0, false, FW1, CG, 0, 0);
 	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0xbb, 0, false, TW, 0);
@@ -320,12 +358,10 @@ static void missing_transition_marks_gap(void)
 	struct tl_engine *e = engine(0);
 	struct tl_engine_stats st;
 
-	state(e, T0, 10, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 10, 0, false, SS, ES, 0, 0);
+	connected(e, 10, 0, false);
 	/* ES -> FW1 never arrived. */
 	state(e, T0 + 3 * MS, 10, 0, false, FW1, FW2, 0, 0);
-	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0xcc, 0, false, TW, 0);
-	state(e, T0 + 4 * MS, 10, 0, false, FW2, CL, 0, 0);
+	into_time_wait(e, T0 + 4 * MS, 10, 0, 0xcc);
 	tw(e, TL_EV_TW_EXPIRE, T0 + 4 * MS + 60 * SEC, 0xcc, 0, false, TW, 0);
 	CHECK_EQ_U64(nseen, 1);
 	CHECK(seen[0].gap);
@@ -378,8 +414,7 @@ static void reused_socket_address_starts_new_lifecycle(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 14, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 14, 0, false, SS, ES, 0, 0);
+	connected(e, 14, 0, false);
 	state(e, T0 + 2 * MS, 14, 0, false, ES, CL, TL_F_IN_TASK, 100);
 	state(e, T0 + 2 * MS + 100, 14, 1, false, CL, SS, TL_F_IN_TASK, 101);
 	CHECK_EQ_U64(nseen, 1);
@@ -395,11 +430,8 @@ static void reused_socket_address_starts_new_lifecycle(void)
 static void seeded_sockets(void)
 {
 	struct tl_engine *e = engine(0);
-	struct tl_event seed = ev_base(TL_EV_SEED, T0, 15, 0, false);
 
-	seed.new_state = CW;
-	seed.aux = 30 * SEC;	/* lower bound */
-	tl_engine_feed(e, &seed);
+	feed(e, sock_ev(TL_EV_SEED, T0, 15, 0, false, CW, 30 * SEC, 0));	/* age: a lower bound */
 	seed_tw(e, T0, 0xdd, 1, 20 * SEC);
 	/* Consumed after the seed but older than it: already reflected. */
 	state(e, T0 - 5 * SEC, 15, 0, false, ES, CW, 0, 0);
@@ -485,8 +517,7 @@ static void tuple_follows_the_socket(void)
 	state(e, T0 + 1 * MS, 50, 0, false, SS, ES, 0, 0);
 	state(e, T0 + 2 * MS, 50, 0, false, ES, FW1, TL_F_IN_TASK, 100);
 	state(e, T0 + 3 * MS, 50, 0, false, FW1, FW2, 0, 0);
-	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0xee, 0, false, TW, 0);	/* joins by port 40000 */
-	state(e, T0 + 4 * MS, 50, 0, false, FW2, CL, 0, 0);
+	into_time_wait(e, T0 + 4 * MS, 50, 0, 0xee);	/* joins by port 40000 */
 	tw(e, TL_EV_TW_EXPIRE, T0 + 64 * SEC, 0xee, 0, false, TW, 0);
 	CHECK_EQ_U64(nseen, 1);
 	CHECK_EQ_U64(seen[0].tuple.sport, 40000);
@@ -514,19 +545,11 @@ static void orphan_timewait_without_full_socket(void)
 static void silent_rearm_found_at_expiry(void)
 {
 	struct tl_engine *e = engine(0);
-	struct tl_event ex;
 
-	state(e, T0, 60, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 60, 0, false, SS, ES, 0, 0);
-	state(e, T0 + 2 * MS, 60, 0, false, ES, FW1, TL_F_IN_TASK | TL_F_ORPHAN, 100);
-	state(e, T0 + 3 * MS, 60, 0, false, FW1, FW2, TL_F_ORPHAN, 0);
-	tw(e, TL_EV_TW_START, T0 + 3 * MS, 0x600, 0, false, FW2, 0);
-	state(e, T0 + 3 * MS, 60, 0, false, FW2, CL, TL_F_ORPHAN, 0);
+	orphan_in_tw_sock(e, 60, 0, false, 0x600);
 	/* FIN at T0 + 203 ms, silently; the timer fires 61.1 s after that. */
-	ex = ev_base(TL_EV_TW_EXPIRE, T0 + 203 * MS + 61100 * MS, 0x600, 0, false);
-	ex.new_state = TW;
-	ex.aux = 61100 * MS;
-	tl_engine_feed(e, &ex);
+	feed(e, sock_ev(TL_EV_TW_EXPIRE, T0 + 203 * MS + 61100 * MS, 0x600, 0, false,
+			TW, 61100 * MS, 0));
 	CHECK_EQ_U64(nseen, 1);
 	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW, CLOSED));
 	CHECK_EQ_U64(seen[0].fin_wait2_ns, 200 * MS);
@@ -541,18 +564,10 @@ static void silent_rearm_found_at_expiry(void)
 static void silent_rearm_then_killed(void)
 {
 	struct tl_engine *e = engine(0);
-	struct tl_event ev;
 
-	state(e, T0, 61, 0, true, LI, SR, 0, 0);
-	state(e, T0 + 1 * MS, 61, 0, true, SR, ES, 0, 0);
-	state(e, T0 + 2 * MS, 61, 0, true, ES, FW1, TL_F_IN_TASK | TL_F_ORPHAN, 300);
-	state(e, T0 + 3 * MS, 61, 0, true, FW1, FW2, TL_F_ORPHAN, 0);
-	tw(e, TL_EV_TW_START, T0 + 3 * MS, 0x610, 0, true, FW2, 0);
-	state(e, T0 + 3 * MS, 61, 0, true, FW2, CL, TL_F_ORPHAN, 0);
-	ev = ev_base(TL_EV_TW_CANCEL, T0 + 1003 * MS, 0x610, 0, true);
-	ev.new_state = TW;
-	ev.aux = 500 * MS;	/* TIME_WAIT since T0 + 503 ms */
-	tl_engine_feed(e, &ev);
+	orphan_in_tw_sock(e, 61, 0, true, 0x610);
+	/* TIME_WAIT since T0 + 503 ms */
+	feed(e, sock_ev(TL_EV_TW_CANCEL, T0 + 1003 * MS, 0x610, 0, true, TW, 500 * MS, 0));
 	tick(e, T0 + 1100 * MS);
 	CHECK_EQ_U64(nseen, 1);
 	CHECK(PATH(&seen[0], SR, ES, FW1, FW2, TW, CLOSED));
@@ -566,24 +581,12 @@ static void silent_rearm_then_killed(void)
 static void refresh_seed_finds_silent_time_wait(void)
 {
 	struct tl_engine *e = engine(0);
-	struct tl_event ev;
 
-	state(e, T0, 62, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 62, 0, false, SS, ES, 0, 0);
-	state(e, T0 + 2 * MS, 62, 0, false, ES, FW1, TL_F_IN_TASK | TL_F_ORPHAN, 100);
-	state(e, T0 + 3 * MS, 62, 0, false, FW1, FW2, TL_F_ORPHAN, 0);
-	tw(e, TL_EV_TW_START, T0 + 3 * MS, 0x620, 0, false, FW2, 0);
-	state(e, T0 + 3 * MS, 62, 0, false, FW2, CL, TL_F_ORPHAN, 0);
-	ev = ev_base(TL_EV_SEED, T0 + 10 * SEC, 0x620, 0, false);
-	ev.new_state = TW;
-	ev.aux = 9 * SEC;
-	ev.flags = TL_F_TW_SOCK | TL_F_AGE_EXACT | TL_F_REFRESH;
-	tl_engine_feed(e, &ev);
+	orphan_in_tw_sock(e, 62, 0, false, 0x620);
+	feed(e, sock_ev(TL_EV_SEED, T0 + 10 * SEC, 0x620, 0, false, TW, 9 * SEC,
+			TL_F_TW_SOCK | TL_F_AGE_EXACT | TL_F_REFRESH));
 	/* A socket the stream never showed is not invented at exit. */
-	ev = ev_base(TL_EV_SEED, T0 + 10 * SEC, 0x621, 1, false);
-	ev.new_state = ES;
-	ev.flags = TL_F_REFRESH;
-	tl_engine_feed(e, &ev);
+	feed(e, sock_ev(TL_EV_SEED, T0 + 10 * SEC, 0x621, 1, false, ES, 0, TL_F_REFRESH));
 	tl_engine_finish(e, T0 + 10 * SEC);
 	CHECK_EQ_U64(nseen, 1);
 	CHECK(PATH(&seen[0], SS, ES, FW1, FW2, TW));
@@ -598,12 +601,9 @@ static void refresh_seed_finds_silent_time_wait(void)
 static void seeds_do_not_move_the_clock(void)
 {
 	struct tl_engine *e = engine(0);
-	struct tl_event seed = ev_base(TL_EV_SEED, T0 + 1 * SEC, 70, 5, false);
 
-	seed.new_state = ES;
-	tl_engine_feed(e, &seed);
-	state(e, T0, 71, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 71, 0, false, SS, ES, 0, 0);
+	feed(e, sock_ev(TL_EV_SEED, T0 + 1 * SEC, 70, 5, false, ES, 0, 0));
+	connected(e, 71, 0, false);
 	state(e, T0 + 2 * MS, 71, 0, false, ES, CL, TL_F_IN_TASK, 100);
 	simple(e, TL_EV_RESET_SENT, T0 + 2 * MS + 5000, 71);
 	tick(e, T0 + 2 * SEC);
@@ -621,8 +621,7 @@ static void seeded_time_wait_is_not_doubled(void)
 
 	seed_tw(e, T0 + 1 * SEC, 0x720, 0, 1 * SEC);
 	state(e, T0 - 5 * MS, 72, 0, false, FW1, FW2, 0, 0);
-	tw(e, TL_EV_TW_START, T0, 0x720, 0, false, TW, 0);
-	state(e, T0, 72, 0, false, FW2, CL, 0, 0);
+	into_time_wait(e, T0, 72, 0, 0x720);
 	tw(e, TL_EV_TW_EXPIRE, T0 + 60 * SEC, 0x720, 0, false, TW, 0);
 	tl_engine_finish(e, T0 + 61 * SEC);
 	CHECK_EQ_U64(nseen, 1);
@@ -640,12 +639,8 @@ static void seed_of_a_tw_born_during_seeding(void)
 	struct tl_engine *e = engine(0);
 
 	seed_tw(e, T0 + 10 * MS, 0x730, 0, 2 * MS);
-	state(e, T0, 73, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 73, 0, false, SS, ES, 0, 0);
-	state(e, T0 + 2 * MS, 73, 0, false, ES, FW1, TL_F_IN_TASK, 100);
-	state(e, T0 + 3 * MS, 73, 0, false, FW1, FW2, 0, 0);
-	tw(e, TL_EV_TW_START, T0 + 8 * MS, 0x730, 0, false, TW, 0);
-	state(e, T0 + 8 * MS, 73, 0, false, FW2, CL, 0, 0);
+	to_fin_wait2(e, 73, 0, false, 0, 0);
+	into_time_wait(e, T0 + 8 * MS, 73, 0, 0x730);
 	tw(e, TL_EV_TW_EXPIRE, T0 + 60 * SEC + 8 * MS, 0x730, 0, false, TW, 0);
 	tl_engine_finish(e, T0 + 61 * SEC);
 	CHECK_EQ_U64(nseen, 1);
@@ -722,12 +717,8 @@ static void expiry_after_cancel_is_an_expiry(void)
 {
 	struct tl_engine *e = engine(0);
 
-	state(e, T0, 73, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 73, 0, false, SS, ES, 0, 0);
-	state(e, T0 + 2 * MS, 73, 0, false, ES, FW1, TL_F_IN_TASK, 100);
-	state(e, T0 + 3 * MS, 73, 0, false, FW1, FW2, 0, 0);
-	tw(e, TL_EV_TW_START, T0 + 4 * MS, 0x730, 0, false, TW, 0);
-	state(e, T0 + 4 * MS, 73, 0, false, FW2, CL, 0, 0);
+	to_fin_wait2(e, 73, 0, false, 0, 0);
+	into_time_wait(e, T0 + 4 * MS, 73, 0, 0x730);
 	tw(e, TL_EV_TW_CANCEL, T0 + 4 * MS + 60 * SEC, 0x730, 0, false, TW, 0);
 	tw(e, TL_EV_TW_EXPIRE, T0 + 4 * MS + 60 * SEC + 100, 0x730, 0, false, TW, 0);
 	tick(e, T0 + 70 * SEC);
@@ -743,8 +734,7 @@ static void mid_life_records_are_incomplete(void)
 {
 	struct tl_engine *e = engine(1);
 
-	state(e, T0, 74, 0, false, CL, SS, TL_F_IN_TASK, 100);
-	state(e, T0 + 1 * MS, 74, 0, false, SS, ES, 0, 0);
+	connected(e, 74, 0, false);
 	state(e, T0 + 2 * MS, 75, 1, false, CL, SS, TL_F_IN_TASK, 100);	/* evicts 74 */
 	CHECK_EQ_U64(nseen, 1);
 	CHECK(seen[0].evicted);
@@ -856,11 +846,7 @@ static void tw_sock_joins_same_tuple_only(void)
 
 	/* IPv6 connection in netns A ... */
 	ev = ev_base(TL_EV_STATE, T0, 60, 5, false);
-	ev.family = AF_INET6;
-	memset(ev.saddr, 0, 16);
-	memset(ev.daddr, 0, 16);
-	ev.saddr[0] = 0x20, ev.saddr[15] = 1;
-	ev.daddr[0] = 0x20, ev.daddr[15] = 2;
+	to_v6(&ev);
 	for (int k = 0; k < 3; k++) {
 		static const int from[] = { CL, SS, ES }, to[] = { SS, ES, FW1 };
 
@@ -874,20 +860,12 @@ static void tw_sock_joins_same_tuple_only(void)
 	state(e, T0 + 1 * MS, 61, 5, false, SS, ES, 0, 0);
 	state(e, T0 + 2 * MS, 61, 5, false, ES, FW1, 0, 0);
 	/* a tw sock for the IPv4 one, but in yet another netns: a stranger */
-	ev = ev_base(TL_EV_TW_START, T0 + 3 * MS, 0x600, 5, false);
+	ev = sock_ev(TL_EV_TW_START, T0 + 3 * MS, 0x600, 5, false, TW, 60 * SEC, 0);
 	ev.netns = 1;
-	ev.new_state = TW;
-	ev.aux = 60 * SEC;
 	tl_engine_feed(e, &ev);
 	/* the IPv6 one's own */
-	ev = ev_base(TL_EV_TW_START, T0 + 4 * MS, 0x601, 5, false);
-	ev.family = AF_INET6;
-	memset(ev.saddr, 0, 16);
-	memset(ev.daddr, 0, 16);
-	ev.saddr[0] = 0x20, ev.saddr[15] = 1;
-	ev.daddr[0] = 0x20, ev.daddr[15] = 2;
-	ev.new_state = TW;
-	ev.aux = 60 * SEC;
+	ev = sock_ev(TL_EV_TW_START, T0 + 4 * MS, 0x601, 5, false, TW, 60 * SEC, 0);
+	to_v6(&ev);
 	tl_engine_feed(e, &ev);
 	tl_engine_finish(e, T0 + 1 * SEC);
 	CHECK_EQ_U64(nseen, 3);

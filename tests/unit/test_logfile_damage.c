@@ -59,50 +59,65 @@ static void unknown_version(void)
 
 /* ---- damage ---- */
 
-/* A few hundred events in blocks of 40. */
-static struct tl_event *small_log(const char *path, size_t *n, uint64_t *bounds,
-				  size_t *nbounds)
-{
-	struct tl_event *evs = churn_stream(30, 20 * MS, n);
+/* A few hundred events in blocks of 40 in the file path: the events, what
+ * reading them must give back, the file's bytes and its nb bounds (the
+ * file header's end, then each block's). */
+struct small_log {
+	const char *path;
+	uint64_t bounds[64];
+	size_t n, nb, len;
+	struct tl_event *evs, *want;
+	uint8_t *d;
+};
 
-	CHECK_EQ_U64(write_log(path, evs, *n, 40, 0, bounds, nbounds), 0);
-	return evs;
+static void small_log_write(struct small_log *l, const char *name)
+{
+	l->path = tmp_path(name);
+	l->evs = churn_stream(30, 20 * MS, &l->n);
+	CHECK_EQ_U64(write_log(l->path, l->evs, l->n, 40, 0, l->bounds, &l->nb), 0);
+	l->want = expect_all(l->evs, l->n);
+	l->d = slurp(l->path, &l->len);
+}
+
+static void small_log_remove(struct small_log *l)
+{
+	free(l->d);
+	free(l->evs);
+	free(l->want);
+	unlink(l->path);
 }
 
 static void truncation_everywhere(void)
 {
-	const char *path = tmp_path("trunc.tlog");
-	uint64_t bounds[64];
-	size_t n, nb, len;
-	struct tl_event *evs = small_log(path, &n, bounds, &nb);
-	struct tl_event *want = expect_all(evs, n);
-	uint8_t *d = slurp(path, &len);
+	struct small_log l;
 	char err[256];
 	int before = unit_failures;
 
-	CHECK(nb >= 5);
-	CHECK_EQ_U64(bounds[nb - 1], len);
-	for (size_t cut = 0; cut <= len; cut++) {
+	small_log_write(&l, "trunc.tlog");
+
+	CHECK(l.nb >= 5);
+	CHECK_EQ_U64(l.bounds[l.nb - 1], l.len);
+	for (size_t cut = 0; cut <= l.len; cut++) {
 		struct readout o;
 		size_t whole = 0, events = 0;
 		bool at_bound = false;
 
-		for (size_t b = 0; b < nb; b++) {
-			if (bounds[b] <= cut)
+		for (size_t b = 0; b < l.nb; b++) {
+			if (l.bounds[b] <= cut)
 				whole = b;
-			at_bound |= bounds[b] == cut;
+			at_bound |= l.bounds[b] == cut;
 		}
-		int ret = read_log(NULL, d, cut, &o, err, sizeof(err));
+		int ret = read_log(NULL, l.d, cut, &o, err, sizeof(err));
 
-		if (cut < bounds[0]) {
+		if (cut < l.bounds[0]) {
 			CHECK(ret < 0);
 			continue;
 		}
 		CHECK_EQ_U64(ret, 0);
-		events = whole * 40 < n ? whole * 40 : n;
+		events = whole * 40 < l.n ? whole * 40 : l.n;
 		CHECK_EQ_U64(o.end, 0);
 		CHECK_EQ_U64(o.n, events);
-		CHECK_EQ_U64(same_events(o.evs, want, o.n < events ? o.n : events),
+		CHECK_EQ_U64(same_events(o.evs, l.want, o.n < events ? o.n : events),
 			     o.n < events ? o.n : events);
 		if (at_bound) {
 			CHECK_EQ_U64(o.w.n, 0);
@@ -118,10 +133,7 @@ static void truncation_everywhere(void)
 		if (unit_failures != before)
 			break;
 	}
-	free(d);
-	free(evs);
-	free(want);
-	unlink(path);
+	small_log_remove(&l);
 }
 
 /* Events of every block but bad, in order. */
@@ -143,60 +155,48 @@ static void check_all_but(const struct readout *o, const struct tl_event *want, 
 
 static void bad_crc_block_skipped(void)
 {
-	const char *path = tmp_path("flip.tlog");
-	uint64_t bounds[64];
-	size_t n, nb, len;
-	struct tl_event *evs = small_log(path, &n, bounds, &nb);
-	struct tl_event *want = expect_all(evs, n);
-	uint8_t *d = slurp(path, &len);
+	struct small_log l;
 	struct readout o;
 	char err[256], msg[128];
 
-	d[bounds[2] + BHDR_LEN + 10] ^= 0x10;	/* block 2's data */
-	spit(path, d, len);
+	small_log_write(&l, "flip.tlog");
+
+	l.d[l.bounds[2] + BHDR_LEN + 10] ^= 0x10;	/* block 2's data */
+	spit(l.path, l.d, l.len);
 	snprintf(msg, sizeof(msg), "block 2 at byte %llu: bad CRC, skipped",
-		 (unsigned long long)bounds[2]);
+		 (unsigned long long)l.bounds[2]);
 	/* From memory and through the file reader alike. */
 	for (int via_file = 0; via_file < 2; via_file++) {
-		CHECK_EQ_U64(read_log(via_file ? path : NULL, d, len, &o, err, sizeof(err)), 0);
+		CHECK_EQ_U64(read_log(via_file ? l.path : NULL, l.d, l.len, &o, err, sizeof(err)), 0);
 		CHECK_EQ_U64(o.w.n, 1);
 		CHECK_STR(o.w.msg[0], msg);
-		check_all_but(&o, want, n, 40, 2);
+		check_all_but(&o, l.want, l.n, 40, 2);
 		free(o.evs);
 	}
-	free(d);
-	free(evs);
-	free(want);
-	unlink(path);
+	small_log_remove(&l);
 }
 
 static void bad_block_header_resyncs(void)
 {
-	const char *path = tmp_path("hdr.tlog");
-	uint64_t bounds[64];
-	size_t n, nb, len;
-	struct tl_event *evs = small_log(path, &n, bounds, &nb);
-	struct tl_event *want = expect_all(evs, n);
-	uint8_t *d = slurp(path, &len);
+	struct small_log l;
 	struct readout o;
 	char err[256], msg[128];
 
-	d[bounds[3] + 13] ^= 0x01;	/* block 3's compressed length */
-	spit(path, d, len);
+	small_log_write(&l, "hdr.tlog");
+
+	l.d[l.bounds[3] + 13] ^= 0x01;	/* block 3's compressed length */
+	spit(l.path, l.d, l.len);
 	snprintf(msg, sizeof(msg), "corrupt block header at byte %llu, resuming at byte %llu",
-		 (unsigned long long)bounds[3], (unsigned long long)bounds[4]);
+		 (unsigned long long)l.bounds[3], (unsigned long long)l.bounds[4]);
 	for (int via_file = 0; via_file < 2; via_file++) {
-		CHECK_EQ_U64(read_log(via_file ? path : NULL, d, len, &o, err, sizeof(err)), 0);
+		CHECK_EQ_U64(read_log(via_file ? l.path : NULL, l.d, l.len, &o, err, sizeof(err)), 0);
 		CHECK(o.w.n >= 1);
 		CHECK_STR(o.w.msg[0], msg);
 		CHECK(warned(&o.w, "block 4 at byte"));	/* block 3 missing */
-		check_all_but(&o, want, n, 40, 3);
+		check_all_but(&o, l.want, l.n, 40, 3);
 		free(o.evs);
 	}
-	free(d);
-	free(evs);
-	free(want);
-	unlink(path);
+	small_log_remove(&l);
 }
 
 static void put32le(uint8_t *p, uint32_t v)
@@ -208,69 +208,63 @@ static void put32le(uint8_t *p, uint32_t v)
 /* A header whose CRC holds but whose lengths are absurd is not trusted. */
 static void huge_lengths(void)
 {
-	const char *path = tmp_path("huge.tlog");
-	uint64_t bounds[64];
-	size_t n, nb, len;
-	struct tl_event *evs = small_log(path, &n, bounds, &nb);
-	struct tl_event *want = expect_all(evs, n);
-	uint8_t *d = slurp(path, &len);
+	struct small_log l;
 	static const int fields[] = { 8, 12, 16 };	/* raw, compressed, events */
+
+	small_log_write(&l, "huge.tlog");
 
 	for (size_t f = 0; f < 3; f++) {
 		for (int crc_too = 0; crc_too < 2; crc_too++) {
-			uint8_t *c = malloc(len);
-			uint8_t *b = c + bounds[1];
+			uint8_t *c = malloc(l.len);
+			uint8_t *b = c + l.bounds[1];
 			struct readout o;
 			char err[256];
 
-			memcpy(c, d, len);
+			memcpy(c, l.d, l.len);
 			put32le(b + fields[f], 0xffffffffu);
 			if (crc_too)
 				put32le(b + 28, (uint32_t)crc32(0, b, 28));
-			spit(path, c, len);
+			spit(l.path, c, l.len);
 			for (int via_file = 0; via_file < 2; via_file++) {
-				CHECK_EQ_U64(read_log(via_file ? path : NULL, c, len, &o, err,
+				CHECK_EQ_U64(read_log(via_file ? l.path : NULL, c, l.len, &o, err,
 						      sizeof(err)), 0);
 				CHECK(warned(&o.w, "corrupt block header at byte"));
-				check_all_but(&o, want, n, 40, 1);
+				check_all_but(&o, l.want, l.n, 40, 1);
 				free(o.evs);
 			}
 			free(c);
 		}
 	}
-	free(d);
-	free(evs);
-	free(want);
-	unlink(path);
+	small_log_remove(&l);
 }
 
 /* Garbage of every kind ends reading, never the process. */
 static void random_garbage(void)
 {
-	const char *path = tmp_path("g.tlog");
-	uint64_t bounds[64];
-	size_t n, nb, len;
-	struct tl_event *evs = small_log(path, &n, bounds, &nb);
-	uint8_t *d = slurp(path, &len), *c = malloc(len + 4096);
+	struct small_log l;
+	uint8_t *c;
+
+	small_log_write(&l, "g.tlog");
+	c = malloc(l.len + 4096);
 
 	for (int round = 0; round < 3000; round++) {
 		struct readout o;
-		size_t clen = len;
+		size_t clen = l.len;
 		char err[256];
 
-		memcpy(c, d, len);
+		memcpy(c, l.d, l.len);
 		switch (round % 4) {
 		case 0:	/* pure noise behind a valid header */
-			clen = bounds[0] + rnd() % 4096;
-			for (size_t i = bounds[0]; i < clen; i++)
+			clen = l.bounds[0] + rnd() % 4096;
+			for (size_t i = l.bounds[0]; i < clen; i++)
 				c[i] = (uint8_t)rnd();
 			break;
 		case 1:	/* a few random bytes overwritten */
 			for (int k = 0; k < 1 + round % 5; k++)
-				c[rnd() % len] = (uint8_t)rnd();
+				c[rnd() % l.len] = (uint8_t)rnd();
 			break;
 		case 2:	/* a run of noise */
-			for (size_t i = rnd() % len, e = i + rnd() % 200; i < e && i < len; i++)
+			for (size_t i = rnd() % l.len, e = i + rnd() % 200; i < e && i < l.len; i++)
 				c[i] = (uint8_t)rnd();
 			break;
 		case 3:	/* noise from the very start */
@@ -281,14 +275,12 @@ static void random_garbage(void)
 		}
 		if (!read_log(NULL, c, clen, &o, err, sizeof(err))) {
 			CHECK(o.end == 0);
-			CHECK(o.n <= n + 4096);
+			CHECK(o.n <= l.n + 4096);
 			free(o.evs);
 		}
 	}
 	free(c);
-	free(d);
-	free(evs);
-	unlink(path);
+	small_log_remove(&l);
 }
 
 /* A block of raw data behind the file header hdr, framed with valid CRCs. */
@@ -326,18 +318,19 @@ static uint8_t *frame_block(const uint8_t *hdr, size_t hlen, const uint8_t *raw,
  */
 static void crafted_blocks(void)
 {
-	const char *path = tmp_path("craft.tlog");
-	uint64_t bounds[64];
-	size_t n, nb, len, rlen, flen;
-	struct tl_event *evs = small_log(path, &n, bounds, &nb);
-	uint8_t *d = slurp(path, &len), raw[1 << 16], *mut = malloc(sizeof(raw)), *f;
-	uint32_t nev = (uint32_t)d[bounds[1] + 16];
+	struct small_log l;
+	size_t rlen, flen;
+	uint8_t raw[1 << 16], *mut = malloc(sizeof(raw)), *f;
+	uint32_t nev;
 	z_stream zs = { 0 };
+
+	small_log_write(&l, "craft.tlog");
+	nev = (uint32_t)l.d[l.bounds[1] + 16];
 
 	/* Block 1's raw data. */
 	inflateInit2(&zs, -15);
-	zs.next_in = d + bounds[1] + BHDR_LEN;
-	zs.avail_in = (uInt)(bounds[2] - bounds[1] - BHDR_LEN);
+	zs.next_in = l.d + l.bounds[1] + BHDR_LEN;
+	zs.avail_in = (uInt)(l.bounds[2] - l.bounds[1] - BHDR_LEN);
 	zs.next_out = raw;
 	zs.avail_out = sizeof(raw);
 	CHECK(inflate(&zs, Z_FINISH) == Z_STREAM_END);
@@ -358,7 +351,7 @@ static void crafted_blocks(void)
 			for (int k = 0; k < 1 + round % 4; k++)
 				mut[rnd() % rlen] = (uint8_t)rnd();
 		}
-		f = frame_block(d, bounds[0], mut, mlen, round % 5 ? nev : 0x7fffffff,
+		f = frame_block(l.d, l.bounds[0], mut, mlen, round % 5 ? nev : 0x7fffffff,
 				(uint32_t)rnd() % 8, &flen);
 		if (!read_log(NULL, f, flen, &o, err, sizeof(err))) {
 			CHECK_EQ_U64(o.end, 0);
@@ -378,7 +371,7 @@ static void crafted_blocks(void)
 		struct readout o;
 		char err[256];
 
-		f = frame_block(d, bounds[0], bad, sizeof(bad), 1, 0, &flen);
+		f = frame_block(l.d, l.bounds[0], bad, sizeof(bad), 1, 0, &flen);
 		CHECK_EQ_U64(read_log(NULL, f, flen, &o, err, sizeof(err)), 0);
 		CHECK_EQ_U64(o.n, 0);
 		CHECK(warned(&o.w, "corrupt data after 0 events"));
@@ -386,7 +379,7 @@ static void crafted_blocks(void)
 		free(f);
 	}
 	/* The unmodified block still reads whole through the same path. */
-	f = frame_block(d, bounds[0], raw, rlen, nev, (uint32_t)d[bounds[1] + 24], &flen);
+	f = frame_block(l.d, l.bounds[0], raw, rlen, nev, (uint32_t)l.d[l.bounds[1] + 24], &flen);
 	{
 		struct readout o;
 		char err[256];
@@ -398,37 +391,32 @@ static void crafted_blocks(void)
 	}
 	free(f);
 	free(mut);
-	free(d);
-	free(evs);
-	unlink(path);
+	small_log_remove(&l);
 }
 
 /* Through a pipe fed a few bytes at a time, with a damaged block header
  * on the way: the streaming reader must resync just like from memory. */
 static void pipe_short_reads(void)
 {
-	const char *path = tmp_path("pipe.tlog");
-	uint64_t bounds[64];
-	size_t n, nb, len;
-	struct tl_event *evs = small_log(path, &n, bounds, &nb);
-	struct tl_event *want = expect_all(evs, n);
-	uint8_t *d = slurp(path, &len);
+	struct small_log l;
 	struct readout o;
 	char err[256], fdpath[64];
 	int fds[2];
 	pid_t pid;
 
-	d[bounds[2] + 5] ^= 0x40;	/* block 2's sequence number */
+	small_log_write(&l, "pipe.tlog");
+
+	l.d[l.bounds[2] + 5] ^= 0x40;	/* block 2's sequence number */
 	CHECK(!pipe(fds));
 	pid = fork();
 	if (!pid) {
 		close(fds[0]);
-		for (size_t off = 0, k = 0; off < len; k++) {
+		for (size_t off = 0, k = 0; off < l.len; k++) {
 			size_t chunk = 1 + k % 7;
 
-			if (chunk > len - off)
-				chunk = len - off;
-			if (write(fds[1], d + off, chunk) != (ssize_t)chunk)
+			if (chunk > l.len - off)
+				chunk = l.len - off;
+			if (write(fds[1], l.d + off, chunk) != (ssize_t)chunk)
 				_exit(1);
 			off += chunk;
 			if (k % 64 == 0)
@@ -442,13 +430,10 @@ static void pipe_short_reads(void)
 	close(fds[0]);
 	waitpid(pid, NULL, 0);
 	CHECK(warned(&o.w, "corrupt block header at byte"));
-	check_all_but(&o, want, n, 40, 2);
+	check_all_but(&o, l.want, l.n, 40, 2);
 	CHECK_STR(o.h.hostname, "box");
 	free(o.evs);
-	free(d);
-	free(evs);
-	free(want);
-	unlink(path);
+	small_log_remove(&l);
 }
 
 int main(void)

@@ -38,6 +38,36 @@ static char *cap_close(struct cap *c)
 	return c->buf;
 }
 
+/* What one transition, lifecycle or leak report prints, each to a fresh
+ * output (a text table starts with its header); free() it. */
+static char *transition_out(const struct tl_transition *t, enum tl_format fmt, bool wide)
+{
+	struct cap c;
+
+	cap_open(&c, fmt, wide);
+	tl_output_transition(&c.out, t);
+	return cap_close(&c);
+}
+
+static char *lifecycle_out(const struct tl_lifecycle *lc, enum tl_format fmt)
+{
+	struct cap c;
+
+	cap_open(&c, fmt, false);
+	tl_output_lifecycle(&c.out, lc);
+	return cap_close(&c);
+}
+
+static char *leaks_out(const struct tl_leaks *L, const struct tl_stacks *st,
+		       enum tl_format fmt)
+{
+	struct cap c;
+
+	cap_open(&c, fmt, false);
+	tl_output_leaks(&c.out, L, st, 5 * SEC, true);
+	return cap_close(&c);
+}
+
 static void tuple4(struct tl_tuple *t, const char *s, uint16_t sport,
 		   const char *d, uint16_t dport)
 {
@@ -48,6 +78,14 @@ static void tuple4(struct tl_tuple *t, const char *s, uint16_t sport,
 	t->sport = sport;
 	t->dport = dport;
 	t->netns = 4026531840u;
+}
+
+/* The tuple moved to IPv6, its ports kept. */
+static void tuple6(struct tl_tuple *t, const char *s, const char *d)
+{
+	t->family = AF_INET6;
+	inet_pton(AF_INET6, s, t->saddr);
+	inet_pton(AF_INET6, d, t->daddr);
 }
 
 static struct tl_transition mk_transition(void)
@@ -96,12 +134,9 @@ static struct tl_lifecycle mk_lifecycle(void)
 static void test_json_transition(void)
 {
 	struct tl_transition t = mk_transition();
-	struct cap c;
 	char *got;
 
-	cap_open(&c, TL_FMT_JSON, false);
-	tl_output_transition(&c.out, &t);
-	got = cap_close(&c);
+	got = transition_out(&t, TL_FMT_JSON, false);
 	CHECK_STR(got, "{\"type\":\"transition\",\"ts_ns\":5000000000,\"conn\":7,"
 		  "\"family\":\"IPv4\",\"saddr\":\"127.0.0.1\",\"sport\":40000,"
 		  "\"daddr\":\"10.0.0.2\",\"dport\":8080,\"netns\":4026531840,"
@@ -113,12 +148,9 @@ static void test_json_transition(void)
 static void test_json_lifecycle(void)
 {
 	struct tl_lifecycle lc = mk_lifecycle();
-	struct cap c;
 	char *got;
 
-	cap_open(&c, TL_FMT_JSON, false);
-	tl_output_lifecycle(&c.out, &lc);
-	got = cap_close(&c);
+	got = lifecycle_out(&lc, TL_FMT_JSON);
 	CHECK_STR(got, "{\"type\":\"lifecycle\",\"conn\":12,\"family\":\"IPv4\","
 		  "\"saddr\":\"192.168.1.10\",\"sport\":51234,\"daddr\":\"93.184.216.34\","
 		  "\"dport\":443,\"netns\":4026531840,\"pid\":999,\"comm\":\"wget\","
@@ -168,18 +200,13 @@ static void test_json_escape_and_null_pid(void)
 static void test_json_ipv6(void)
 {
 	struct tl_transition t = mk_transition();
-	struct cap c;
 	char *got;
 
-	t.tuple.family = AF_INET6;
-	inet_pton(AF_INET6, "::1", t.tuple.saddr);
-	inet_pton(AF_INET6, "2001:db8::ff00:42:8329", t.tuple.daddr);
+	tuple6(&t.tuple, "::1", "2001:db8::ff00:42:8329");
 	t.owner.pid = -1;
 	t.old_state = TL_TCP_ESTABLISHED;
 	t.new_state = TL_TCP_CLOSE_WAIT;
-	cap_open(&c, TL_FMT_JSON, false);
-	tl_output_transition(&c.out, &t);
-	got = cap_close(&c);
+	got = transition_out(&t, TL_FMT_JSON, false);
 	CHECK(strstr(got, "\"family\":\"IPv6\",\"saddr\":\"::1\",\"sport\":40000,"
 		      "\"daddr\":\"2001:db8::ff00:42:8329\",\"dport\":8080,") != NULL);
 	CHECK(strstr(got, "\"old\":\"ESTABLISHED\",\"new\":\"CLOSE_WAIT\","
@@ -257,14 +284,11 @@ static void test_text_lifecycle(void)
 static void test_text_alignment(void)
 {
 	struct tl_lifecycle lc = mk_lifecycle();
-	struct cap c;
 	char *got, *row;
 	const char *h;
 	int cols = 0;
 
-	cap_open(&c, TL_FMT_TEXT, false);
-	tl_output_lifecycle(&c.out, &lc);
-	got = cap_close(&c);
+	got = lifecycle_out(&lc, TL_FMT_TEXT);
 	row = strchr(got, '\n') + 1;
 	for (h = got; *h != '\n'; h++) {
 		size_t off = (size_t)(h - got);
@@ -283,15 +307,10 @@ static void test_text_alignment(void)
 static void test_text_wide(void)
 {
 	struct tl_transition t = mk_transition();
-	struct cap c;
 	char *got;
 
-	t.tuple.family = AF_INET6;
-	inet_pton(AF_INET6, "2001:db8:1:2:3:4:5:6", t.tuple.saddr);
-	inet_pton(AF_INET6, "::1", t.tuple.daddr);
-	cap_open(&c, TL_FMT_TEXT, true);
-	tl_output_transition(&c.out, &t);
-	got = cap_close(&c);
+	tuple6(&t.tuple, "2001:db8:1:2:3:4:5:6", "::1");
+	got = transition_out(&t, TL_FMT_TEXT, true);
 	CHECK(strstr(got, " LADDR                                   LPORT "
 		      "RADDR                                   RPORT ") != NULL);
 	CHECK(strstr(got, " 2001:db8:1:2:3:4:5:6                    40000 "
@@ -358,13 +377,10 @@ static void test_leaks_text_escaped(void)
 	struct tl_stacks *st = tl_stacks_new();
 	struct tl_leak_group g;
 	struct tl_leaks L;
-	struct cap c;
 	char *got;
 
 	mk_leak(&L, &g, st, 100, 'f');
-	cap_open(&c, TL_FMT_TEXT, false);
-	tl_output_leaks(&c.out, &L, st, 5 * SEC, true);
-	got = cap_close(&c);
+	got = leaks_out(&L, st, TL_FMT_TEXT);
 	/* blank, title, header; row, diagnosis, "made by", 32 frames (the
 	 * blob keeps what fits), command, holder */
 	CHECK_EQ_U64(check_terminal_safe(got), 3 + 3 + tl_stacks_get(st, 1)->nframes + 2);
@@ -384,13 +400,10 @@ static void test_leaks_json_long(void)
 	struct tl_stacks *st = tl_stacks_new();
 	struct tl_leak_group g;
 	struct tl_leaks L;
-	struct cap c;
 	char *got, *nl;
 
 	mk_leak(&L, &g, st, 240, 0x01);
-	cap_open(&c, TL_FMT_JSON, false);
-	tl_output_leaks(&c.out, &L, st, 5 * SEC, true);
-	got = cap_close(&c);
+	got = leaks_out(&L, st, TL_FMT_JSON);
 	nl = strchr(got, '\n');
 	CHECK(nl && nl - got > 16384);
 	CHECK(nl && !strncmp(nl - 2, "\"}", 2));

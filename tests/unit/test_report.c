@@ -19,12 +19,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rng(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return xorshift64(&rng_state);
 }
 
 static double rng_unit(void)	/* (0, 1] */
@@ -320,6 +315,25 @@ static struct tl_lifecycle mk_lc(const struct span *sp, int n, enum tl_end end,
 	return lc;
 }
 
+/* A lifecycle for the report: its path, end and linger times. */
+struct lc_case {
+	const struct span *sp;
+	int n;
+	enum tl_end end;
+	bool complete;
+	uint64_t fin_wait2_ns, close_wait_ns, time_wait_ns;
+};
+
+static void add_case(const struct lc_case *c)
+{
+	struct tl_lifecycle lc = mk_lc(c->sp, c->n, c->end, c->complete);
+
+	lc.fin_wait2_ns = c->fin_wait2_ns;
+	lc.close_wait_ns = c->close_wait_ns;
+	lc.time_wait_ns = c->time_wait_ns;
+	tl_report_add(&rep, &lc);
+}
+
 static void test_report_add(void)
 {
 	/* Active close, TIME_WAIT ran out. */
@@ -356,44 +370,28 @@ static void test_report_add(void)
 		{ TL_TCP_FIN_WAIT2, 1 * MS }, { TL_TCP_TIME_WAIT, 0 },
 		{ TL_STATE_CLOSED, 0 },
 	};
-	struct tl_lifecycle lc;
+	/* Each path with its end and the linger times it sums up to. */
+	static const struct lc_case cases[] = {
+		{ active, 6, TL_END_TW_EXPIRED, true, 5 * MS, 0, 60 * SEC },
+		{ passive, 5, TL_END_CLOSED, true, 0, 7 * SEC, 0 },
+		{ reset, 2, TL_END_RESET, true, 0, 0, 0 },
+		{ open_tw, 4, TL_END_UNKNOWN, false, 1 * MS, 0, 30 * SEC },
+		{ orphan, 4, TL_END_FIN_TIMEOUT, true, 60 * SEC, 0, 0 },
+		{ killed, 6, TL_END_TW_KILLED, true, 1 * MS, 0, 2 * SEC },
+		{ overflow, 5, TL_END_TW_OVERFLOW, true, 1 * MS, 0, 0 },
+	};
 
 	tl_report_reset(&rep);
 
-	lc = mk_lc(active, 6, TL_END_TW_EXPIRED, true);
-	lc.fin_wait2_ns = 5 * MS;
-	lc.time_wait_ns = 60 * SEC;
-	tl_report_add(&rep, &lc);
+	add_case(&cases[0]);
 	CHECK_EQ_U64(rep.state[TL_TCP_FIN_WAIT2].count, 1);
 	CHECK_EQ_U64(rep.state[TL_TCP_FIN_WAIT2].max, 5 * MS);
 	CHECK_EQ_U64(rep.state[TL_TCP_TIME_WAIT].max, 60 * SEC);
 	CHECK_EQ_U64(rep.state[TL_TCP_SYN_SENT].sum, 1 * MS);
 	CHECK_EQ_U64(rep.state[TL_TCP_ESTABLISHED].sum, 10 * SEC);
 
-	lc = mk_lc(passive, 5, TL_END_CLOSED, true);
-	lc.close_wait_ns = 7 * SEC;
-	tl_report_add(&rep, &lc);
-
-	lc = mk_lc(reset, 2, TL_END_RESET, true);
-	tl_report_add(&rep, &lc);
-
-	lc = mk_lc(open_tw, 4, TL_END_UNKNOWN, false);
-	lc.fin_wait2_ns = 1 * MS;
-	lc.time_wait_ns = 30 * SEC;
-	tl_report_add(&rep, &lc);
-
-	lc = mk_lc(orphan, 4, TL_END_FIN_TIMEOUT, true);
-	lc.fin_wait2_ns = 60 * SEC;
-	tl_report_add(&rep, &lc);
-
-	lc = mk_lc(killed, 6, TL_END_TW_KILLED, true);
-	lc.fin_wait2_ns = 1 * MS;
-	lc.time_wait_ns = 2 * SEC;
-	tl_report_add(&rep, &lc);
-
-	lc = mk_lc(overflow, 5, TL_END_TW_OVERFLOW, true);
-	lc.fin_wait2_ns = 1 * MS;
-	tl_report_add(&rep, &lc);
+	for (size_t k = 1; k < sizeof(cases) / sizeof(cases[0]); k++)
+		add_case(&cases[k]);
 
 	CHECK_EQ_U64(rep.lifecycles, 7);
 	CHECK_EQ_U64(rep.complete, 6);

@@ -43,6 +43,17 @@ static int unit_failures, unit_passed, unit_failed;
 	fflush(stdout); \
 } while (0)
 
+/* xorshift64: a repeatable pseudo-random stream from *state (never 0). */
+static inline uint64_t xorshift64(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
 #define UNIT_END() (printf("%d passed, %d failed\n", unit_passed, unit_failed), unit_failed ? 1 : 0)
 
 #endif /* TCPLINGER_UNIT_H */
