@@ -154,7 +154,7 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	s->now_ns = ev->ts_ns;
 	if (!s->start_ns)
 		s->start_ns = s->last_summary_ns = ev->ts_ns;
-	if (tl_session_report_due(s, ev->ts_ns)) {
+	if (tl_session_interval_due(s, ev->ts_ns)) {
 		if (s->opts.leaks)
 			print_leaks(s, false);
 		else
@@ -163,7 +163,7 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	}
 }
 
-bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns)
+bool tl_session_interval_due(const struct tl_session *s, uint64_t ts_ns)
 {
 	return s->opts.interval_ns && s->start_ns && ts_ns - s->last_summary_ns >= s->opts.interval_ns;
 }

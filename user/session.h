@@ -41,7 +41,7 @@ void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, 
 void tl_session_stack_limit(struct tl_session *s, size_t bytes);
 /* Whether a tick at ts_ns would print an interval report (live scans
  * /proc for holders just before such a tick). */
-bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns);
+bool tl_session_interval_due(const struct tl_session *s, uint64_t ts_ns);
 /* Reports what is still open and the final summary, as of the last tick. */
 void tl_session_finish(struct tl_session *s);
 /* The stacks kept, and the counts of those refused (tl_stacks_refused(),
