@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "units.h"
-#include "cli.h"
 #include "holders.h"
 #include "loader.h"
 #include "logfile.h"
+#include "run.h"
 #include "session.h"
 #include "stackrefs.h"
 #include "stacks.h"

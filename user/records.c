@@ -56,7 +56,7 @@ void tl_records_release(struct tl_records *r, uint32_t i)
 	put_tuple(r, c);
 	if (c->owner != TL_REC_NONE)
 		tl_intern_unref(&r->owners, c->owner);
-	c->conn = 0;
+	c->number = 0;
 	tl_pool_release(&r->pool, i);
 }
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "cli.h"
 #include "logfile.h"
+#include "run.h"
 #include "session.h"
 #include "stacks.h"
 

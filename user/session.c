@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include "units.h"
 #include "leaks.h"
-#include "report.h"
+#include "summary.h"
 #include "session.h"
 #include "stacks.h"
 
@@ -12,8 +12,8 @@ struct tl_session {
 	struct tl_engine *engine;
 	struct tl_stacks *stacks;
 	struct tl_output out;
-	struct tl_report interval;	/* since the last interval summary */
-	struct tl_report total;
+	struct tl_summary interval;	/* since the last interval summary */
+	struct tl_summary total;
 	uint64_t start_ns;		/* first tick; 0 before it */
 	uint64_t last_summary_ns;
 	uint64_t now_ns;		/* last tick */
@@ -37,7 +37,7 @@ static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
 
 	if (s->opts.leaks)
 		return;
-	tl_report_add(&s->interval, lc);
+	tl_summary_add(&s->interval, lc);
 	if (s->opts.quiet)
 		return;
 	/* In text mode --events shows transitions in place of lifecycles
@@ -52,7 +52,7 @@ static void print_summary(struct tl_session *s, bool final)
 	uint64_t since = final ? s->start_ns : s->last_summary_ns;
 	uint64_t now = s->now_ns, lost, evicted;
 	struct tl_engine_stats st;
-	const struct tl_report *rep = final ? &s->total : &s->interval;
+	const struct tl_summary *rep = final ? &s->total : &s->interval;
 
 	tl_engine_stats(s->engine, &st);
 	/* An interval summary counts what happened in the interval. */
@@ -61,11 +61,11 @@ static void print_summary(struct tl_session *s, bool final)
 	s->lost_before = st.lost;
 	s->evicted_before = st.evicted;
 	if (final) {
-		tl_report_merge(&s->total, &s->interval);
-		tl_report_reset(&s->interval);
+		tl_summary_merge(&s->total, &s->interval);
+		tl_summary_reset(&s->interval);
 	}
 	if (s->opts.fmt == TL_FMT_JSON) {
-		tl_report_print_json(s->out.f, rep, now, now - since, final, lost, evicted);
+		tl_summary_print_json(s->out.f, rep, now, now - since, final, lost, evicted);
 	} else {
 		/* CSV holds lifecycles only: its summaries go to stderr. */
 		FILE *f = s->opts.fmt == TL_FMT_CSV ? stderr : s->out.f;
@@ -75,13 +75,13 @@ static void print_summary(struct tl_session *s, bool final)
 						     : "Summary of the last %.1f s",
 			 (double)(now - since) / NS_PER_SEC);
 		fputc('\n', f);
-		tl_report_print_text(f, rep, title, lost, evicted);
+		tl_summary_print_text(f, rep, title, lost, evicted);
 		if (s->opts.fmt == TL_FMT_TEXT)
 			s->out.header_done = false;	/* repeat the header after it */
 	}
 	if (!final) {
-		tl_report_merge(&s->total, &s->interval);
-		tl_report_reset(&s->interval);
+		tl_summary_merge(&s->total, &s->interval);
+		tl_summary_reset(&s->interval);
 	}
 }
 
@@ -141,8 +141,8 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 		tl_stacks_set_max(s->stacks, opts->max_stacks);
 	tl_output_init(&s->out, opts->out, opts->fmt, opts->wide);
 	s->out.boot_to_real_ns = opts->boot_to_real_ns;
-	tl_report_reset(&s->interval);
-	tl_report_reset(&s->total);
+	tl_summary_reset(&s->interval);
+	tl_summary_reset(&s->total);
 	return s;
 }
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Per-state linger summary; see report.h. */
+/* Per-state linger summary; see summary.h. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "units.h"
-#include "report.h"
+#include "summary.h"
 
-const int tl_report_headline[3] = {
+const int tl_summary_headline[3] = {
 	TL_TCP_FIN_WAIT2, TL_TCP_CLOSE_WAIT, TL_TCP_TIME_WAIT,
 };
 
@@ -17,14 +17,14 @@ static bool is_headline(int state)
 	       state == TL_TCP_TIME_WAIT;
 }
 
-void tl_report_reset(struct tl_report *rep)
+void tl_summary_reset(struct tl_summary *rep)
 {
 	memset(rep, 0, sizeof(*rep));
 }
 
 /* One sample per visited state: the lifecycle's whole time in it.  A first
  * span whose start is not exact is only a lower bound: it stays out. */
-static void add_spans(struct tl_report *rep, const struct tl_lifecycle *lc)
+static void add_spans(struct tl_summary *rep, const struct tl_lifecycle *lc)
 {
 	uint64_t ns[TL_TCP_MAX_STATES] = { 0 };
 	bool seen[TL_TCP_MAX_STATES] = { false };
@@ -45,7 +45,7 @@ static void add_spans(struct tl_report *rep, const struct tl_lifecycle *lc)
 			tl_hist_add(&rep->state[i], ns[i]);
 }
 
-void tl_report_add(struct tl_report *rep, const struct tl_lifecycle *lc)
+void tl_summary_add(struct tl_summary *rep, const struct tl_lifecycle *lc)
 {
 	rep->lifecycles++;
 	if ((unsigned int)lc->end < TL_END_MAX)
@@ -58,7 +58,7 @@ void tl_report_add(struct tl_report *rep, const struct tl_lifecycle *lc)
 	add_spans(rep, lc);
 }
 
-void tl_report_merge(struct tl_report *dst, const struct tl_report *src)
+void tl_summary_merge(struct tl_summary *dst, const struct tl_summary *src)
 {
 	int i;
 
@@ -77,7 +77,7 @@ static int state_at(int i)
 	int rest = i - 3, st;
 
 	if (i < 3)
-		return tl_report_headline[i];
+		return tl_summary_headline[i];
 	for (st = 1; st < TL_TCP_MAX_STATES; st++) {
 		if (is_headline(st))
 			continue;
@@ -87,7 +87,7 @@ static int state_at(int i)
 	return -1;
 }
 
-static bool state_shown(const struct tl_report *rep, int st)
+static bool state_shown(const struct tl_summary *rep, int st)
 {
 	return is_headline(st) || rep->state[st].count;
 }
@@ -100,7 +100,7 @@ static const char *fmt_ms(char *buf, size_t len, uint64_t ns)
 	return buf;
 }
 
-static void print_table(FILE *f, const struct tl_report *rep)
+static void print_table(FILE *f, const struct tl_summary *rep)
 {
 	char b[4][32];
 	int i, st;
@@ -171,13 +171,13 @@ static void print_log2(FILE *f, const uint64_t *vals, const char *unit)
 	}
 }
 
-static void print_hists(FILE *f, const struct tl_report *rep)
+static void print_hists(FILE *f, const struct tl_summary *rep)
 {
 	uint64_t vals[TL_HIST_LOG2_SLOTS];
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		int st = tl_report_headline[i];
+		int st = tl_summary_headline[i];
 		const struct tl_hist *h = &rep->state[st];
 		/* Keep the row count readable: msecs once it reaches 10 ms. */
 		bool ms = h->max >= 10 * NS_PER_MS;
@@ -190,7 +190,7 @@ static void print_hists(FILE *f, const struct tl_report *rep)
 	}
 }
 
-void tl_report_print_text(FILE *f, const struct tl_report *rep, const char *title,
+void tl_summary_print_text(FILE *f, const struct tl_summary *rep, const char *title,
 			  uint64_t lost_events, uint64_t evicted)
 {
 	int e;
@@ -229,7 +229,7 @@ static void json_state(FILE *m, const struct tl_hist *h, int st)
 	fputs("]}", m);
 }
 
-static void json_body(FILE *m, const struct tl_report *rep, uint64_t ts_ns,
+static void json_body(FILE *m, const struct tl_summary *rep, uint64_t ts_ns,
 		      uint64_t interval_ns, bool final, uint64_t lost,
 		      uint64_t evicted)
 {
@@ -256,7 +256,7 @@ static void json_body(FILE *m, const struct tl_report *rep, uint64_t ts_ns,
 	fputs("}}\n", m);
 }
 
-void tl_report_print_json(FILE *f, const struct tl_report *rep, uint64_t ts_ns,
+void tl_summary_print_json(FILE *f, const struct tl_summary *rep, uint64_t ts_ns,
 			  uint64_t interval_ns, bool final, uint64_t lost,
 			  uint64_t evicted)
 {
