@@ -184,3 +184,19 @@ void tl_leaks_finish(struct tl_leaks *L)
 	for (uint32_t i = 0; i < L->ngroups; i++)
 		diagnose(&L->groups[i]);
 }
+
+void tl_leaks_only_pid(struct tl_leaks *L, long pid)
+{
+	uint32_t k = 0;
+
+	if (!pid)
+		return;
+	L->sockets = 0;
+	for (uint32_t i = 0; i < L->ngroups; i++) {
+		if (L->groups[i].owner.pid != pid)
+			continue;
+		L->sockets += L->groups[i].count;
+		L->groups[k++] = L->groups[i];
+	}
+	L->ngroups = k;
+}

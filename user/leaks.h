@@ -47,6 +47,8 @@ void tl_leaks_add(struct tl_leaks *L, const struct tl_lifecycle *lc);
 /* Sorts the groups (most sockets, then oldest, first) and writes their
  * diagnoses. */
 void tl_leaks_finish(struct tl_leaks *L);
+/* Keeps only the groups owned by pid (0: all), in their order. */
+void tl_leaks_only_pid(struct tl_leaks *L, long pid);
 void tl_leaks_free(struct tl_leaks *L);
 
 #endif /* TCPLINGER_LEAKS_H */

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -310,13 +309,7 @@ static void warn_losses(struct live *lv)
 
 int tl_run_live(const struct tl_cli *cli)
 {
-	struct tl_session_opts sopts = {
-		.fmt = cli->fmt, .events = cli->events, .interval_ns = cli->interval_ns,
-		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
-		.wide = cli->wide || cli->filter.family == AF_INET6,
-		.boot_to_real_ns = tl_boot_to_real_ns(), .out = stdout,
-		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
-	};
+	struct tl_session_opts sopts = tl_session_opts_of(cli, stdout, tl_boot_to_real_ns());
 	struct tl_loader_opts lopts = {
 		.filter = cli->filter, .ringbuf_bytes = cli->ringbuf_bytes,
 		.verbose = cli->verbose, .on_event = on_ring_event, .leaks = cli->leaks,

@@ -59,37 +59,37 @@ int tl_procfs_cmdline(int pid, char *buf, size_t len)
 	return 0;
 }
 
-int tl_procfs_comm(int pid, char *buf, size_t len)
+/* /proc/PID/comm without the newline, truncated to len-1 bytes. */
+static int read_comm(int pid, char *buf, size_t len)
 {
 	char tmp[64], *nl;
-	ssize_t n;
+	ssize_t n = read_proc(pid, "comm", tmp, sizeof(tmp));
 
-	if (!buf || !len)
-		return -EINVAL;
-	n = read_proc(pid, "comm", tmp, sizeof(tmp));
 	if (n < 0)
 		return (int)n;
 	/* Only the newline the kernel adds: a comm may hold one of its own. */
 	nl = n > 0 && tmp[n - 1] == '\n' ? &tmp[n - 1] : NULL;
 	if (nl)
 		*nl = 0;
-	snprintf(buf, len, "%s", tmp);
+	n = (ssize_t)strnlen(tmp, len - 1);
+	memcpy(buf, tmp, (size_t)n);
+	buf[n] = 0;
 	return 0;
 }
 
-int tl_procfs_ppid(int pid)
+int tl_procfs_stat(int pid, char *buf, size_t len, char **fields)
 {
-	char buf[512], *p, state;
-	int ppid;
-	ssize_t n = read_proc(pid, "stat", buf, sizeof(buf));
+	ssize_t n = read_proc(pid, "stat", buf, len);
+	char *p;
 
 	if (n < 0)
 		return (int)n;
-	/* "pid (comm) state ppid ...": comm may hold spaces and ')'. */
+	/* "pid (comm) state ...": the fields resume after the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || ppid < 0)
+	if (!p || p[1] != ' ')
 		return -EIO;
-	return ppid;
+	*fields = p + 2;
+	return 0;
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -244,7 +244,7 @@ static int scan_pid(struct scan *sc, int procfd, int pid)
 		ret = scan_other_thread(sc, procfd, pid);
 	if (ret <= 0)
 		return ret;
-	if (tl_procfs_comm(pid, comm, sizeof(comm))) {
+	if (read_comm(pid, comm, sizeof(comm))) {
 		sc->n = first;	/* exited meanwhile */
 		return 0;
 	}

@@ -10,9 +10,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include "hist.h"
 #include "lifecycle.h"
+
+struct tl_textbuf;
 
 struct tl_summary {
 	/* By enum tl_tcp_state; fed by complete lifecycles only, since an
@@ -32,11 +33,10 @@ void tl_summary_add(struct tl_summary *rep, const struct tl_lifecycle *lc);
 void tl_summary_merge(struct tl_summary *dst, const struct tl_summary *src);
 
 /* Multi-line human summary: table, log2 histograms, end reasons. */
-void tl_summary_print_text(FILE *f, const struct tl_summary *rep, const char *title,
-			  uint64_t lost_events, uint64_t evicted);
-/* One JSON line, {"type":"summary",...}, written with a single fwrite. */
-void tl_summary_print_json(FILE *f, const struct tl_summary *rep, uint64_t ts_ns,
-			  uint64_t interval_ns, bool final, uint64_t lost,
-			  uint64_t evicted);
+void tl_summary_text(struct tl_textbuf *tb, const struct tl_summary *rep, const char *title,
+		     uint64_t lost_events, uint64_t evicted);
+/* One JSON line, {"type":"summary",...}. */
+void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64_t ts_ns,
+		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted);
 
 #endif /* TCPLINGER_SUMMARY_H */

@@ -2,9 +2,11 @@
 /* Histogram accuracy against exact percentiles, and the linger report. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "unit.h"
 #include "hist.h"
 #include "summary.h"
+#include "textbuf.h"
 
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
@@ -449,27 +451,34 @@ static void test_report_headline_once(void)
 	CHECK_EQ_U64(rep.state[TL_TCP_FIN_WAIT2].count, 0);
 }
 
+/* What was written, as a string the caller frees. */
+static char *captured(struct tl_textbuf *tb)
+{
+	char *s = strndup(tb->buf, tb->len);
+
+	tb_release(tb);
+	return s;
+}
+
 static char *capture_json(uint64_t ts, uint64_t interval, bool final,
 			  uint64_t lost, uint64_t evicted)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	char small[64];
+	struct tl_textbuf tb;
 
-	tl_summary_print_json(m, &rep, ts, interval, final, lost, evicted);
-	fclose(m);
-	return buf;
+	tb_init_grow(&tb, small, sizeof(small));
+	tl_summary_json(&tb, &rep, ts, interval, final, lost, evicted);
+	return captured(&tb);
 }
 
 static char *capture_text(const char *title, uint64_t lost, uint64_t evicted)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	char small[64];
+	struct tl_textbuf tb;
 
-	tl_summary_print_text(m, &rep, title, lost, evicted);
-	fclose(m);
-	return buf;
+	tb_init_grow(&tb, small, sizeof(small));
+	tl_summary_text(&tb, &rep, title, lost, evicted);
+	return captured(&tb);
 }
 
 static void fill_small_report(void)
