@@ -2,6 +2,7 @@
 /* Holder scans; see holders.h. */
 #include <stdlib.h>
 #include <string.h>
+#include "grow.h"
 #include "holders.h"
 #include "procfs.h"
 #include "stackrefs.h"
@@ -21,15 +22,8 @@ void tl_holder_scan_note(struct tl_holder_scan *hs, const struct tl_event *ev, b
 	if (ev->type != TL_EV_INODE || ev->sk_id != hs->last_seed.sk_id || !ev->aux ||
 	    (!any_state && hs->last_seed.new_state != TL_TCP_CLOSE_WAIT))
 		return;
-	if (hs->n == hs->cap) {
-		size_t cap = hs->cap ? hs->cap * 2 : 256;
-		struct scan_sock *ns = realloc(hs->socks, cap * sizeof(*ns));
-
-		if (!ns)
-			return;
-		hs->socks = ns;
-		hs->cap = cap;
-	}
+	if (!tl_grow(&hs->socks, &hs->cap, hs->n, sizeof(*hs->socks), 256))
+		return;
 	hs->socks[hs->n].ino = ev->aux;
 	hs->socks[hs->n].ev = hs->last_seed;
 	hs->n++;

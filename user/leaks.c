@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "units.h"
+#include "grow.h"
 #include "leaks.h"
 
 /* What makes a group: owner (its name only when the pid is not known),
@@ -70,15 +71,8 @@ void tl_leaks_add(struct tl_leaks *L, const struct tl_lifecycle *lc)
 	if (!g) {
 		if (kix == TL_INTERN_NONE)
 			return;
-		if (L->ngroups == L->cap) {
-			uint32_t cap = L->cap ? L->cap * 2 : 16;
-			struct tl_leak_group *ng = realloc(L->groups, cap * sizeof(*ng));
-
-			if (!ng)
-				return;
-			L->groups = ng;
-			L->cap = cap;
-		}
+		if (!tl_grow(&L->groups, &L->cap, L->ngroups, sizeof(*L->groups), 16))
+			return;
 		if (!tl_idmap_put(&L->by_key, kix, L->ngroups))
 			return;
 		g = &L->groups[L->ngroups++];

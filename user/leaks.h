@@ -34,7 +34,8 @@ struct tl_leaks {
 	uint64_t min_age_ns;
 	uint64_t last_scan;	/* holders from older scans are stale */
 	struct tl_leak_group *groups;
-	uint32_t ngroups, cap;
+	uint32_t ngroups;
+	size_t cap;
 	uint64_t sockets;
 	/* Groups by key: one lookup per socket, not a walk of them all. */
 	struct tl_intern keys;	/* struct tl_leak_key */

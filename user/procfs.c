@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "grow.h"
 #include "procfs.h"
 
 /* Reads up to len-1 bytes of /proc/PID/NAME into buf, NUL-terminated:
@@ -132,6 +133,16 @@ struct scan {
 	size_t n, cap;
 };
 
+/* The directory open at fd (consumed), or NULL. */
+static DIR *dir_of(int fd)
+{
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 /* Adds the matching fds listed in the fd directory open at dfd
  * (consumed); how many it found, or -ENOMEM.  *empty: it lists none. */
 static int scan_fds(struct scan *sc, int dfd, int pid, bool *empty)
@@ -142,11 +153,9 @@ static int scan_fds(struct scan *sc, int dfd, int pid, bool *empty)
 	DIR *d;
 
 	*empty = true;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
+	d = dir_of(dfd);
+	if (!d)
 		return 0;
-	}
 	while ((de = readdir(d))) {
 		long fd = parse_num(de->d_name);
 		uint64_t ino;
@@ -164,16 +173,9 @@ static int scan_fds(struct scan *sc, int dfd, int pid, bool *empty)
 		ino = strtoull(link + 8, &end, 10);
 		if (*end != ']' || !bsearch(&ino, sc->keys, sc->nkeys, sizeof(*sc->keys), u64_cmp))
 			continue;
-		if (sc->n == sc->cap) {
-			size_t cap = sc->cap ? sc->cap * 2 : 64;
-			struct tl_holder *nv = realloc(sc->v, cap * sizeof(*nv));
-
-			if (!nv) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			sc->v = nv;
-			sc->cap = cap;
+		if (!tl_grow(&sc->v, &sc->cap, sc->n, sizeof(*sc->v), 64)) {
+			closedir(d);
+			return -ENOMEM;
 		}
 		memset(&sc->v[sc->n], 0, sizeof(sc->v[sc->n]));
 		sc->v[sc->n].ino = ino;
@@ -201,14 +203,9 @@ static int scan_other_thread(struct scan *sc, int procfd, int pid)
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%d/task", pid);
-	fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = dir_of(openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	if (!d)
 		return 0;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
 	while ((de = readdir(d))) {
 		long tid = parse_num(de->d_name);
 

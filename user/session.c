@@ -188,9 +188,9 @@ void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats 
 
 void tl_session_free(struct tl_session *s)
 {
-	if (!s)
-		return;
-	tl_engine_free(s->engine);
-	tl_stacks_free(s->stacks);
+	if (s) {
+		tl_engine_free(s->engine);
+		tl_stacks_free(s->stacks);
+	}
 	free(s);
 }
