@@ -110,7 +110,8 @@ FUZZ_CC := $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu1
 FUZZ_LOG_SRCS := tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c
 FUZZ_REPLAY_BIN := $(OUTPUT)/tests/fuzz_replay
 FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c $(filter-out user/main.c user/loader.c user/live.c \
-	user/symbolize.c user/symelf.c user/procfs.c user/netns.c user/logwrite.c,$(USER_SRCS))
+	user/stackrefs.c user/holders.c user/symbolize.c user/symelf.c user/procfs.c user/netns.c \
+	user/logwrite.c,$(USER_SRCS))
 FUZZ_SYM_BIN := $(OUTPUT)/tests/fuzz_symbolize
 FUZZ_SYM_SRCS := tests/fuzz/fuzz_symbolize.c user/symelf.c
 FUZZ_BINS := $(FUZZ_BIN) $(FUZZ_REPLAY_BIN) $(FUZZ_SYM_BIN)

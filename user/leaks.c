@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "units.h"
+#include "grow.h"
 #include "leaks.h"
 
 /* What makes a group: owner (its name only when the pid is not known),
@@ -70,15 +71,8 @@ void tl_leaks_add(struct tl_leaks *L, const struct tl_lifecycle *lc)
 	if (!g) {
 		if (kix == TL_INTERN_NONE)
 			return;
-		if (L->ngroups == L->cap) {
-			uint32_t cap = L->cap ? L->cap * 2 : 16;
-			struct tl_leak_group *ng = realloc(L->groups, cap * sizeof(*ng));
-
-			if (!ng)
-				return;
-			L->groups = ng;
-			L->cap = cap;
-		}
+		if (!tl_grow(&L->groups, &L->cap, L->ngroups, sizeof(*L->groups), 16))
+			return;
 		if (!tl_idmap_put(&L->by_key, kix, L->ngroups))
 			return;
 		g = &L->groups[L->ngroups++];
@@ -183,4 +177,20 @@ void tl_leaks_finish(struct tl_leaks *L)
 		qsort(L->groups, L->ngroups, sizeof(*L->groups), by_size);
 	for (uint32_t i = 0; i < L->ngroups; i++)
 		diagnose(&L->groups[i]);
+}
+
+void tl_leaks_only_pid(struct tl_leaks *L, long pid)
+{
+	uint32_t k = 0;
+
+	if (!pid)
+		return;
+	L->sockets = 0;
+	for (uint32_t i = 0; i < L->ngroups; i++) {
+		if (L->groups[i].owner.pid != pid)
+			continue;
+		L->sockets += L->groups[i].count;
+		L->groups[k++] = L->groups[i];
+	}
+	L->ngroups = k;
 }

@@ -34,7 +34,8 @@ struct tl_leaks {
 	uint64_t min_age_ns;
 	uint64_t last_scan;	/* holders from older scans are stale */
 	struct tl_leak_group *groups;
-	uint32_t ngroups, cap;
+	uint32_t ngroups;
+	size_t cap;
 	uint64_t sockets;
 	/* Groups by key: one lookup per socket, not a walk of them all. */
 	struct tl_intern keys;	/* struct tl_leak_key */
@@ -47,6 +48,8 @@ void tl_leaks_add(struct tl_leaks *L, const struct tl_lifecycle *lc);
 /* Sorts the groups (most sockets, then oldest, first) and writes their
  * diagnoses. */
 void tl_leaks_finish(struct tl_leaks *L);
+/* Keeps only the groups owned by pid (0: all), in their order. */
+void tl_leaks_only_pid(struct tl_leaks *L, long pid);
 void tl_leaks_free(struct tl_leaks *L);
 
 #endif /* TCPLINGER_LEAKS_H */

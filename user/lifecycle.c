@@ -194,7 +194,7 @@ static void release(struct tl_engine *e, uint32_t i)
  * it existed (conns are sequential, so that is one compare). */
 static bool has_gap(const struct tl_engine *e, const struct conn *c)
 {
-	return (c->flags & C_GAP) || c->conn <= e->lost_upto_conn;
+	return (c->flags & C_GAP) || c->number <= e->lost_upto_conn;
 }
 
 static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
@@ -207,7 +207,7 @@ static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 
 	memset(lc, 0, sizeof(*lc));
 	lc->usage = tl_sidemap_get(&e->usage, i);
-	lc->conn = c->conn;
+	lc->conn = c->number;
 	tl_rec_tuple(&e->recs, c, &lc->tuple);
 	tl_rec_owner(&e->recs, c, &lc->owner);
 	lc->start_ns = c->start_ns;
@@ -332,7 +332,7 @@ static uint32_t alloc_conn(struct tl_engine *e)
 	if (i == NIL)
 		return NIL;
 	c = at(e, i);
-	c->conn = ++e->next_conn;
+	c->number = ++e->next_conn;
 	e->stats.open = e->recs.pool.used;
 	if (e->recs.pool.used > e->stats.peak_open)
 		e->stats.peak_open = e->recs.pool.used;
@@ -379,7 +379,7 @@ static void send_transition(struct tl_engine *e, const struct conn *c, uint64_t 
 	struct tl_transition t;
 
 	t.ts_ns = ts;
-	t.conn = c->conn;
+	t.conn = c->number;
 	tl_rec_tuple(&e->recs, c, &t.tuple);
 	tl_rec_owner(&e->recs, c, &t.owner);
 	t.old_state = (uint8_t)old;
@@ -997,8 +997,8 @@ static struct open_conn *open_in_order(struct tl_engine *e, uint32_t *n, void **
 	for (uint32_t i = 0; i < e->recs.pool.hwm; i++) {
 		const struct conn *c = at(e, i);
 
-		if (c->conn && !(c->flags & C_ENDING))
-			order[(*n)++] = (struct open_conn){ .conn = c->conn, .idx = i };
+		if (c->number && !(c->flags & C_ENDING))
+			order[(*n)++] = (struct open_conn){ .conn = c->number, .idx = i };
 	}
 	return sort_by_conn(order, order + len, *n, e->next_conn);
 }

@@ -9,30 +9,21 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "units.h"
-#include "cli.h"
-#include "idmap.h"
+#include "holders.h"
 #include "loader.h"
 #include "logfile.h"
-#include "procfs.h"
+#include "run.h"
 #include "session.h"
+#include "stackrefs.h"
 #include "stacks.h"
-#include "symbolize.h"
 
 #define POLL_MS 100
 #define LOG_FLUSH_NS NS_PER_SEC	/* a kill -9 loses at most this much */
-#define STACK_CACHE_MAX (1u << 16)	/* (pid, kernel stack id) pairs remembered */
-
-/* A socket a holder scan looks for: its inode, and what its events say. */
-struct scan_sock {
-	uint64_t ino;
-	struct tl_event ev;	/* its SEED, turned into HOLDER events */
-};
 
 struct live {
 	const struct tl_cli *cli;
@@ -45,16 +36,9 @@ struct live {
 	int log_err;			/* first error writing the log */
 	bool watch_out;			/* stdout is a pipe or socket we write to */
 	int out_err;			/* errno that ended writing to stdout */
-	bool refreshing;		/* seeds now only update tracked sockets */
-	/* Leak hunting. */
-	bool scanning;			/* seeds now only list sockets to find holders of */
-	bool scan_all;			/* list sockets in every state, not just CLOSE_WAIT */
-	struct tl_event last_seed;	/* the SEED an INODE event follows */
-	struct scan_sock *scan;		/* CLOSE_WAIT sockets of the current pass */
-	size_t nscan, scan_cap;
-	struct tl_symbolizer *sym;
-	struct tl_stacks *stacks;	/* what was logged, by reference */
-	struct tl_idmap stack_refs;	/* pid << 32 | kernel stack ref -> reference */
+	/* Leak hunting (refs NULL without it). */
+	struct tl_stackrefs *refs;
+	struct tl_holder_scan holders;
 };
 
 static volatile sig_atomic_t stop;
@@ -74,8 +58,10 @@ static uint64_t now_ns(clockid_t clk)
 }
 
 /* Every event of the session passes here, in order. */
-static void deliver(struct live *lv, const struct tl_event *ev)
+static void deliver(const struct tl_event *ev, void *ctx)
 {
+	struct live *lv = ctx;
+
 	if (lv->session)
 		tl_session_feed(lv->session, ev);
 	if (lv->log && !lv->log_err) {
@@ -88,9 +74,10 @@ static void deliver(struct live *lv, const struct tl_event *ev)
 	}
 }
 
-static void deliver_stack(struct live *lv, const struct tl_event *ev, const char *blob,
-			  size_t len)
+static void deliver_stack(const struct tl_event *ev, const char *blob, size_t len, void *ctx)
 {
+	struct live *lv = ctx;
+
 	if (lv->session)
 		tl_session_add_stack(lv->session, (uint32_t)ev->aux, blob, len);
 	if (lv->log && !lv->log_err) {
@@ -103,73 +90,11 @@ static void deliver_stack(struct live *lv, const struct tl_event *ev, const char
 	}
 }
 
-/* The reference of a stack's bytes, delivered as a TL_EV_STACK taken in
- * ev's task the first time; 0 if it cannot be kept. */
-static uint32_t intern_stack(struct live *lv, const struct tl_event *ev, const char *blob,
-			     size_t len)
+static int read_kernel_stack(uint32_t kref, uint64_t *ips, int max, void *ctx)
 {
-	struct tl_event sev;
-	bool is_new;
-	uint32_t ref = tl_stacks_intern(lv->stacks, blob, len, &is_new);
+	struct live *lv = ctx;
 
-	if (ref && is_new) {
-		sev = (struct tl_event){ .type = TL_EV_STACK, .ts_ns = ev->ts_ns, .aux = ref,
-					 .pid = ev->pid, .tid = ev->tid, .flags = TL_F_IN_TASK };
-		memcpy(sev.comm, ev->comm, TL_COMM_LEN);
-		deliver_stack(lv, &sev, blob, len);
-	}
-	return ref;
-}
-
-/* The reference of the kernel's stack kref taken in ev's task: read,
- * symbolized (while the process lives) and logged the first time. */
-static uint32_t stack_ref(struct live *lv, const struct tl_event *ev, uint32_t kref)
-{
-	uint64_t key = (uint64_t)ev->pid << 32 | kref, ips[TL_STACK_DEPTH];
-	char *frames[TL_STACK_DEPTH], cmdline[1024], blob[TL_LOG_BLOB_MAX];
-	uint32_t ref;
-	size_t len;
-	int n;
-
-	if (!kref || !lv->sym)
-		return 0;
-	if (tl_idmap_get(&lv->stack_refs, key, &ref))
-		return ref;
-	/* Full: not even symbolized (0 remembered: counted once). */
-	if (tl_stacks_full(lv->stacks)) {
-		tl_stacks_note_drop(lv->stacks);
-		ref = 0;
-		goto remember;
-	}
-	n = tl_loader_stack(lv->loader, kref, ips, TL_STACK_DEPTH);
-	if (n <= 0 || tl_sym_resolve(lv->sym, (int)ev->pid, ips, n, frames) != n)
-		return 0;
-	if (tl_procfs_cmdline((int)ev->pid, cmdline, sizeof(cmdline)))
-		cmdline[0] = '\0';
-	len = tl_stack_blob(blob, sizeof(blob), cmdline, frames, n);
-	for (int i = 0; i < n; i++)
-		free(frames[i]);
-	ref = intern_stack(lv, ev, blob, len);
-	if (!ref)
-		return 0;
-remember:
-	if (lv->stack_refs.len >= STACK_CACHE_MAX)
-		tl_idmap_free(&lv->stack_refs);
-	tl_idmap_put(&lv->stack_refs, key, ref);
-	return ref;
-}
-
-/* A stack of no frames holding ev's process's command line, for sockets
- * whose making was not seen (they predate the trace). */
-static uint32_t cmdline_ref(struct live *lv, const struct tl_event *ev)
-{
-	char cmdline[1024], blob[TL_LOG_BLOB_MAX];
-	size_t len;
-
-	if (!lv->stacks || tl_procfs_cmdline((int)ev->pid, cmdline, sizeof(cmdline)))
-		return 0;
-	len = tl_stack_blob(blob, sizeof(blob), cmdline, NULL, 0);
-	return intern_stack(lv, ev, blob, len);
+	return tl_loader_stack(lv->loader, kref, ips, max);
 }
 
 /* The kernel's stack ids mean nothing elsewhere: logs and the session see
@@ -180,82 +105,15 @@ static void deliver_owner(struct live *lv, const struct tl_event *ev)
 	uint32_t low = TL_OWN_STACK(ev->aux);
 
 	if (ev->old_state != TL_OWN_CLOSE_SHARED)
-		low = stack_ref(lv, ev, low);
+		low = tl_stackrefs_kernel(lv->refs, ev, low);
 	copy.aux = TL_OWN_AUX(low, TL_OWN_FD(ev->aux));
-	deliver(lv, &copy);
+	deliver(&copy, lv);
 }
 
-/* During a holder scan: the CLOSE_WAIT sockets and their inodes. */
-static void scan_note(struct live *lv, const struct tl_event *ev)
+/* Who holds the sockets the last seed pass noted. */
+static void emit_holders(struct live *lv, uint64_t ts)
 {
-	if (ev->type == TL_EV_SEED) {
-		lv->last_seed = *ev;
-		return;
-	}
-	if (ev->type != TL_EV_INODE || ev->sk_id != lv->last_seed.sk_id || !ev->aux ||
-	    (!lv->scan_all && lv->last_seed.new_state != TL_TCP_CLOSE_WAIT))
-		return;
-	if (lv->nscan == lv->scan_cap) {
-		size_t cap = lv->scan_cap ? lv->scan_cap * 2 : 256;
-		struct scan_sock *ns = realloc(lv->scan, cap * sizeof(*ns));
-
-		if (!ns)
-			return;
-		lv->scan = ns;
-		lv->scan_cap = cap;
-	}
-	lv->scan[lv->nscan].ino = ev->aux;
-	lv->scan[lv->nscan].ev = lv->last_seed;
-	lv->nscan++;
-}
-
-static int by_ino(const void *a, const void *b)
-{
-	uint64_t x = ((const struct scan_sock *)a)->ino, y = ((const struct scan_sock *)b)->ino;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Who holds the CLOSE_WAIT sockets noted in the last seed pass: one
- * TL_EV_SCAN, then a TL_EV_HOLDER per (socket, process, fd). */
-static void holder_scan(struct live *lv, uint64_t ts)
-{
-	struct tl_event ev = { .type = TL_EV_SCAN, .ts_ns = ts };
-	struct tl_holder *hs = NULL;
-	uint64_t *inos;
-	size_t nh = 0;
-
-	inos = malloc((lv->nscan + 1) * sizeof(*inos));
-	if (!inos)
-		return;
-	if (lv->nscan)
-		qsort(lv->scan, lv->nscan, sizeof(*lv->scan), by_ino);
-	for (size_t i = 0; i < lv->nscan; i++)
-		inos[i] = lv->scan[i].ino;
-	if (lv->nscan && tl_procfs_holders(inos, lv->nscan, &hs, &nh))
-		nh = 0;
-	free(inos);
-	deliver(lv, &ev);
-	for (size_t i = 0, k = 0; i < nh; i++) {
-		while (k < lv->nscan && lv->scan[k].ino < hs[i].ino)
-			k++;
-		if (k == lv->nscan)
-			break;
-		if (lv->scan[k].ino != hs[i].ino)
-			continue;
-		ev = lv->scan[k].ev;
-		ev.type = TL_EV_HOLDER;
-		ev.ts_ns = ts;
-		ev.old_state = 0;
-		ev.flags = TL_F_IN_TASK;
-		ev.pid = ev.tid = (uint32_t)hs[i].pid;
-		memcpy(ev.comm, hs[i].comm, TL_COMM_LEN);
-		ev.comm[TL_COMM_LEN - 1] = '\0';
-		ev.aux = TL_OWN_AUX(cmdline_ref(lv, &ev), hs[i].fd);
-		deliver(lv, &ev);
-	}
-	free(hs);
-	lv->nscan = 0;
+	tl_holder_scan_emit(&lv->holders, ts, lv->refs, deliver, lv);
 }
 
 /* Passes on the drops the kernel counted so far, at ts: records open now
@@ -269,55 +127,65 @@ static void pass_drops(struct live *lv, uint64_t ts)
 		return;
 	ev.aux = drops - lv->lost;
 	lv->lost = drops;
-	deliver(lv, &ev);
+	deliver(&ev, lv);
 }
 
-static bool from_ring(const struct tl_event *ev)
-{
-	return ev->type != TL_EV_SEED && ev->type != TL_EV_INODE;
-}
-
-static int on_event(const struct tl_event *ev, void *ctx)
+/* What the ring buffer delivers (seeds come through their own passes). */
+static void on_ring_event(const struct tl_event *ev, void *ctx)
 {
 	struct live *lv = ctx;
 
 	/* an event queued after a drop: the loss goes in the stream here */
-	if (from_ring(ev) && ev->drop_seq != lv->drop_seq) {
+	if (ev->drop_seq != lv->drop_seq) {
 		lv->drop_seq = ev->drop_seq;
 		pass_drops(lv, ev->ts_ns);
 	}
-
-	if (ev->type == TL_EV_SEED || ev->type == TL_EV_INODE) {
-		if (lv->cli->leaks || lv->scan_all)
-			scan_note(lv, ev);
-		if (ev->type == TL_EV_INODE || lv->scanning)
-			return 0;
-	}
-	if (ev->type == TL_EV_OWNER) {
+	if (ev->type == TL_EV_OWNER)
 		deliver_owner(lv, ev);
-		return 0;
-	}
-	if (lv->refreshing && ev->type == TL_EV_SEED) {
-		struct tl_event copy = *ev;
+	else
+		deliver(ev, lv);
+}
 
-		copy.flags |= TL_F_REFRESH;
-		deliver(lv, &copy);
-		return 0;
-	}
-	deliver(lv, ev);
-	return 0;
+/* The first seed pass: the sockets that exist already, and, whatever
+ * their state, their holders (their owners). */
+static void on_first_seed(const struct tl_event *ev, void *ctx)
+{
+	struct live *lv = ctx;
+
+	tl_holder_scan_note(&lv->holders, ev, true);
+	if (ev->type == TL_EV_SEED)
+		deliver(ev, lv);
 }
 
 /* A seed pass that only looks for the holders of CLOSE_WAIT sockets. */
-static void scan_holders(struct live *lv, uint64_t ts)
+static void on_leak_seed(const struct tl_event *ev, void *ctx)
+{
+	struct live *lv = ctx;
+
+	tl_holder_scan_note(&lv->holders, ev, false);
+}
+
+/* The last seed pass: seeds now only update tracked sockets. */
+static void on_refresh_seed(const struct tl_event *ev, void *ctx)
+{
+	struct live *lv = ctx;
+	struct tl_event copy = *ev;
+
+	if (lv->cli->leaks)
+		tl_holder_scan_note(&lv->holders, ev, false);
+	if (ev->type != TL_EV_SEED)
+		return;
+	copy.flags |= TL_F_REFRESH;
+	deliver(&copy, lv);
+}
+
+/* Where the CLOSE_WAIT sockets are held now, for the leak report. */
+static void rescan_leak_holders(struct live *lv, uint64_t ts)
 {
 	int skipped;
 
-	lv->scanning = true;
-	lv->nscan = 0;
-	tl_loader_seed(lv->loader, &skipped);
-	lv->scanning = false;
-	holder_scan(lv, ts);
+	tl_loader_seed(lv->loader, on_leak_seed, lv, &skipped);
+	emit_holders(lv, ts);
 }
 
 /* Passes on the kernel's drop count, then lets the clock move on. */
@@ -330,11 +198,11 @@ static uint64_t clock_tick(struct live *lv)
 	 * so that the tick never overtakes an event older than itself. */
 	tl_loader_drain(lv->loader);
 	pass_drops(lv, t);
-	if (lv->cli->leaks && lv->session && tl_session_report_due(lv->session, t))
-		scan_holders(lv, t);
+	if (lv->cli->leaks && lv->session && tl_session_interval_due(lv->session, t))
+		rescan_leak_holders(lv, t);
 	ev.type = TL_EV_TICK;
 	ev.aux = 0;
-	deliver(lv, &ev);
+	deliver(&ev, lv);
 	if (lv->log && !lv->log_err && t - lv->last_flush_ns >= LOG_FLUSH_NS) {
 		lv->log_err = tl_logw_flush(lv->log);
 		lv->last_flush_ns = t;
@@ -422,7 +290,8 @@ static int close_log(struct live *lv)
 	return ret;
 }
 
-static void report_losses(struct live *lv)
+/* What the run could not keep, on stderr. */
+static void warn_losses(struct live *lv)
 {
 	struct tl_engine_stats st = { 0 };
 
@@ -434,22 +303,16 @@ static void report_losses(struct live *lv)
 	if (st.evicted)
 		fprintf(stderr, "tcplinger: %llu connections evicted by the --max-conns cap\n",
 			(unsigned long long)st.evicted);
-	if (lv->stacks)
-		tl_stacks_report_dropped(tl_stacks_dropped(lv->stacks), lv->cli->max_stacks);
+	if (lv->refs)
+		tl_stacks_report_dropped(tl_stackrefs_dropped(lv->refs), lv->cli->max_stacks);
 }
 
 int tl_run_live(const struct tl_cli *cli)
 {
-	struct tl_session_opts sopts = {
-		.fmt = cli->fmt, .events = cli->events, .interval_ns = cli->interval_ns,
-		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
-		.wide = cli->wide || cli->filter.family == AF_INET6,
-		.boot_to_real_ns = tl_boot_to_real_ns(), .out = stdout,
-		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
-	};
+	struct tl_session_opts sopts = tl_session_opts_of(cli, stdout, tl_boot_to_real_ns());
 	struct tl_loader_opts lopts = {
 		.filter = cli->filter, .ringbuf_bytes = cli->ringbuf_bytes,
-		.verbose = cli->verbose, .on_event = on_event, .leaks = cli->leaks,
+		.verbose = cli->verbose, .on_event = on_ring_event, .leaks = cli->leaks,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct live lv = { .cli = cli };
@@ -469,11 +332,8 @@ int tl_run_live(const struct tl_cli *cli)
 		return 1;
 	}
 	if (cli->leaks) {
-		lv.sym = tl_sym_new();
-		lv.stacks = tl_stacks_new();
-		if (lv.stacks && cli->max_stacks)
-			tl_stacks_set_max(lv.stacks, cli->max_stacks);
-		if (!lv.sym || !lv.stacks) {
+		lv.refs = tl_stackrefs_new(cli->max_stacks, read_kernel_stack, deliver_stack, &lv);
+		if (!lv.refs) {
 			fprintf(stderr, "tcplinger: out of memory\n");
 			code = 1;
 			goto out;
@@ -494,16 +354,14 @@ int tl_run_live(const struct tl_cli *cli)
 	/* Sockets that exist already, seeded before the ring is read so the
 	 * engine can tell which queued events a seed already reflects; their
 	 * owners are whoever holds them now (/proc). */
-	lv.scan_all = true;
-	ret = tl_loader_seed(lv.loader, &skipped);
-	lv.scan_all = false;
+	ret = tl_loader_seed(lv.loader, on_first_seed, &lv, &skipped);
 	if (ret < 0)
 		fprintf(stderr, "tcplinger: warning: could not list the sockets that exist already: "
 			"%s\n", strerror(-ret));
 	else if (skipped)
 		fprintf(stderr, "tcplinger: warning: could not enter %d network namespace%s: their "
 			"existing sockets are not known\n", skipped, skipped > 1 ? "s" : "");
-	holder_scan(&lv, now_ns(CLOCK_BOOTTIME));
+	emit_holders(&lv, now_ns(CLOCK_BOOTTIME));
 	lv.watch_out = (cli->print || (cli->path && !strcmp(cli->path, "-"))) && out_watchable();
 	start = lv.last_flush_ns = clock_tick(&lv);
 	if (cli->path)
@@ -538,11 +396,9 @@ int tl_run_live(const struct tl_cli *cli)
 	clock_tick(&lv);
 	/* tw socks may have turned TIME_WAIT without a trace: look again
 	 * before reporting what is still open; the last tick closes it. */
-	lv.refreshing = true;
-	lv.nscan = 0;
-	tl_loader_seed(lv.loader, &skipped);
+	tl_loader_seed(lv.loader, on_refresh_seed, &lv, &skipped);
 	if (cli->leaks)
-		holder_scan(&lv, now_ns(CLOCK_BOOTTIME));
+		emit_holders(&lv, now_ns(CLOCK_BOOTTIME));
 	clock_tick(&lv);
 	if (lv.session && !lv.out_err)
 		tl_session_finish(lv.session);
@@ -553,15 +409,13 @@ int tl_run_live(const struct tl_cli *cli)
 		fprintf(stderr, "tcplinger: writing the report failed: %s\n", strerror(lv.out_err));
 	if (lv.out_err)
 		code = 1;
-	report_losses(&lv);
+	warn_losses(&lv);
 	if (lv.log && close_log(&lv))
 		code = 1;
 out:
 	tl_session_free(lv.session);
 	tl_loader_close(lv.loader);
-	tl_sym_free(lv.sym);
-	tl_stacks_free(lv.stacks);
-	tl_idmap_free(&lv.stack_refs);
-	free(lv.scan);
+	tl_stackrefs_free(lv.refs);
+	tl_holder_scan_free(&lv.holders);
 	return code;
 }

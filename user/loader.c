@@ -42,7 +42,6 @@ struct tl_loader {
 	uint32_t netns;		/* filter: 0 = any */
 	bool leaks;
 	int handled;		/* events handed over by the current poll */
-	bool stop;		/* on_event asked the current poll to stop */
 };
 
 /* libbpf's print hook has no context: one flag for the process */
@@ -156,11 +155,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 	if (size != sizeof(struct tl_event))
 		return 0;
 	l->handled++;
-	if (l->on_event && l->on_event(data, l->ctx)) {
-		l->stop = true;
-		/* libbpf stops consuming only on a negative return */
-		return -ECANCELED;
-	}
+	if (l->on_event)
+		l->on_event(data, l->ctx);
 	return 0;
 }
 
@@ -400,11 +396,18 @@ err_out:
 	return ret;
 }
 
+/* One seed pass: the iterator and where its events go. */
+struct seed_pass {
+	struct tl_loader *l;
+	tl_event_fn fn;
+	void *ctx;
+};
+
 /* Runs the iterator once in the calling thread's netns (iter/tcp walks
  * the netns of whoever creates the iterator); called by tl_netns_foreach. */
-static int seed_here(void *ctx)
+static int seed_here(void *arg)
 {
-	struct tl_loader *l = ctx;
+	struct seed_pass *sp = arg;
 	union {
 		struct tl_event ev[SEED_BATCH];
 		char raw[SEED_BATCH * sizeof(struct tl_event)];
@@ -414,7 +417,7 @@ static int seed_here(void *ctx)
 	int fd, count = 0;
 	ssize_t n;
 
-	link = bpf_program__attach_iter(l->skel->progs.tl_seed, NULL);
+	link = bpf_program__attach_iter(sp->l->skel->progs.tl_seed, NULL);
 	if (!link)
 		return -errno;
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -439,8 +442,7 @@ static int seed_here(void *ctx)
 
 			memcpy(&ev, buf.raw + off, sizeof(ev));
 			count++;
-			if (l->on_event)
-				l->on_event(&ev, l->ctx);	/* seeds are never cut short */
+			sp->fn(&ev, sp->ctx);
 		}
 		/* keep a partial record for the next read */
 		memmove(buf.raw, buf.raw + off, have - off);
@@ -452,11 +454,13 @@ out_link:
 	return count;
 }
 
-int tl_loader_seed(struct tl_loader *l, int *skipped)
+int tl_loader_seed(struct tl_loader *l, tl_event_fn fn, void *ctx, int *skipped)
 {
-	if (!l)
+	struct seed_pass sp = { .l = l, .fn = fn, .ctx = ctx };
+
+	if (!l || !fn)
 		return -EINVAL;
-	return tl_netns_foreach(l->netns, seed_here, l, skipped);
+	return tl_netns_foreach(l->netns, seed_here, &sp, skipped);
 }
 
 int tl_loader_poll(struct tl_loader *l, int timeout_ms)
@@ -464,11 +468,8 @@ int tl_loader_poll(struct tl_loader *l, int timeout_ms)
 	int ret;
 
 	l->handled = 0;
-	l->stop = false;
 	ret = ring_buffer__poll(l->rb, timeout_ms);
-	if (ret < 0 && !l->stop)
-		return ret;
-	return l->handled;
+	return ret < 0 ? ret : l->handled;
 }
 
 int tl_loader_drain(struct tl_loader *l)
@@ -476,11 +477,8 @@ int tl_loader_drain(struct tl_loader *l)
 	int ret;
 
 	l->handled = 0;
-	l->stop = false;
 	ret = ring_buffer__consume(l->rb);
-	if (ret < 0 && !l->stop)
-		return ret;
-	return l->handled;
+	return ret < 0 ? ret : l->handled;
 }
 
 int tl_loader_stack(struct tl_loader *l, uint32_t ref, uint64_t *ips, int max)

@@ -10,15 +10,14 @@
 #include "../bpf/events.h"
 #include "filter.h"
 
-/* Return non-zero to stop the current poll. */
-typedef int (*tl_event_fn)(const struct tl_event *ev, void *ctx);
+typedef void (*tl_event_fn)(const struct tl_event *ev, void *ctx);
 
 struct tl_loader_opts {
 	struct tl_filter filter;
 	size_t ringbuf_bytes;	/* 0 = default; rounded up to a power of two */
 	bool verbose;		/* let libbpf print its own diagnostics */
 	bool leaks;		/* watch send/recv/close and take user stacks */
-	tl_event_fn on_event;
+	tl_event_fn on_event;	/* what the ring buffer delivers */
 	void *ctx;
 };
 
@@ -31,9 +30,10 @@ int tl_loader_open(struct tl_loader **out, const struct tl_loader_opts *opts,
 		   char *err, size_t errlen);
 /* Emits a TL_EV_SEED for every matching socket that exists now (iter/tcp,
  * in every network namespace), each full socket's followed by a
- * TL_EV_INODE, through on_event.  Returns the number
- * seeded or a negative errno; *skipped counts namespaces not entered. */
-int tl_loader_seed(struct tl_loader *l, int *skipped);
+ * TL_EV_INODE, through fn: each pass says what its seeds are for.
+ * Returns the number seeded or a negative errno; *skipped counts
+ * namespaces not entered. */
+int tl_loader_seed(struct tl_loader *l, tl_event_fn fn, void *ctx, int *skipped);
 /* Waits up to timeout_ms for events and hands them to on_event.
  * Returns events handled, or a negative errno (-EINTR on a signal). */
 int tl_loader_poll(struct tl_loader *l, int timeout_ms);

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "units.h"
-#include "cli.h"
+#include "run.h"
 #include "stacks.h"
 
 

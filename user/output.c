@@ -10,6 +10,7 @@
 #include "leaks.h"
 #include "output.h"
 #include "stacks.h"
+#include "summary.h"
 #include "textbuf.h"
 
 
@@ -30,13 +31,18 @@ static struct tl_textbuf *line_start(struct line *l)
 	return &l->tb;
 }
 
-static void emit(struct tl_output *out, struct line *l)
+static void emit_to(FILE *f, struct line *l)
 {
 	/* Cut short only when memory ran out: the line still ends in '\n'. */
 	if (l->tb.len == l->tb.max)
 		l->tb.buf[l->tb.len - 1] = '\n';
-	fwrite(l->tb.buf, 1, l->tb.len, out->f);
+	fwrite(l->tb.buf, 1, l->tb.len, f);
 	tb_release(&l->tb);
+}
+
+static void emit(struct tl_output *out, struct line *l)
+{
+	emit_to(out->f, l);
 }
 
 void tl_output_init(struct tl_output *out, FILE *f, enum tl_format fmt, bool wide)
@@ -576,8 +582,11 @@ void tl_output_transition(struct tl_output *out, const struct tl_transition *t)
 void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 {
 	struct line l;
-	struct tl_textbuf *tb = line_start(&l);
+	struct tl_textbuf *tb;
 
+	if (out->fmt == TL_FMT_TEXT && out->transitions && !out->at_end)
+		return;
+	tb = line_start(&l);
 	if (out->fmt == TL_FMT_JSON) {
 		json_lifecycle(tb, lc);
 	} else if (out->fmt == TL_FMT_CSV) {
@@ -590,6 +599,40 @@ void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 		text_lifecycle(out, tb, lc);
 	}
 	emit(out, &l);
+}
+
+void tl_output_at_end(struct tl_output *out)
+{
+	struct line l;
+
+	out->at_end = true;
+	if (out->fmt != TL_FMT_TEXT || !out->transitions)
+		return;
+	tb_str(line_start(&l), "\nStill open at the end of the trace:\n");
+	emit(out, &l);
+	out->header_done = false;
+}
+
+void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint64_t ts_ns,
+		       uint64_t span_ns, bool final, uint64_t lost, uint64_t evicted)
+{
+	struct line l;
+	struct tl_textbuf *tb = line_start(&l);
+	char title[96];
+
+	if (out->fmt == TL_FMT_JSON) {
+		tl_summary_json(tb, sum, ts_ns, span_ns, final, lost, evicted);
+		emit(out, &l);
+		return;
+	}
+	snprintf(title, sizeof(title), final ? "Summary of the whole trace (%.1f s)"
+					     : "Summary of the last %.1f s",
+		 (double)span_ns / NS_PER_SEC);
+	tb_chr(tb, '\n');
+	tl_summary_text(tb, sum, title, lost, evicted);
+	emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
+	if (out->fmt == TL_FMT_TEXT)
+		out->header_done = false;	/* repeat the header after it */
 }
 
 /* ---- leak reports (a few rows per report: printf where it reads best) ---- */

@@ -24,6 +24,10 @@ struct tl_output {
 	enum tl_format fmt;
 	int64_t boot_to_real_ns;	/* CLOCK_BOOTTIME + this = wall clock */
 	bool header_done;		/* text: header printed (once per output) */
+	/* text: transitions shown in place of lifecycles (two tables at once
+	 * would not read), until those still open at the end */
+	bool transitions;
+	bool at_end;
 	bool wide;			/* text: address columns fit any IPv6 */
 	/* text: "HH:MM:SS." of the second rows were last stamped with
 	 * (clock_len 0 until the first) */
@@ -40,6 +44,15 @@ int64_t tl_boot_to_real_ns(void);
 void tl_output_transition(struct tl_output *out, const struct tl_transition *t);
 void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc);
 void tl_output_flush(struct tl_output *out);
+/* The lifecycles still open at the end follow (text with transitions:
+ * under a title of their own). */
+void tl_output_at_end(struct tl_output *out);
+
+struct tl_summary;
+/* A summary of span_ns up to ts_ns: a JSON line, or text (on stderr for
+ * CSV, which holds lifecycles only). */
+void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint64_t ts_ns,
+		       uint64_t span_ns, bool final, uint64_t lost, uint64_t evicted);
 
 struct tl_leaks;
 struct tl_stacks;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "grow.h"
 #include "procfs.h"
 
 /* Reads up to len-1 bytes of /proc/PID/NAME into buf, NUL-terminated:
@@ -59,37 +60,37 @@ int tl_procfs_cmdline(int pid, char *buf, size_t len)
 	return 0;
 }
 
-int tl_procfs_comm(int pid, char *buf, size_t len)
+/* /proc/PID/comm without the newline, truncated to len-1 bytes. */
+static int read_comm(int pid, char *buf, size_t len)
 {
 	char tmp[64], *nl;
-	ssize_t n;
+	ssize_t n = read_proc(pid, "comm", tmp, sizeof(tmp));
 
-	if (!buf || !len)
-		return -EINVAL;
-	n = read_proc(pid, "comm", tmp, sizeof(tmp));
 	if (n < 0)
 		return (int)n;
 	/* Only the newline the kernel adds: a comm may hold one of its own. */
 	nl = n > 0 && tmp[n - 1] == '\n' ? &tmp[n - 1] : NULL;
 	if (nl)
 		*nl = 0;
-	snprintf(buf, len, "%s", tmp);
+	n = (ssize_t)strnlen(tmp, len - 1);
+	memcpy(buf, tmp, (size_t)n);
+	buf[n] = 0;
 	return 0;
 }
 
-int tl_procfs_ppid(int pid)
+int tl_procfs_stat(int pid, char *buf, size_t len, char **fields)
 {
-	char buf[512], *p, state;
-	int ppid;
-	ssize_t n = read_proc(pid, "stat", buf, sizeof(buf));
+	ssize_t n = read_proc(pid, "stat", buf, len);
+	char *p;
 
 	if (n < 0)
 		return (int)n;
-	/* "pid (comm) state ppid ...": comm may hold spaces and ')'. */
+	/* "pid (comm) state ...": the fields resume after the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || ppid < 0)
+	if (!p || p[1] != ' ')
 		return -EIO;
-	return ppid;
+	*fields = p + 2;
+	return 0;
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -132,6 +133,16 @@ struct scan {
 	size_t n, cap;
 };
 
+/* The directory open at fd (consumed), or NULL. */
+static DIR *dir_of(int fd)
+{
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 /* Adds the matching fds listed in the fd directory open at dfd
  * (consumed); how many it found, or -ENOMEM.  *empty: it lists none. */
 static int scan_fds(struct scan *sc, int dfd, int pid, bool *empty)
@@ -142,11 +153,9 @@ static int scan_fds(struct scan *sc, int dfd, int pid, bool *empty)
 	DIR *d;
 
 	*empty = true;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
+	d = dir_of(dfd);
+	if (!d)
 		return 0;
-	}
 	while ((de = readdir(d))) {
 		long fd = parse_num(de->d_name);
 		uint64_t ino;
@@ -164,16 +173,9 @@ static int scan_fds(struct scan *sc, int dfd, int pid, bool *empty)
 		ino = strtoull(link + 8, &end, 10);
 		if (*end != ']' || !bsearch(&ino, sc->keys, sc->nkeys, sizeof(*sc->keys), u64_cmp))
 			continue;
-		if (sc->n == sc->cap) {
-			size_t cap = sc->cap ? sc->cap * 2 : 64;
-			struct tl_holder *nv = realloc(sc->v, cap * sizeof(*nv));
-
-			if (!nv) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			sc->v = nv;
-			sc->cap = cap;
+		if (!tl_grow(&sc->v, &sc->cap, sc->n, sizeof(*sc->v), 64)) {
+			closedir(d);
+			return -ENOMEM;
 		}
 		memset(&sc->v[sc->n], 0, sizeof(sc->v[sc->n]));
 		sc->v[sc->n].ino = ino;
@@ -201,14 +203,9 @@ static int scan_other_thread(struct scan *sc, int procfd, int pid)
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%d/task", pid);
-	fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	d = dir_of(openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	if (!d)
 		return 0;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
 	while ((de = readdir(d))) {
 		long tid = parse_num(de->d_name);
 
@@ -244,7 +241,7 @@ static int scan_pid(struct scan *sc, int procfd, int pid)
 		ret = scan_other_thread(sc, procfd, pid);
 	if (ret <= 0)
 		return ret;
-	if (tl_procfs_comm(pid, comm, sizeof(comm))) {
+	if (read_comm(pid, comm, sizeof(comm))) {
 		sc->n = first;	/* exited meanwhile */
 		return 0;
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Process facts from /proc: which processes hold given sockets, and their
- * names, command lines and parents.  A process that is gone reads as
+ * Process facts from /proc: which processes hold given sockets, their
+ * command lines and their stat lines.  A process that is gone reads as
  * -ESRCH.
  */
 #ifndef TCPLINGER_PROCFS_H
@@ -28,9 +28,9 @@ int tl_procfs_holders(const uint64_t *inos, size_t n, struct tl_holder **out, si
  * truncated to len-1 bytes and NUL-terminated ("" for kernel threads);
  * returns 0 or -errno. */
 int tl_procfs_cmdline(int pid, char *buf, size_t len);
-/* /proc/PID/comm without the newline, truncated likewise. */
-int tl_procfs_comm(int pid, char *buf, size_t len);
-/* Parent tgid of pid (0 for init and kthreadd), or -errno. */
-int tl_procfs_ppid(int pid);
+/* /proc/PID/stat into buf (len-1 bytes at most); *fields points at its
+ * third field, the state, past a comm that may hold spaces and ')'.
+ * Returns 0 or -errno (-EIO when it does not parse). */
+int tl_procfs_stat(int pid, char *buf, size_t len, char **fields);
 
 #endif /* TCPLINGER_PROCFS_H */

@@ -39,7 +39,7 @@ enum {
 struct conn {
 	uint64_t sk_id;		/* full socket id, 0 once it became a tw sock */
 	uint64_t tw_id;		/* timewait sock id, 0 until tcp_time_wait() */
-	uint64_t conn;		/* 0: a free record */
+	uint64_t number;	/* the lifecycle's conn, 1, 2, 3...; 0: a free record */
 	uint64_t start_ns;
 	uint64_t enter_ns;	/* entry into the current state */
 	uint64_t end_ns;

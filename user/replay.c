@@ -3,9 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include "cli.h"
 #include "logfile.h"
+#include "run.h"
 #include "session.h"
 #include "stacks.h"
 
@@ -73,13 +72,7 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 		  const struct tl_log_header *h, const char *name, FILE *out,
 		  const uint64_t *warnings)
 {
-	struct tl_session_opts sopts = {
-		.fmt = cli->fmt, .events = cli->events, .interval_ns = cli->interval_ns,
-		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
-		.wide = cli->wide || cli->filter.family == AF_INET6,
-		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .out = out,
-		.boot_to_real_ns = h->boot_to_real_ns, .max_stacks = cli->max_stacks,
-	};
+	struct tl_session_opts sopts = tl_session_opts_of(cli, out, h->boot_to_real_ns);
 	const struct tl_stacks *stacks;
 	struct tl_session *s;
 	struct tl_event evs[BATCH];

@@ -17,7 +17,6 @@
 struct tl_session_opts {
 	enum tl_format fmt;
 	bool events;		/* report every transition */
-	bool quiet;		/* report nothing per connection */
 	bool wide;		/* text: columns wide enough for IPv6 */
 	uint64_t interval_ns;	/* summary every interval_ns of event time; 0 = none */
 	long pid;		/* only lifecycles owned by pid; 0 = any */
@@ -31,7 +30,12 @@ struct tl_session_opts {
 };
 
 struct tl_session;
+struct tl_cli;
 
+/* A run's session options, as its command line says; the report goes to
+ * out, text times shifted by boot_to_real_ns. */
+struct tl_session_opts tl_session_opts_of(const struct tl_cli *cli, FILE *out,
+					  int64_t boot_to_real_ns);
 struct tl_session *tl_session_new(const struct tl_session_opts *opts);
 void tl_session_feed(struct tl_session *s, const struct tl_event *ev);
 /* A TL_EV_STACK's frames (its blob), for the leak report: kept only with
@@ -39,9 +43,9 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev);
 void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len);
 /* Caps the memory stacks may take (tl_stacks_set_limit()). */
 void tl_session_stack_limit(struct tl_session *s, size_t bytes);
-/* Whether a tick at ts_ns would print an interval report (live scans
- * /proc for holders just before such a tick). */
-bool tl_session_report_due(const struct tl_session *s, uint64_t ts_ns);
+/* Whether a tick at ts_ns would print an interval summary or leak report
+ * (live scans /proc for holders just before such a tick). */
+bool tl_session_interval_due(const struct tl_session *s, uint64_t ts_ns);
 /* Reports what is still open and the final summary, as of the last tick. */
 void tl_session_finish(struct tl_session *s);
 /* The stacks kept, and the counts of those refused (tl_stacks_refused(),

@@ -6,12 +6,17 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include "grow.h"
+#include "hash.h"
 #include "idmap.h"
 #include "stacks.h"
 
 #define MAX_FRAMES 64
 /* What a reference costs besides its blob: the map's slot, with room. */
 #define REF_COST 32
+/* What a distinct blob costs in the hash index, as counted since the
+ * index was a table of u32s kept at most half full. */
+#define INDEX_COST (2 * sizeof(uint32_t))
 
 /* One distinct blob: a log may name the same bytes by many references. */
 struct entry {
@@ -20,14 +25,15 @@ struct entry {
 	size_t len;
 	uint64_t hash;
 	uint32_t ref;		/* the first reference that named it */
+	uint32_t next;		/* the next entry of the same hash: index + 1, 0 none */
 };
 
 struct tl_stacks {
 	struct entry *ents;	/* distinct blobs, by index */
-	uint32_t nents, cap;
+	uint32_t nents;
+	size_t cap;
 	struct tl_idmap refs;	/* reference -> entry index */
-	uint32_t *index;	/* open addressing on hash: entry index + 1, 0 = free */
-	uint32_t index_cap;
+	struct tl_idmap by_hash;	/* hash -> newest entry of that hash */
 	uint32_t max_ref;	/* the highest reference stored */
 	uint64_t seed;		/* blobs come from logs: crafted ones must not collide */
 	size_t bytes, limit;	/* memory held and its cap (0: none) */
@@ -35,22 +41,6 @@ struct tl_stacks {
 	uint32_t max;		/* distinct stacks kept at most (nents) */
 	uint64_t dropped;
 };
-
-static uint64_t hash_blob(uint64_t seed, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-
-	while (n--) {
-		h ^= *b++;
-		h *= 0x100000001b3ULL;
-	}
-	/* fold the high bits into the low ones the index uses */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
 
 struct tl_stacks *tl_stacks_new(void)
 {
@@ -100,7 +90,7 @@ void tl_stacks_free(struct tl_stacks *t)
 		free((void *)t->ents[i].st.frames);
 	}
 	free(t->ents);
-	free(t->index);
+	tl_idmap_free(&t->by_hash);
 	tl_idmap_free(&t->refs);
 	free(t);
 }
@@ -146,53 +136,28 @@ static bool parse(struct entry *e)
 	return true;
 }
 
-static void index_put(struct tl_stacks *t, uint32_t ix)
+/* Files entry ix under its hash; false without memory. */
+static bool index_put(struct tl_stacks *t, uint32_t ix)
 {
-	uint32_t i = (uint32_t)t->ents[ix].hash & (t->index_cap - 1);
+	struct entry *e = &t->ents[ix];
+	uint32_t newest;
 
-	while (t->index[i])
-		i = (i + 1) & (t->index_cap - 1);
-	t->index[i] = ix + 1;
-}
-
-/* Room in the index and the entries for one more blob. */
-static int reserve(struct tl_stacks *t)
-{
-	if (t->nents == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 64;
-		struct entry *ne = realloc(t->ents, (size_t)cap * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		t->ents = ne;
-		t->cap = cap;
-	}
-	if ((t->nents + 1) * 2 > t->index_cap) {
-		uint32_t cap = t->index_cap ? t->index_cap * 2 : 128;
-		uint32_t *ni = calloc(cap, sizeof(*ni));
-
-		if (!ni)
-			return -ENOMEM;
-		free(t->index);
-		t->index = ni;
-		t->index_cap = cap;
-		for (uint32_t i = 0; i < t->nents; i++)
-			index_put(t, i);
-	}
-	return 0;
+	e->next = tl_idmap_get(&t->by_hash, e->hash, &newest) ? newest + 1 : 0;
+	return tl_idmap_put(&t->by_hash, e->hash, ix);
 }
 
 /* The entry holding these bytes, or -1. */
 static int64_t find(const struct tl_stacks *t, const void *blob, size_t len, uint64_t h)
 {
-	if (!t->index_cap)
-		return -1;
-	for (uint32_t i = (uint32_t)h & (t->index_cap - 1); t->index[i];
-	     i = (i + 1) & (t->index_cap - 1)) {
-		const struct entry *e = &t->ents[t->index[i] - 1];
+	uint32_t ix;
 
-		if (e->hash == h && e->len == len && !memcmp(e->blob, blob, len))
-			return t->index[i] - 1;
+	if (!tl_idmap_get(&t->by_hash, h, &ix))
+		return -1;
+	for (uint32_t i = ix + 1; i; i = t->ents[i - 1].next) {
+		const struct entry *e = &t->ents[i - 1];
+
+		if (e->len == len && !memcmp(e->blob, blob, len))
+			return i - 1;
 	}
 	return -1;
 }
@@ -217,7 +182,7 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 		return -EINVAL;
 	if (tl_idmap_get(&t->refs, ref, &cur))
 		return 0;	/* the first word on a reference stands */
-	h = hash_blob(t->seed, blob, len);
+	h = tl_hash_bytes(t->seed, blob, len);
 	ix = find(t, blob, len, h);
 	if (ix < 0 && tl_stacks_full(t)) {
 		t->dropped++;
@@ -225,11 +190,11 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 	}
 	if (ix < 0) {
 		struct entry ne = { .len = len, .hash = h, .ref = ref };
-		size_t cost = len + sizeof(ne) + 2 * sizeof(*t->index) + REF_COST;
+		size_t cost = len + sizeof(ne) + INDEX_COST + REF_COST;
 
 		if (!afford(t, cost))
 			return -ENOSPC;
-		if (reserve(t))
+		if (!tl_grow(&t->ents, &t->cap, t->nents, sizeof(*t->ents), 64))
 			return -ENOMEM;
 		ne.blob = malloc(len ? len : 1);
 		if (!ne.blob)
@@ -239,14 +204,15 @@ static int store(struct tl_stacks *t, uint32_t ref, const void *blob, size_t len
 			free(ne.blob);
 			return -EINVAL;
 		}
-		if (!tl_idmap_put(&t->refs, ref, t->nents)) {
+		e = &t->ents[t->nents];
+		*e = ne;
+		if (!tl_idmap_put(&t->refs, ref, t->nents) || !index_put(t, t->nents)) {
+			tl_idmap_del(&t->refs, ref);
 			free(ne.blob);
 			free((void *)ne.st.frames);
 			return -ENOMEM;
 		}
-		e = &t->ents[t->nents];
-		*e = ne;
-		index_put(t, t->nents++);
+		t->nents++;
 		t->bytes += cost + (size_t)e->st.nframes * sizeof(*e->st.frames);
 	} else {
 		/* the same bytes again under another name: only the name */
@@ -268,7 +234,7 @@ int tl_stacks_add(struct tl_stacks *t, uint32_t ref, const void *blob, size_t le
 
 uint32_t tl_stacks_intern(struct tl_stacks *t, const void *blob, size_t len, bool *is_new)
 {
-	int64_t ix = find(t, blob, len, hash_blob(t->seed, blob, len));
+	int64_t ix = find(t, blob, len, tl_hash_bytes(t->seed, blob, len));
 	uint32_t ref = t->max_ref + 1;
 
 	*is_new = false;

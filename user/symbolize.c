@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "procfs.h"
 #include "symelf.h"
 #include "symbolize.h"
 
@@ -82,13 +83,6 @@ void tl_sym_free(struct tl_symbolizer *s)
 	free(s);
 }
 
-void tl_sym_forget(struct tl_symbolizer *s, int pid)
-{
-	for (int i = 0; i < MAX_PROCS; i++)
-		if (s->procs[i].pid == pid && pid > 0)
-			proc_drop(&s->procs[i]);
-}
-
 unsigned int tl_sym_binaries_opened(const struct tl_symbolizer *s)
 {
 	return s->opened;
@@ -100,48 +94,14 @@ static int proc_err(int err)
 	return err == ENOENT ? -ESRCH : -err;
 }
 
-/* Reads a small /proc file into buf, NUL-terminated; length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
-{
-	ssize_t n, got = 0;
-	int fd, err;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while ((size_t)got < len - 1) {
-		n = read(fd, buf + got, len - 1 - got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = errno;
-			close(fd);
-			return -err;
-		}
-		if (n == 0)
-			break;
-		got += n;
-	}
-	close(fd);
-	buf[got] = 0;
-	return got;
-}
-
 /* The process's identity, or -ESRCH if it is gone or a zombie. */
 static int read_ident(int pid, uint64_t ident[3])
 {
-	char path[64], buf[1024], *p, *end;
-	ssize_t n;
+	char buf[1024], *p, *end;
+	int err = tl_procfs_stat(pid, buf, sizeof(buf), &p);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return proc_err((int)-n);
-	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return -EIO;
-	p += 2;
+	if (err)
+		return err;
 	if (*p == 'Z' || *p == 'X')
 		return -ESRCH;
 	ident[0] = ident[1] = ident[2] = 0;

@@ -36,8 +36,6 @@ void tl_sym_free(struct tl_symbolizer *s);
  * string the caller frees.  Returns n, or a negative errno if the process
  * is gone (-ESRCH) or unreadable (then out[] is untouched). */
 int tl_sym_resolve(struct tl_symbolizer *s, int pid, const uint64_t *ips, int n, char **out);
-/* Drops what is cached about pid (e.g. on its exit or exec). */
-void tl_sym_forget(struct tl_symbolizer *s, int pid);
 /* The time each binary may take to parse and look up in (default 1 s):
  * past it, its frames show as libfoo.so+0x1234. */
 void tl_sym_set_budget(struct tl_symbolizer *s, uint64_t ns);

@@ -43,28 +43,26 @@ static void reserve(struct tl_textbuf *tb, size_t n)
 	tb->heap = true;
 }
 
-void tb_mem_cut(struct tl_textbuf *tb, const void *s, size_t n)
+/* How many of n more bytes fit, after growing if it may. */
+static size_t fit(struct tl_textbuf *tb, size_t n)
 {
 	size_t room;
 
 	reserve(tb, n);
 	room = tb->max - tb->len;
+	return n < room ? n : room;
+}
 
-	if (n > room)
-		n = room;
+void tb_mem_cut(struct tl_textbuf *tb, const void *s, size_t n)
+{
+	n = fit(tb, n);
 	memcpy(tb->buf + tb->len, s, n);
 	tb->len += n;
 }
 
 static void fill(struct tl_textbuf *tb, char c, size_t n)
 {
-	size_t room;
-
-	reserve(tb, n);
-	room = tb->max - tb->len;
-
-	if (n > room)
-		n = room;
+	n = fit(tb, n);
 	memset(tb->buf + tb->len, c, n);
 	tb->len += n;
 }

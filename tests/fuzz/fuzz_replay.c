@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sanitizer/allocator_interface.h>
-#include "cli.h"
+#include "run.h"
 #include "fuzz_frame.h"
 
 #define MS 1000000ULL

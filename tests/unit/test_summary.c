@@ -2,9 +2,11 @@
 /* Histogram accuracy against exact percentiles, and the linger report. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "unit.h"
 #include "hist.h"
-#include "report.h"
+#include "summary.h"
+#include "textbuf.h"
 
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
@@ -12,7 +14,7 @@
 
 /* Big structs live here, not on the stack. */
 static struct tl_hist h, h2, h3;
-static struct tl_report rep;
+static struct tl_summary rep;
 static uint64_t data[N];
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -331,7 +333,7 @@ static void add_case(const struct lc_case *c)
 	lc.fin_wait2_ns = c->fin_wait2_ns;
 	lc.close_wait_ns = c->close_wait_ns;
 	lc.time_wait_ns = c->time_wait_ns;
-	tl_report_add(&rep, &lc);
+	tl_summary_add(&rep, &lc);
 }
 
 static void test_report_add(void)
@@ -381,7 +383,7 @@ static void test_report_add(void)
 		{ overflow, 5, TL_END_TW_OVERFLOW, true, 1 * MS, 0, 0 },
 	};
 
-	tl_report_reset(&rep);
+	tl_summary_reset(&rep);
 
 	add_case(&cases[0]);
 	CHECK_EQ_U64(rep.state[TL_TCP_FIN_WAIT2].count, 1);
@@ -424,7 +426,7 @@ static void test_report_add(void)
 	CHECK_EQ_U64(rep.state[TL_TCP_CLOSE].count, 0);
 	CHECK_EQ_U64(rep.state[TL_TCP_LISTEN].count, 0);
 
-	tl_report_reset(&rep);
+	tl_summary_reset(&rep);
 	CHECK_EQ_U64(rep.lifecycles, 0);
 	CHECK_EQ_U64(rep.state[TL_TCP_ESTABLISHED].count, 0);
 }
@@ -440,34 +442,41 @@ static void test_report_headline_once(void)
 	struct tl_lifecycle lc = mk_lc(sp, 5, TL_END_TW_EXPIRED, true);
 
 	lc.time_wait_ns = 60 * SEC;
-	tl_report_reset(&rep);
-	tl_report_add(&rep, &lc);
+	tl_summary_reset(&rep);
+	tl_summary_add(&rep, &lc);
 	CHECK_EQ_U64(rep.state[TL_TCP_TIME_WAIT].count, 1);
 	CHECK_EQ_U64(rep.state[TL_TCP_TIME_WAIT].sum, 60 * SEC);
 	CHECK_EQ_U64(rep.state[TL_TCP_FIN_WAIT2].count, 0);
 }
 
+/* What was written, as a string the caller frees. */
+static char *captured(struct tl_textbuf *tb)
+{
+	char *s = strndup(tb->buf, tb->len);
+
+	tb_release(tb);
+	return s;
+}
+
 static char *capture_json(uint64_t ts, uint64_t interval, bool final,
 			  uint64_t lost, uint64_t evicted)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	char small[64];
+	struct tl_textbuf tb;
 
-	tl_report_print_json(m, &rep, ts, interval, final, lost, evicted);
-	fclose(m);
-	return buf;
+	tb_init_grow(&tb, small, sizeof(small));
+	tl_summary_json(&tb, &rep, ts, interval, final, lost, evicted);
+	return captured(&tb);
 }
 
 static char *capture_text(const char *title, uint64_t lost, uint64_t evicted)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	char small[64];
+	struct tl_textbuf tb;
 
-	tl_report_print_text(m, &rep, title, lost, evicted);
-	fclose(m);
-	return buf;
+	tb_init_grow(&tb, small, sizeof(small));
+	tl_summary_text(&tb, &rep, title, lost, evicted);
+	return captured(&tb);
 }
 
 static void fill_small_report(void)
@@ -483,15 +492,15 @@ static void fill_small_report(void)
 	};
 	struct tl_lifecycle lc;
 
-	tl_report_reset(&rep);
+	tl_summary_reset(&rep);
 	lc = mk_lc(sp, 5, TL_END_TW_EXPIRED, true);
 	lc.time_wait_ns = 60 * SEC;
-	tl_report_add(&rep, &lc);
+	tl_summary_add(&rep, &lc);
 	lc = mk_lc(cw, 4, TL_END_CLOSED, true);
 	lc.close_wait_ns = 1500 * 1000;
-	tl_report_add(&rep, &lc);
+	tl_summary_add(&rep, &lc);
 	lc = mk_lc(sp, 2, TL_END_UNKNOWN, false);
-	tl_report_add(&rep, &lc);
+	tl_summary_add(&rep, &lc);
 }
 
 static void test_report_json(void)
@@ -530,7 +539,7 @@ static void test_report_json(void)
 	free(got);
 
 	/* Empty: the headline states are there all the same. */
-	tl_report_reset(&rep);
+	tl_summary_reset(&rep);
 	got = capture_json(1, 2, false, 0, 0);
 	CHECK(strstr(got, "\"final\":false,\"lifecycles\":0,\"incomplete\":0,") != NULL);
 	CHECK(strstr(got, "\"states\":{\"FIN_WAIT2\":{\"count\":0,\"p50_ns\":0,"
@@ -553,8 +562,8 @@ static void test_report_inexact_start(void)
 
 	lc.start_exact = false;
 	lc.close_wait_ns = 3600 * SEC;
-	tl_report_reset(&rep);
-	tl_report_add(&rep, &lc);
+	tl_summary_reset(&rep);
+	tl_summary_add(&rep, &lc);
 	CHECK_EQ_U64(rep.state[TL_TCP_CLOSE_WAIT].count, 0);
 	CHECK_EQ_U64(rep.state[TL_TCP_LAST_ACK].count, 1);
 	CHECK_EQ_U64(rep.complete, 1);
@@ -584,8 +593,8 @@ static void test_report_text(void)
 
 	lc.fin_wait2_ns = 3 * MS + 456 * 1000;
 	lc.time_wait_ns = 60 * SEC;
-	tl_report_reset(&rep);
-	tl_report_add(&rep, &lc);
+	tl_summary_reset(&rep);
+	tl_summary_add(&rep, &lc);
 	got = capture_text("tcplinger", 7, 8);
 	if (getenv("UNIT_VERBOSE"))
 		fputs(got, stderr);
@@ -610,12 +619,12 @@ static void test_report_text(void)
 
 static void test_report_merge(void)
 {
-	static struct tl_report a;
+	static struct tl_summary a;
 
 	fill_small_report();
-	tl_report_reset(&a);
-	tl_report_merge(&a, &rep);
-	tl_report_merge(&a, &rep);
+	tl_summary_reset(&a);
+	tl_summary_merge(&a, &rep);
+	tl_summary_merge(&a, &rep);
 	CHECK_EQ_U64(a.lifecycles, 6);
 	CHECK_EQ_U64(a.incomplete, 2);
 	CHECK_EQ_U64(a.ends[TL_END_TW_EXPIRED], 2);

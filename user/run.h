@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Options of every subcommand, as parsed by main.c. */
-#ifndef TCPLINGER_CLI_H
-#define TCPLINGER_CLI_H
+/* The run modes (trace and record live, replay from a log) and the
+ * options they take, as main.c parses them from the command line. */
+#ifndef TCPLINGER_RUN_H
+#define TCPLINGER_RUN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,4 +48,4 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 		  const struct tl_log_header *h, const char *name, FILE *out,
 		  const uint64_t *warnings);
 
-#endif /* TCPLINGER_CLI_H */
+#endif /* TCPLINGER_RUN_H */

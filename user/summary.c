@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Per-state linger summary; see report.h. */
+/* Per-state linger summary; see summary.h. */
 #include <inttypes.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "units.h"
-#include "report.h"
+#include "summary.h"
+#include "textbuf.h"
 
-const int tl_report_headline[3] = {
+const int tl_summary_headline[3] = {
 	TL_TCP_FIN_WAIT2, TL_TCP_CLOSE_WAIT, TL_TCP_TIME_WAIT,
 };
 
@@ -17,14 +18,14 @@ static bool is_headline(int state)
 	       state == TL_TCP_TIME_WAIT;
 }
 
-void tl_report_reset(struct tl_report *rep)
+void tl_summary_reset(struct tl_summary *rep)
 {
 	memset(rep, 0, sizeof(*rep));
 }
 
 /* One sample per visited state: the lifecycle's whole time in it.  A first
  * span whose start is not exact is only a lower bound: it stays out. */
-static void add_spans(struct tl_report *rep, const struct tl_lifecycle *lc)
+static void add_spans(struct tl_summary *rep, const struct tl_lifecycle *lc)
 {
 	uint64_t ns[TL_TCP_MAX_STATES] = { 0 };
 	bool seen[TL_TCP_MAX_STATES] = { false };
@@ -45,7 +46,7 @@ static void add_spans(struct tl_report *rep, const struct tl_lifecycle *lc)
 			tl_hist_add(&rep->state[i], ns[i]);
 }
 
-void tl_report_add(struct tl_report *rep, const struct tl_lifecycle *lc)
+void tl_summary_add(struct tl_summary *rep, const struct tl_lifecycle *lc)
 {
 	rep->lifecycles++;
 	if ((unsigned int)lc->end < TL_END_MAX)
@@ -58,7 +59,7 @@ void tl_report_add(struct tl_report *rep, const struct tl_lifecycle *lc)
 	add_spans(rep, lc);
 }
 
-void tl_report_merge(struct tl_report *dst, const struct tl_report *src)
+void tl_summary_merge(struct tl_summary *dst, const struct tl_summary *src)
 {
 	int i;
 
@@ -77,7 +78,7 @@ static int state_at(int i)
 	int rest = i - 3, st;
 
 	if (i < 3)
-		return tl_report_headline[i];
+		return tl_summary_headline[i];
 	for (st = 1; st < TL_TCP_MAX_STATES; st++) {
 		if (is_headline(st))
 			continue;
@@ -87,7 +88,7 @@ static int state_at(int i)
 	return -1;
 }
 
-static bool state_shown(const struct tl_report *rep, int st)
+static bool state_shown(const struct tl_summary *rep, int st)
 {
 	return is_headline(st) || rep->state[st].count;
 }
@@ -100,12 +101,12 @@ static const char *fmt_ms(char *buf, size_t len, uint64_t ns)
 	return buf;
 }
 
-static void print_table(FILE *f, const struct tl_report *rep)
+static void print_table(struct tl_textbuf *tb, const struct tl_summary *rep)
 {
 	char b[4][32];
 	int i, st;
 
-	fprintf(f, "%-12s %8s %12s %12s %12s %12s\n",
+	tb_printf(tb, "%-12s %8s %12s %12s %12s %12s\n",
 		"STATE", "COUNT", "P50_ms", "P90_ms", "P99_ms", "MAX_ms");
 	for (i = 0; (st = state_at(i)) >= 0; i++) {
 		const struct tl_hist *h = &rep->state[st];
@@ -113,11 +114,11 @@ static void print_table(FILE *f, const struct tl_report *rep)
 		if (!state_shown(rep, st))
 			continue;
 		if (!h->count) {
-			fprintf(f, "%-12s %8d %12s %12s %12s %12s\n",
+			tb_printf(tb, "%-12s %8d %12s %12s %12s %12s\n",
 				tl_state_name(st), 0, "-", "-", "-", "-");
 			continue;
 		}
-		fprintf(f, "%-12s %8" PRIu64 " %12s %12s %12s %12s\n",
+		tb_printf(tb, "%-12s %8" PRIu64 " %12s %12s %12s %12s\n",
 			tl_state_name(st), h->count,
 			fmt_ms(b[0], sizeof(b[0]), tl_hist_percentile(h, 50)),
 			fmt_ms(b[1], sizeof(b[1]), tl_hist_percentile(h, 90)),
@@ -137,16 +138,16 @@ static uint64_t slot_hi(int i)
 	return i < 63 ? ((uint64_t)2 << i) - 1 : UINT64_MAX;
 }
 
-static void print_stars(FILE *f, uint64_t val, uint64_t val_max, int width)
+static void print_stars(struct tl_textbuf *tb, uint64_t val, uint64_t val_max, int width)
 {
 	int stars = (int)((long double)val * width / val_max), i;
 
 	for (i = 0; i < width; i++)
-		fputc(i < stars ? '*' : ' ', f);
+		tb_chr(tb, i < stars ? '*' : ' ');
 }
 
 /* bcc's print_log2_hist layout, so the numbers read the same way. */
-static void print_log2(FILE *f, const uint64_t *vals, const char *unit)
+static void print_log2(struct tl_textbuf *tb, const uint64_t *vals, const char *unit)
 {
 	int i, idx_max = -1, stars, width;
 	uint64_t val_max = 0;
@@ -161,59 +162,59 @@ static void print_log2(FILE *f, const uint64_t *vals, const char *unit)
 		return;
 	stars = idx_max <= 32 ? 40 : 20;
 	width = idx_max <= 32 ? 10 : 20;
-	fprintf(f, "%*s%-*s : count    distribution\n", idx_max <= 32 ? 5 : 15, "",
+	tb_printf(tb, "%*s%-*s : count    distribution\n", idx_max <= 32 ? 5 : 15, "",
 		idx_max <= 32 ? 19 : 29, unit);
 	for (i = 0; i <= idx_max; i++) {
-		fprintf(f, "%*" PRIu64 " -> %-*" PRIu64 " : %-8" PRIu64 " |",
+		tb_printf(tb, "%*" PRIu64 " -> %-*" PRIu64 " : %-8" PRIu64 " |",
 			width, slot_lo(i), width, slot_hi(i), vals[i]);
-		print_stars(f, vals[i], val_max, stars);
-		fputs("|\n", f);
+		print_stars(tb, vals[i], val_max, stars);
+		tb_str(tb, "|\n");
 	}
 }
 
-static void print_hists(FILE *f, const struct tl_report *rep)
+static void print_hists(struct tl_textbuf *tb, const struct tl_summary *rep)
 {
 	uint64_t vals[TL_HIST_LOG2_SLOTS];
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		int st = tl_report_headline[i];
+		int st = tl_summary_headline[i];
 		const struct tl_hist *h = &rep->state[st];
 		/* Keep the row count readable: msecs once it reaches 10 ms. */
 		bool ms = h->max >= 10 * NS_PER_MS;
 
 		if (!h->count)
 			continue;
-		fprintf(f, "\n%s:\n", tl_state_name(st));
+		tb_printf(tb, "\n%s:\n", tl_state_name(st));
 		tl_hist_log2_counts_unit(h, ms ? NS_PER_MS : NS_PER_US, vals);
-		print_log2(f, vals, ms ? "msecs" : "usecs");
+		print_log2(tb, vals, ms ? "msecs" : "usecs");
 	}
 }
 
-void tl_report_print_text(FILE *f, const struct tl_report *rep, const char *title,
-			  uint64_t lost_events, uint64_t evicted)
+void tl_summary_text(struct tl_textbuf *tb, const struct tl_summary *rep, const char *title,
+		     uint64_t lost_events, uint64_t evicted)
 {
 	int e;
 
-	fprintf(f, "%s: %" PRIu64 " lifecycles (%" PRIu64 " complete, %" PRIu64
+	tb_printf(tb, "%s: %" PRIu64 " lifecycles (%" PRIu64 " complete, %" PRIu64
 		" incomplete)\n", title ? title : "summary", rep->lifecycles,
 		rep->complete, rep->incomplete);
-	print_table(f, rep);
-	print_hists(f, rep);
-	fputs("\nends:", f);
+	print_table(tb, rep);
+	print_hists(tb, rep);
+	tb_str(tb, "\nends:");
 	for (e = TL_END_NONE + 1; e < TL_END_MAX; e++)
-		fprintf(f, " %s=%" PRIu64, tl_end_name(e), rep->ends[e]);
-	fprintf(f, "\n%" PRIu64 " events lost, %" PRIu64 " evicted\n",
+		tb_printf(tb, " %s=%" PRIu64, tl_end_name(e), rep->ends[e]);
+	tb_printf(tb, "\n%" PRIu64 " events lost, %" PRIu64 " evicted\n",
 		lost_events, evicted);
 }
 
-static void json_state(FILE *m, const struct tl_hist *h, int st)
+static void json_state(struct tl_textbuf *tb, const struct tl_hist *h, int st)
 {
 	uint64_t vals[TL_HIST_LOG2_SLOTS];
 	bool first = true;
 	int i;
 
-	fprintf(m, "\"%s\":{\"count\":%" PRIu64 ",\"p50_ns\":%" PRIu64
+	tb_printf(tb, "\"%s\":{\"count\":%" PRIu64 ",\"p50_ns\":%" PRIu64
 		",\"p90_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
 		",\"log2_ns\":[", tl_state_name(st), h->count,
 		tl_hist_percentile(h, 50), tl_hist_percentile(h, 90),
@@ -222,54 +223,35 @@ static void json_state(FILE *m, const struct tl_hist *h, int st)
 	for (i = 0; i < TL_HIST_LOG2_SLOTS; i++) {
 		if (!vals[i])
 			continue;
-		fprintf(m, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", first ? "" : ",",
+		tb_printf(tb, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", first ? "" : ",",
 			slot_lo(i), slot_hi(i), vals[i]);
 		first = false;
 	}
-	fputs("]}", m);
+	tb_str(tb, "]}");
 }
 
-static void json_body(FILE *m, const struct tl_report *rep, uint64_t ts_ns,
-		      uint64_t interval_ns, bool final, uint64_t lost,
-		      uint64_t evicted)
+void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64_t ts_ns,
+		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted)
 {
 	int e, i, st;
 	bool first = true;
 
-	fprintf(m, "{\"type\":\"summary\",\"ts_ns\":%" PRIu64 ",\"interval_ns\":%"
+	tb_printf(tb, "{\"type\":\"summary\",\"ts_ns\":%" PRIu64 ",\"interval_ns\":%"
 		PRIu64 ",\"final\":%s,\"lifecycles\":%" PRIu64 ",\"incomplete\":%"
 		PRIu64 ",\"lost\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"ends\":{",
 		ts_ns, interval_ns, final ? "true" : "false", rep->lifecycles,
 		rep->incomplete, lost, evicted);
 	for (e = TL_END_NONE + 1; e < TL_END_MAX; e++)
-		fprintf(m, "%s\"%s\":%" PRIu64, e > TL_END_NONE + 1 ? "," : "",
+		tb_printf(tb, "%s\"%s\":%" PRIu64, e > TL_END_NONE + 1 ? "," : "",
 			tl_end_name(e), rep->ends[e]);
-	fputs("},\"states\":{", m);
+	tb_str(tb, "},\"states\":{");
 	for (i = 0; (st = state_at(i)) >= 0; i++) {
 		if (!state_shown(rep, st))
 			continue;
 		if (!first)
-			fputc(',', m);
-		json_state(m, &rep->state[st], st);
+			tb_chr(tb, ',');
+		json_state(tb, &rep->state[st], st);
 		first = false;
 	}
-	fputs("}}\n", m);
-}
-
-void tl_report_print_json(FILE *f, const struct tl_report *rep, uint64_t ts_ns,
-			  uint64_t interval_ns, bool final, uint64_t lost,
-			  uint64_t evicted)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-
-	if (!m) {	/* out of memory: unbuffered beats nothing */
-		json_body(f, rep, ts_ns, interval_ns, final, lost, evicted);
-		return;
-	}
-	json_body(m, rep, ts_ns, interval_ns, final, lost, evicted);
-	if (fclose(m) == 0 && buf)
-		fwrite(buf, 1, len, f);
-	free(buf);
+	tb_str(tb, "}}\n");
 }

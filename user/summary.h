@@ -5,16 +5,17 @@
  * the headline: they are where sockets linger after the application is
  * done with them.
  */
-#ifndef TCPLINGER_REPORT_H
-#define TCPLINGER_REPORT_H
+#ifndef TCPLINGER_SUMMARY_H
+#define TCPLINGER_SUMMARY_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include "hist.h"
 #include "lifecycle.h"
 
-struct tl_report {
+struct tl_textbuf;
+
+struct tl_summary {
 	/* By enum tl_tcp_state; fed by complete lifecycles only, since an
 	 * incomplete one's durations are mere lower bounds. */
 	struct tl_hist state[TL_TCP_MAX_STATES];
@@ -25,18 +26,17 @@ struct tl_report {
 };
 
 /* The headline states, in print order. */
-extern const int tl_report_headline[3];
+extern const int tl_summary_headline[3];
 
-void tl_report_reset(struct tl_report *rep);
-void tl_report_add(struct tl_report *rep, const struct tl_lifecycle *lc);
-void tl_report_merge(struct tl_report *dst, const struct tl_report *src);
+void tl_summary_reset(struct tl_summary *rep);
+void tl_summary_add(struct tl_summary *rep, const struct tl_lifecycle *lc);
+void tl_summary_merge(struct tl_summary *dst, const struct tl_summary *src);
 
 /* Multi-line human summary: table, log2 histograms, end reasons. */
-void tl_report_print_text(FILE *f, const struct tl_report *rep, const char *title,
-			  uint64_t lost_events, uint64_t evicted);
-/* One JSON line, {"type":"summary",...}, written with a single fwrite. */
-void tl_report_print_json(FILE *f, const struct tl_report *rep, uint64_t ts_ns,
-			  uint64_t interval_ns, bool final, uint64_t lost,
-			  uint64_t evicted);
+void tl_summary_text(struct tl_textbuf *tb, const struct tl_summary *rep, const char *title,
+		     uint64_t lost_events, uint64_t evicted);
+/* One JSON line, {"type":"summary",...}. */
+void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64_t ts_ns,
+		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted);
 
-#endif /* TCPLINGER_REPORT_H */
+#endif /* TCPLINGER_SUMMARY_H */
