@@ -45,6 +45,7 @@ every wait is bounded.  Exit status 1 if a step failed.
 """
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -64,7 +65,7 @@ import testlib  # noqa: E402  (tests/testlib.py)
 from report import render  # noqa: E402  (tests/bench/report.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-READY_MARK = "Ctrl-C to end"
+READY_MARK = testlib.READY_MARK
 CHURN_PORT = 7100
 HOLD_PORT = 7200
 TRACER_READY_TIMEOUT = 40.0
@@ -78,26 +79,13 @@ NETNS_SYSCTLS = (
 )
 
 
-class BenchError(Exception):
-    def __init__(self, msg, details=()):
-        super().__init__(msg)
-        self.details = list(details)
+BenchError = testlib.Failure
+# testlib's run(), with the bench's longer default timeout.
+run = functools.partial(testlib.run, timeout=30)
 
 
 def log(msg):
     print("bench: " + msg, file=sys.stderr, flush=True)
-
-
-def run(cmd, timeout=30, check=True, **kw):
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL, **kw)
-    except subprocess.TimeoutExpired:
-        raise BenchError("timed out after %ss: %s" % (timeout, " ".join(cmd)))
-    if check and r.returncode != 0:
-        raise BenchError("failed (%d): %s" % (r.returncode, " ".join(cmd)),
-                         (r.stdout + r.stderr).splitlines()[-10:])
-    return r
 
 
 def proc_times(pid):
@@ -284,7 +272,7 @@ class Netns(testlib.Netns):
     run does not pay for them."""
 
     def __init__(self):
-        super().__init__(run, prefix="tlbench-", sysctls=NETNS_SYSCTLS)
+        super().__init__(prefix="tlbench-", sysctls=NETNS_SYSCTLS)
 
     def tw_count(self):
         """Timewait socks in this namespace (its /proc/net/sockstat)."""
@@ -315,48 +303,26 @@ class Netns(testlib.Netns):
 
 # ---------------------------------------------------------------- tools
 
-class Tool:
-    """A tracer process: stdout to a file or /dev/null, stderr to a file.
-    Ready when READY_MARK is on stderr (ready="line") or when it has a BPF
-    program on sock:inet_sock_set_state (ready="bpf")."""
+class Tool(testlib.Proc):
+    """A tool under measure: stdout to a file or /dev/null, stderr to a
+    file.  Ready when READY_MARK is on stderr (ready="line") or when it has
+    a BPF program on sock:inet_sock_set_state (ready="bpf")."""
 
     def __init__(self, name, argv, workdir, ready, stdout_path=None):
-        self.name = name
-        self.argv = list(argv)
-        self.ready = ready
-        self.stdout_path = stdout_path
-        self.err_path = os.path.join(workdir, "%s.%s.err" % (name, secrets.token_hex(3)))
-        self.p = None
-        self.rc = None
+        err_path = os.path.join(workdir, "%s.%s.err" % (name, secrets.token_hex(3)))
+        super().__init__(name, argv, err_path, stdout_path,
+                         ready=READY_MARK if ready == "line" else self.bpf_attached,
+                         ready_timeout=TRACER_READY_TIMEOUT, stop_timeout=TRACER_STOP_TIMEOUT,
+                         poll=0.1)
         self.stderr = ""
 
-    def start(self):
-        self.out_f = open(self.stdout_path or os.devnull, "wb")
-        self.err_f = open(self.err_path, "wb")
-        self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.out_f,
-                                  stderr=self.err_f, start_new_session=True)
-        deadline = time.monotonic() + TRACER_READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.p.poll() is not None:
-                raise BenchError("%s exited (%d) before it was ready" % (self.name, self.p.returncode),
-                                 self.err_text().splitlines()[-8:])
-            if self.ready == "line" and READY_MARK in self.err_text():
-                break
-            if self.ready == "bpf" and any(pid == self.p.pid and tp == "inet_sock_set_state"
-                                           for pid, tp in bpf_perf_attachments()):
-                break
-            time.sleep(0.1)
-        else:
-            raise BenchError("%s not ready within %ss" % (self.name, TRACER_READY_TIMEOUT),
-                             self.err_text().splitlines()[-8:])
-        time.sleep(0.3)   # start-up work (seeding, first poll) out of the way
+    def bpf_attached(self, _):
+        return any(pid == self.p.pid and tp == "inet_sock_set_state"
+                   for pid, tp in bpf_perf_attachments())
 
-    def err_text(self):
-        try:
-            with open(self.err_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+    def start(self):
+        super().start()
+        time.sleep(0.3)   # start-up work (seeding, first poll) out of the way
 
     def cpu(self):
         return proc_cpu_s(self.p.pid)
@@ -373,27 +339,9 @@ class Tool:
             last = now
 
     def stop(self):
-        if self.p.poll() is not None:
-            raise BenchError("%s exited early (%d)" % (self.name, self.p.returncode),
-                             self.err_text().splitlines()[-8:])
-        self.p.send_signal(signal.SIGINT)
-        try:
-            self.rc = self.p.wait(timeout=TRACER_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise BenchError("%s did not stop within %ss of SIGINT" % (self.name, TRACER_STOP_TIMEOUT))
-        self.close_files()
-        self.stderr = self.err_text()
-        return self.rc
-
-    def close_files(self):
-        for f in (getattr(self, "out_f", None), getattr(self, "err_f", None)):
-            if f and not f.closed:
-                f.close()
-
-    def kill(self):
-        testlib.kill_wait(self.p)
-        self.close_files()
+        rc = super().stop()
+        self.stderr = self.stderr_text()
+        return rc
 
 
 def tl_lost_from_stderr(text):
@@ -563,7 +511,7 @@ class Bench:
             if hook and hasattr(hook, "cleanup"):
                 hook.cleanup()
             if tool:
-                tool.kill()
+                tool.close()
             ns.close()
             shutil.rmtree(d, ignore_errors=True)
 
@@ -602,7 +550,7 @@ class Bench:
                 self.results["notes"].append("verify: counts differ from churn_load's expected: %s" % v)
         finally:
             for t in tools:
-                t.kill()
+                t.close()
             ns.close()
 
     # ---- 1. overhead
@@ -782,13 +730,8 @@ class Bench:
             except BenchError as e:
                 self.error("memory%s" % (" (cap)" if cap else ""), e)
             finally:
-                tool.kill()
-                if hold is not None and hold.poll() is None:
-                    hold.kill()
-                    try:
-                        hold.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        pass
+                tool.close()
+                testlib.kill_wait(hold)
                 ns.close()
         self.results["memory"] = mem
 
