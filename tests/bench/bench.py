@@ -45,6 +45,7 @@ every wait is bounded.  Exit status 1 if a step failed.
 """
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -61,9 +62,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import testlib  # noqa: E402  (tests/testlib.py)
+from report import render  # noqa: E402  (tests/bench/report.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-READY_MARK = "Ctrl-C to end"
+READY_MARK = testlib.READY_MARK
 CHURN_PORT = 7100
 HOLD_PORT = 7200
 TRACER_READY_TIMEOUT = 40.0
@@ -76,35 +78,14 @@ NETNS_SYSCTLS = (
     "net.core.somaxconn=65535",
 )
 
-# Targets (reported as pass/miss, never asserted).
-T_OVERHEAD_PCT = 3.0
-T_FLOOR_POINTS = 1.5
-T_CPU_US = 0.5
-T_REPLAY_PER_S = 10e6
-T_BYTES_PER_TRANSITION = 8.0
-T_BYTES_PER_CONN = 200.0
 
-
-class BenchError(Exception):
-    def __init__(self, msg, details=()):
-        super().__init__(msg)
-        self.details = list(details)
+BenchError = testlib.Failure
+# testlib's run(), with the bench's longer default timeout.
+run = functools.partial(testlib.run, timeout=30)
 
 
 def log(msg):
     print("bench: " + msg, file=sys.stderr, flush=True)
-
-
-def run(cmd, timeout=30, check=True, **kw):
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL, **kw)
-    except subprocess.TimeoutExpired:
-        raise BenchError("timed out after %ss: %s" % (timeout, " ".join(cmd)))
-    if check and r.returncode != 0:
-        raise BenchError("failed (%d): %s" % (r.returncode, " ".join(cmd)),
-                         (r.stdout + r.stderr).splitlines()[-10:])
-    return r
 
 
 def proc_times(pid):
@@ -291,7 +272,7 @@ class Netns(testlib.Netns):
     run does not pay for them."""
 
     def __init__(self):
-        super().__init__(run, prefix="tlbench-", sysctls=NETNS_SYSCTLS)
+        super().__init__(prefix="tlbench-", sysctls=NETNS_SYSCTLS)
 
     def tw_count(self):
         """Timewait socks in this namespace (its /proc/net/sockstat)."""
@@ -322,48 +303,26 @@ class Netns(testlib.Netns):
 
 # ---------------------------------------------------------------- tools
 
-class Tool:
-    """A tracer process: stdout to a file or /dev/null, stderr to a file.
-    Ready when READY_MARK is on stderr (ready="line") or when it has a BPF
-    program on sock:inet_sock_set_state (ready="bpf")."""
+class Tool(testlib.Proc):
+    """A tool under measure: stdout to a file or /dev/null, stderr to a
+    file.  Ready when READY_MARK is on stderr (ready="line") or when it has
+    a BPF program on sock:inet_sock_set_state (ready="bpf")."""
 
     def __init__(self, name, argv, workdir, ready, stdout_path=None):
-        self.name = name
-        self.argv = list(argv)
-        self.ready = ready
-        self.stdout_path = stdout_path
-        self.err_path = os.path.join(workdir, "%s.%s.err" % (name, secrets.token_hex(3)))
-        self.p = None
-        self.rc = None
+        err_path = os.path.join(workdir, "%s.%s.err" % (name, secrets.token_hex(3)))
+        super().__init__(name, argv, err_path, stdout_path,
+                         ready=READY_MARK if ready == "line" else self.bpf_attached,
+                         ready_timeout=TRACER_READY_TIMEOUT, stop_timeout=TRACER_STOP_TIMEOUT,
+                         poll=0.1)
         self.stderr = ""
 
-    def start(self):
-        self.out_f = open(self.stdout_path or os.devnull, "wb")
-        self.err_f = open(self.err_path, "wb")
-        self.p = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.out_f,
-                                  stderr=self.err_f, start_new_session=True)
-        deadline = time.monotonic() + TRACER_READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.p.poll() is not None:
-                raise BenchError("%s exited (%d) before it was ready" % (self.name, self.p.returncode),
-                                 self.err_text().splitlines()[-8:])
-            if self.ready == "line" and READY_MARK in self.err_text():
-                break
-            if self.ready == "bpf" and any(pid == self.p.pid and tp == "inet_sock_set_state"
-                                           for pid, tp in bpf_perf_attachments()):
-                break
-            time.sleep(0.1)
-        else:
-            raise BenchError("%s not ready within %ss" % (self.name, TRACER_READY_TIMEOUT),
-                             self.err_text().splitlines()[-8:])
-        time.sleep(0.3)   # start-up work (seeding, first poll) out of the way
+    def bpf_attached(self, _):
+        return any(pid == self.p.pid and tp == "inet_sock_set_state"
+                   for pid, tp in bpf_perf_attachments())
 
-    def err_text(self):
-        try:
-            with open(self.err_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+    def start(self):
+        super().start()
+        time.sleep(0.3)   # start-up work (seeding, first poll) out of the way
 
     def cpu(self):
         return proc_cpu_s(self.p.pid)
@@ -380,27 +339,9 @@ class Tool:
             last = now
 
     def stop(self):
-        if self.p.poll() is not None:
-            raise BenchError("%s exited early (%d)" % (self.name, self.p.returncode),
-                             self.err_text().splitlines()[-8:])
-        self.p.send_signal(signal.SIGINT)
-        try:
-            self.rc = self.p.wait(timeout=TRACER_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise BenchError("%s did not stop within %ss of SIGINT" % (self.name, TRACER_STOP_TIMEOUT))
-        self.close_files()
-        self.stderr = self.err_text()
-        return self.rc
-
-    def close_files(self):
-        for f in (getattr(self, "out_f", None), getattr(self, "err_f", None)):
-            if f and not f.closed:
-                f.close()
-
-    def kill(self):
-        testlib.kill_wait(self.p)
-        self.close_files()
+        rc = super().stop()
+        self.stderr = self.stderr_text()
+        return rc
 
 
 def tl_lost_from_stderr(text):
@@ -570,7 +511,7 @@ class Bench:
             if hook and hasattr(hook, "cleanup"):
                 hook.cleanup()
             if tool:
-                tool.kill()
+                tool.close()
             ns.close()
             shutil.rmtree(d, ignore_errors=True)
 
@@ -609,7 +550,7 @@ class Bench:
                 self.results["notes"].append("verify: counts differ from churn_load's expected: %s" % v)
         finally:
             for t in tools:
-                t.kill()
+                t.close()
             ns.close()
 
     # ---- 1. overhead
@@ -789,13 +730,8 @@ class Bench:
             except BenchError as e:
                 self.error("memory%s" % (" (cap)" if cap else ""), e)
             finally:
-                tool.kill()
-                if hold is not None and hold.poll() is None:
-                    hold.kill()
-                    try:
-                        hold.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        pass
+                tool.close()
+                testlib.kill_wait(hold)
                 ns.close()
         self.results["memory"] = mem
 
@@ -1105,270 +1041,6 @@ def parse_perf_report(text):
             out.append((float(m.group(1)), "user" if m.group(2) == "." else "kernel", m.group(3)))
     return out
 
-
-# ---------------------------------------------------------------- formatting
-
-def fmt_num(x, spec="{:,.0f}"):
-    return "-" if x is None else spec.format(x)
-
-
-def verdict(ok):
-    return "n/a" if ok is None else ("pass" if ok else "MISS")
-
-
-def render(b, res, cmdline, wall_s):
-    m = res["machine"]
-    L = []
-    L.append("# tcplinger benchmark results")
-    L.append("")
-    L.append("- Date: %s; tcplinger %s (binary sha256 %s)" % (
-        res.get("date", "?"), m["rev"], res.get("tl_sha256", "?")[:12]))
-    L.append("- Machine: %d CPUs, %s; kernel %s; %.1f GiB RAM" % (
-        m["nproc"], m["model"], m["kernel"], m["mem_gib"]))
-    L.append("- Tools: %s; libbpf-tools %s" % (m["bpftrace"], m["libbpf_tools"]))
-    L.append("- Command: `%s` (%.0f s)" % (cmdline, wall_s))
-    a = b.args
-    L.append("- Load: tests/bench/churn_load, 1 client + 1 server thread over loopback in a fresh netns "
-             "per run, 1-byte request/reply, close order alternating (client first / server first), "
-             "64 client addresses, no (address, port) pair used twice; %d s per run, %d rounds, configurations in rotating order." % (
-                 a.secs, a.rounds))
-    if res.get("foreign_at_start"):
-        L.append("- Noise: other processes had BPF programs on the same tracepoints during the run "
-                 "(pids %s): their cost is in every configuration." % ", ".join(
-                     str(p) for p in res["foreign_at_start"]))
-    L.append("")
-
-    rows = res.get("overhead", [])
-    none = next((r for r in rows if r["key"] == "none"), None)
-    if rows:
-        L.append("## Connection churn, side by side (medians)")
-        L.append("")
-        L.append("| Configuration | conn/s | min - max | vs no tracer | events lost | "
-                 "tracer CPU µs/transition (user %) | tracer wakeups /1k transitions | "
-                 "tracer peak RSS | other processes' CPU |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for r in rows:
-            lost = r["lost"]
-            if r["key"] in ("tcpstates", "bpftrace"):
-                lr = next((x for x in res.get("loss", []) if x["label"].startswith(r["key"])), None)
-                lost = lr["lost"] if lr else None
-            L.append("| %s | %s | %s - %s | %s | %s | %s | %s | %s | %s |" % (
-                r["label"], fmt_num(r["conn_per_s"]), fmt_num(r["min"]), fmt_num(r["max"]),
-                "-" if r["ratio"] is None or r["key"] == "none" else "%.1f %%" % (100 * r["ratio"]),
-                "-" if lost is None else "%d" % lost,
-                "-" if r["cpu_us"] is None else "%.3f (%.0f %%)" % (r["cpu_us"], r["user_pct"] or 0),
-                fmt_num(r["wakeups_per_k"], "{:,.1f}"),
-                "-" if r["hwm"] is None else "%.1f MiB" % (r["hwm"] / 1048576),
-                fmt_num(r["other_cpu_pct"], "{:.0f} %")))
-        L.append("")
-        L.append("vs no tracer: median over rounds of conn/s ÷ the same round's no-tracer conn/s. "
-                 "Events lost: tcplinger's own drop report (stderr), summed over its runs; "
-                 "tcpstates/bpftrace: expected − printed in the counted pass below. "
-                 "CPU: the tracer process's CPU time (schedstat) from the start of the load until "
-                 "it is idle after it, per transition (tcplinger's transitions for tcplinger, tracepoint "
-                 "events for tcpstates/bpftrace), with the user-space share of utime+stime; the BPF programs' own "
-                 "cost is in conn/s (see the BPF run time below). Wakeups: the tracer's voluntary "
-                 "context switches. Other processes' CPU: what every other long-lived process on the "
-                 "machine used during the runs, in % of one CPU (noise; 0 on a quiet machine).")
-        L.append("")
-
-    loss = res.get("loss", [])
-    v = res.get("verify")
-    if loss or v:
-        L.append("## Event loss at full churn (output counted)")
-        L.append("")
-        if v:
-            L.append("Expected counts checked on %d connections first: tcplinger %d of %d%s. "
-                     "Per connection, either close order: 10 tcplinger transitions, 10 tracepoint "
-                     "events (+2 per run for the listener)." % (
-                         v["connections"], v["tcplinger"], v["expected_tcplinger"],
-                         ("; tcpstates %d of %d" % (v["tcpstates"], v["expected_tracepoint"]))
-                         if "tcpstates" in v else ""))
-            L.append("")
-        L.append("| Tool | connections | conn/s | expected | reported | lost | own report |")
-        L.append("|---|---:|---:|---:|---:|---:|---|")
-        for r in loss:
-            L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                r["label"], fmt_num(r["conn"]), fmt_num(r["conn_per_s"]), fmt_num(r["expected"]),
-                fmt_num(r["reported"]), fmt_num(r["lost"]), r["own_report"] or "-"))
-        L.append("")
-
-    rp = res.get("replay")
-    if rp:
-        L.append("## Record and replay")
-        L.append("")
-        L.append("Recorded %d s of churn: %s connections, %s transitions replayed (expected %s, "
-                 "summary lost=%s), %s bytes: **%.2f bytes per transition** on disk. Recorder CPU "
-                 "%.3f µs/transition." % (
-                     b.args.record_secs, fmt_num(rp["conn"]), fmt_num(rp["transitions"]),
-                     fmt_num(rp["expected"]), rp["summary_lost"], fmt_num(rp["file_bytes"]),
-                     rp["bytes_per_transition"] or 0,
-                     (rp["cpu_s"] or 0) / max(rp["transitions"], 1) * 1e6))
-        L.append("")
-        L.append("| Replay (median of 3) | wall s | CPU s | transitions/s |")
-        L.append("|---|---:|---:|---:|")
-        for label, t in rp["timings"].items():
-            L.append("| `%s` | %.3f | %.3f | %s |" % (label, t["wall_s"], t["cpu_s"],
-                                                      fmt_num(t["per_s"])))
-        L.append("")
-
-    mem = res.get("memory", {})
-    if mem.get("uncapped") or mem.get("capped"):
-        L.append("## Memory per tracked connection")
-        L.append("")
-        u = mem.get("uncapped")
-        if u:
-            L.append("tcplinger > /dev/null while tests/bench/hold_conns holds %s connections "
-                     "(both ends tracked: %s sockets; opened in %.1f s):" % (
-                         fmt_num(mem["n"]), fmt_num(2 * mem["n"]), u["open_ms"] / 1000))
-            L.append("")
-            L.append("| | 0 connections | %s connections | per tracked connection |" % fmt_num(mem["n"]))
-            L.append("|---|---:|---:|---:|")
-            L.append("| VmRSS | %.1f MiB | %.1f MiB | **%.0f B** |" % (
-                u["rss0"] / 1048576, u["rss1"] / 1048576, u["per_conn_rss"]))
-            L.append("| RssAnon (heap) | %.1f MiB | %.1f MiB | %.0f B |" % (
-                u["anon0"] / 1048576, u["anon1"] / 1048576, u["per_conn_anon"]))
-            L.append("")
-        c = mem.get("capped")
-        if c:
-            L.append("With `--max-conns %s`: %s connections evicted reported on stderr%s; VmRSS %.1f MiB "
-                     "(peak %.1f MiB)." % (
-                         fmt_num(c["cap"]), "no" if c["evicted"] is None else fmt_num(c["evicted"]),
-                         "" if c["evicted"] is None else " (expected %s)" % fmt_num(2 * mem["n"] - c["cap"]),
-                         c["rss1"] / 1048576, c["hwm1"] / 1048576))
-            L.append("")
-
-    L.append("## Targets")
-    L.append("")
-    L.append("| Target | measured | verdict |")
-    L.append("|---|---|---|")
-    tl = next((r for r in rows if r["key"] == "tcplinger"), None)
-    rec = next((r for r in rows if r["key"] == "record"), None)
-    emp = next((r for r in rows if r["key"] == "empty"), None)
-    tsr = next((r for r in rows if r["key"] == "tcpstates"), None)
-    for r in (tl, rec):
-        if r and r["ratio"] is not None:
-            ov = 100 * (1 - r["ratio"])
-            L.append("| %s overhead ≤ %.0f %% of no-tracer conn/s | %.1f %% | %s |" % (
-                r["label"], T_OVERHEAD_PCT, ov, verdict(ov <= T_OVERHEAD_PCT)))
-            if emp and emp["ratio"] is not None:
-                pts = 100 * (emp["ratio"] - r["ratio"])
-                L.append("| %s within %.1f points of the empty-program floor | %.1f points "
-                         "(floor %.1f %% overhead) | %s |" % (
-                             r["label"], T_FLOOR_POINTS, pts, 100 * (1 - emp["ratio"]),
-                             verdict(pts <= T_FLOOR_POINTS)))
-            if tsr and tsr["ratio"] is not None:
-                L.append("| %s lower overhead than tcpstates | %.1f %% vs %.1f %% | %s |" % (
-                    r["label"], ov, 100 * (1 - tsr["ratio"]), verdict(r["ratio"] > tsr["ratio"])))
-    tle = next((x for x in loss if x["label"].startswith("tcplinger")), None)
-    if tle:
-        L.append("| 0 lost events at max churn, default settings (--json --events, counted) | "
-                 "%d lost, %s | %s |" % (tle["lost"], tle["own_report"], verdict(tle["lost"] == 0)))
-    for r in (tl, rec):
-        if r and r["lost"] is not None:
-            L.append("| 0 lost events, %s (own drop report, all rounds) | %d | %s |" % (
-                r["label"], r["lost"], verdict(r["lost"] == 0)))
-    if rp:
-        L.append("| 0 lost events, record at max churn for %d s (replay counted) | %d | %s |" % (
-            b.args.record_secs, rp["lost"], verdict(rp["lost"] == 0)))
-    for r in (tl, rec):
-        if r and r["cpu_us"] is not None:
-            L.append("| %s tracer CPU ≤ %.1f µs per transition | %.3f µs | %s |" % (
-                r["label"], T_CPU_US, r["cpu_us"], verdict(r["cpu_us"] <= T_CPU_US)))
-    if rp:
-        for label, t in rp["timings"].items():
-            if "--events" in label:
-                continue
-            L.append("| replay ≥ %.0f M transitions/s: `%s` | %.2f M/s | %s |" % (
-                T_REPLAY_PER_S / 1e6, label, (t["per_s"] or 0) / 1e6,
-                verdict((t["per_s"] or 0) >= T_REPLAY_PER_S)))
-        if rp["bytes_per_transition"]:
-            L.append("| ≤ %.0f bytes per transition on disk | %.2f B | %s |" % (
-                T_BYTES_PER_TRANSITION, rp["bytes_per_transition"],
-                verdict(rp["bytes_per_transition"] <= T_BYTES_PER_TRANSITION)))
-    u = mem.get("uncapped")
-    if u:
-        L.append("| ≤ %.0f B per tracked connection (VmRSS) | %.0f B | %s |" % (
-            T_BYTES_PER_CONN, u["per_conn_rss"], verdict(u["per_conn_rss"] <= T_BYTES_PER_CONN)))
-    c = mem.get("capped")
-    if c:
-        L.append("| evictions reported at --max-conns %s | %s | %s |" % (
-            fmt_num(c["cap"]), "none" if c["evicted"] is None else fmt_num(c["evicted"]),
-            verdict(c["evicted"] is not None and c["evicted"] > 0)))
-    L.append("")
-
-    prof = res.get("profile") or {}
-    if prof.get("runs"):
-        L.append("## Where the time goes")
-        L.append("")
-        L.append("One more churn run per tool with the kernel's BPF run-time accounting on "
-                 "(BPF_ENABLE_STATS; it adds two clock reads per program run) and a system-wide "
-                 "`perf record -a -g -e cpu-clock`.")
-        L.append("")
-        L.append("| Tool | conn/s | BPF ns per transition | BPF programs: runs, ns/run | "
-                 "tool wakeups /1k transitions |")
-        L.append("|---|---:|---:|---|---:|")
-        for key, p in prof["runs"].items():
-            L.append("| %s | %s | %s | %s | %s |" % (
-                p["label"], fmt_num(p["conn_per_s"]), fmt_num(p["bpf_ns_per_transition"]),
-                "; ".join("%s %s × %.0f ns" % (n, fmt_num(c), t / c) for n, c, t in p["progs"] if c),
-                fmt_num(1000 * p["wakeups"] / p["transitions"] if p.get("wakeups") is not None
-                        and p["transitions"] else None, "{:,.1f}")))
-        L.append("")
-        if any(p.get("breakdown") for p in prof["runs"].values()):
-            L.append("System-wide `perf record -a -g` over the same runs: the share of the load's "
-                     "(churn_load's) CPU samples spent inside BPF programs, inside their output "
-                     "helper (ring buffer / perf buffer), and in the wakeup that helper raises "
-                     "(`irq_work_queue`: a self-IPI, under virtualization a VM exit); the tool "
-                     "process's share of the busy samples.")
-            L.append("")
-            L.append("| Tool | load samples | in BPF programs | in output helper | in its wakeup "
-                     "(irq_work) | tool process (of busy) |")
-            L.append("|---|---:|---:|---:|---:|---:|")
-            for key, p in prof["runs"].items():
-                b = p.get("breakdown")
-                if not b or not b["load"]:
-                    continue
-                L.append("| %s | %d | %.1f %% | %.1f %% | %.1f %% | %.1f %% |" % (
-                    p["label"], b["load"], 100 * b["load_bpf"] / b["load"],
-                    100 * b["load_output"] / b["load"], 100 * b["load_wakeup"] / b["load"],
-                    100 * b["tool"] / max(b["busy"], 1)))
-            L.append("")
-            for key, p in prof["runs"].items():
-                b = p.get("breakdown")
-                if not b or not b["load_bpf"] or key == "empty":
-                    continue
-                top = sorted(b["helpers"].items(), key=lambda x: -x[1])[:8]
-                L.append("%s: the load's samples inside BPF programs, by what the program was "
-                         "doing (%d samples): %s." % (
-                             p["label"], b["load_bpf"],
-                             ", ".join("%s %.0f %%" % (k, 100 * v / b["load_bpf"]) for k, v in top)))
-                L.append("")
-        for key, p in prof["runs"].items():
-            if not p["top"] or key == "empty":
-                continue
-            user = [x for x in p["top"] if x[1] == "user"]
-            kern = [x for x in p["top"] if x[1] == "kernel"]
-            L.append("%s, its own process, perf self time: user space %.1f %%, kernel %.1f %% "
-                     "(symbols ≥ 0.5 %%). Top user-space symbols: %s. Top kernel symbols: %s." % (
-                         p["label"], sum(x[0] for x in user), sum(x[0] for x in kern),
-                         ", ".join("`%s` %.1f %%" % (x[2], x[0]) for x in user[:10]) or "-",
-                         ", ".join("`%s` %.1f %%" % (x[2], x[0]) for x in kern[:6]) or "-"))
-            L.append("")
-        for label, top in (prof.get("replay") or {}).items():
-            L.append("`tcplinger %s`, perf self time: %s." % (
-                label, ", ".join("`%s` %.1f %%" % (x[2], x[0]) for x in top[:12]) or "-"))
-            L.append("")
-
-    if res["notes"] or res["errors"]:
-        L.append("## Notes")
-        L.append("")
-        for n in res["notes"]:
-            L.append("- " + n)
-        for e in res["errors"]:
-            L.append("- FAILED: " + e)
-        L.append("")
-    return "\n".join(L)
 
 
 def main():

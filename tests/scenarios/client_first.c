@@ -4,8 +4,8 @@
  * then the client close()s first.  The server reads EOF, waits 200 ms and
  * closes.  The server ACKs the FIN at once (TCP_QUICKACK), so FIN_WAIT1 is
  * brief and FIN_WAIT2 lasts the 200 ms.
- *   client: SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 (~200 ms) TIME_WAIT
- *   server: SYN_RECV ESTABLISHED CLOSE_WAIT (~200 ms) LAST_ACK CLOSED
+ * Its lifecycles, as the runner expects them: SCENARIOS["client_first"] in
+ * tests/suite/lifecycles.py.
  * Facts: pid family server_port client_port t_connect t_client_close
  *        t_server_eof t_server_close done
  */

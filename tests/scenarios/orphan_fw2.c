@@ -6,8 +6,8 @@
  * closes, so no FIN comes back and the orphan FIN_WAIT2 expires after
  * tcp_fin_timeout.  The server stays in CLOSE_WAIT until a line arrives on
  * stdin; then the program closes it and exits.
- *   client: SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 CLOSED (fin_timeout)
- *   server: SYN_RECV ESTABLISHED CLOSE_WAIT ... (for as long as it waits)
+ * Its lifecycles, as the runner expects them: SCENARIOS["orphan_fw2"] in
+ * tests/suite/lifecycles.py.
  * Facts: pid family server_port client_port t_connect t_client_close
  *        server_state_cw waiting ... t_server_close done
  */

@@ -2,8 +2,8 @@
 /*
  * rst [-6] [-p PORT]: the client sets SO_LINGER {1, 0} and close()s while
  * ESTABLISHED: the kernel aborts the connection with an RST.
- *   client: SYN_SENT ESTABLISHED CLOSED (reset)
- *   server: SYN_RECV ESTABLISHED CLOSED (reset)
+ * Its lifecycles, as the runner expects them: SCENARIOS["rst"] in
+ * tests/suite/lifecycles.py.
  * Facts: pid family server_port client_port t_connect t_client_close
  *        t_server_reset done
  */

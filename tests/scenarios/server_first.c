@@ -3,8 +3,8 @@
  * server_first [-6] [-p PORT]: the server closes first; the client (main
  * thread, so the owner is the process itself) reads EOF, sleeps 1.5 s and
  * closes.
- *   client: SYN_SENT ESTABLISHED CLOSE_WAIT (~1.5 s) LAST_ACK CLOSED
- *   server: SYN_RECV ESTABLISHED FIN_WAIT1 FIN_WAIT2 (~1.5 s) TIME_WAIT
+ * Its lifecycles, as the runner expects them: SCENARIOS["server_first"] in
+ * tests/suite/lifecycles.py.
  * Facts: pid family server_port client_port t_connect t_server_close
  *        t_client_eof t_client_close done
  */

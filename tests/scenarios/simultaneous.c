@@ -14,8 +14,8 @@
  * B goes FIN_WAIT2 -> TIME_WAIT and A, its FIN acked, CLOSING -> TIME_WAIT.
  * A is held 200 ms in FIN_WAIT1 and 200 ms in CLOSING.  The program checks
  * each of those states itself (TCP_INFO, polled).
- *   A (client): SYN_SENT ESTABLISHED FIN_WAIT1 CLOSING TIME_WAIT
- *   B (server): SYN_RECV ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT
+ * Its lifecycles, as the runner expects them: SCENARIOS["simultaneous"] in
+ * tests/suite/lifecycles.py.
  * Facts: pid family server_port client_port a_bytes a_unsent
  *        t_a_shutdown t_b_shutdown t_a_closing t_b_drain t_a_time_wait done
  */

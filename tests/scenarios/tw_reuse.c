@@ -5,11 +5,8 @@
  * later the client binds the same local port (SO_REUSEADDR) and connects
  * again: the SYN on the same 4-tuple kills the server's timewait sock.
  * Connection 2 then closes client first.
- *   server #1: SYN_RECV ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT (~0.5 s)
- *              CLOSED (tw_killed)
- *   client #1: SYN_SENT ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED
- *   server #2: SYN_RECV ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED
- *   client #2: SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT
+ * Its lifecycles, as the runner expects them: SCENARIOS["tw_reuse"] in
+ * tests/suite/lifecycles.py.
  * Facts: pid family server_port client_port t_connect1 t_server_close1
  *        t_client_close1 t_connect2 client_port2 t_client_close2
  *        t_server_close2 done

@@ -1,0 +1,27 @@
+"""The test suite, one module a subject.  A subject is a class whose
+t_NAME methods are the tests NAME (in source order), and whose
+data_tests(), if it has one, gives the tests it declares as data (the
+lifecycle scenarios of lifecycles.SCENARIOS, the cli_bad_* cases).  Suite
+joins the subjects; its tests run in the order of SUBJECTS."""
+
+from .base import Base, test_methods
+from .cli import Cli
+from .fuzz import Fuzz
+from .leaks import Leaks
+from .lifecycles import Lifecycles
+from .record_replay import RecordReplay
+from .unit import Unit
+
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Leaks, Fuzz)
+
+
+class Suite(Unit, *SUBJECTS, Base):
+    LONG = Lifecycles.LONG
+
+    def tests(self):
+        found = []
+        for subject in SUBJECTS:
+            if "data_tests" in vars(subject):
+                found += subject.data_tests(self)
+            found += [(name, getattr(self, method)) for name, method in test_methods(subject)]
+        return found
