@@ -20,6 +20,7 @@ struct walk {
 	struct tl_pyproc *p;
 	const struct tl_pylayout *l;
 	struct tl_py_thread *threads;
+	uint64_t *tstates;	/* the address of each thread read, against loops */
 	size_t n;
 };
 
@@ -170,11 +171,21 @@ static char *frame_str(struct walk *w, uint64_t code, uint64_t instr)
 	return s;
 }
 
-/* Walks one thread's frame chain from frame into t: 0 or -ENOMEM. */
+static bool seen_before(const uint64_t *seen, size_t n, uint64_t addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (seen[i] == addr)
+			return true;
+	return false;
+}
+
+/* Walks one thread's frame chain from frame into t: 0 or -ENOMEM.  A
+ * chain that loops (read torn) or breaks off ends the walk, truncated. */
 static int walk_frames(struct walk *w, uint64_t frame, struct tl_py_thread *t)
 {
 	const struct tl_pylayout *l = w->l;
 	size_t span = tl_pylayout_frame_span(l);
+	uint64_t seen[TL_PY_MAX_FRAMES];
 	uint8_t head[SPAN_MAX];
 
 	if (span > sizeof(head))
@@ -182,15 +193,15 @@ static int walk_frames(struct walk *w, uint64_t frame, struct tl_py_thread *t)
 	t->frames = calloc(TL_PY_MAX_FRAMES, sizeof(*t->frames));
 	if (!t->frames)
 		return -ENOMEM;
-	/* Each step reads one frame; a loop in a torn chain ends at the cap. */
 	for (size_t steps = 0; frame; steps++) {
 		char *s;
 
-		if (steps == TL_PY_MAX_FRAMES || t->nframes == TL_PY_MAX_FRAMES ||
+		if (steps == TL_PY_MAX_FRAMES || seen_before(seen, steps, frame) ||
 		    tl_pyproc_read(w->p, frame, head, span)) {
 			t->truncated = true;
 			break;
 		}
+		seen[steps] = frame;
 		if (head[l->frame_owner] != TL_PY_FRAME_OWNED_BY_CSTACK) {
 			s = frame_str(w, word_at(head, l->frame_code), word_at(head, l->frame_instr));
 			if (s)
@@ -218,6 +229,7 @@ static int walk_thread(struct walk *w, uint64_t tstate, uint64_t *next)
 	if (l->via_cframe)
 		frame = frame ? tl_pyproc_word(w->p, frame + l->cframe_current_frame) : 0;
 	tid = word_at(head, l->tstate_native_tid);
+	w->tstates[w->n] = tstate;
 	t = &w->threads[w->n++];
 	t->tid = tid <= INT32_MAX ? (pid_t)tid : 0;
 	return walk_frames(w, frame, t);
@@ -236,19 +248,23 @@ int tl_py_walk(struct tl_pyproc *p, const struct tl_pylayout *l, struct tl_py_th
 	if (!interp)
 		return -EFAULT;
 	w.threads = calloc(TL_PY_MAX_THREADS, sizeof(*w.threads));
-	if (!w.threads)
-		return -ENOMEM;
+	w.tstates = calloc(TL_PY_MAX_THREADS, sizeof(*w.tstates));
+	if (!w.threads || !w.tstates)
+		err = -ENOMEM;
+	/* A list that loops (read torn) ends at a thread state seen before. */
 	for (int i = 0; interp && i < TL_PY_MAX_INTERPS && !err; i++) {
 		tstate = tl_pyproc_word(p, interp + l->interp_threads_head);
-		while (tstate && w.n < TL_PY_MAX_THREADS && !err)
+		while (tstate && w.n < TL_PY_MAX_THREADS && !seen_before(w.tstates, w.n, tstate) &&
+		       !err)
 			err = walk_thread(&w, tstate, &tstate);
 		interp = tl_pyproc_word(p, interp + l->interp_next);
 	}
+	free(w.tstates);
 	if (err == -ENOMEM) {
 		tl_py_stacks_free(w.threads, w.n);
 		return err;
 	}
-	/* A thread state that broke off the list ends it; what was read stands. */
+	/* A thread state that cannot be read ends the walk; what was read stands. */
 	*out = w.threads;
 	*n = w.n;
 	return 0;
