@@ -646,12 +646,12 @@ int main(void)
 	RUN(forged_states);
 	RUN(debug_offsets);
 	RUN(not_python);
+	RUN(lines_usr_bin_python3);
 	if (!root || !write_script()) {
 		fprintf(stderr, "  live interpreters not read: %s\n",
 			root ? "no script directory" : "not root");
 		return UNIT_END();
 	}
-	RUN(lines_usr_bin_python3);
 	RUN(stacks_usr_bin_python3);
 	RUN(stacks_path_python3);
 	pyenv_interpreters();
