@@ -44,6 +44,8 @@ BPF_OBJ := $(OUTPUT)/tcplinger.bpf.o
 SKEL := $(OUTPUT)/tcplinger.skel.h
 
 USER_SRCS := $(sort $(wildcard user/*.c))
+# Python stacks read out of process (pyframes.h); not part of replay.
+PY_STACK_SRCS := user/pyframes.c user/pylayout.c user/pylinetable.c user/pyproc.c
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # Pure logic (no BPF, no CLI): what unit tests link against.
 LOGIC_OBJS := $(filter-out $(OUTPUT)/user/main.o $(OUTPUT)/user/loader.o $(OUTPUT)/user/live.o,$(USER_OBJS))
@@ -111,7 +113,7 @@ FUZZ_LOG_SRCS := tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/i
 FUZZ_REPLAY_BIN := $(OUTPUT)/tests/fuzz_replay
 FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c $(filter-out user/main.c user/loader.c user/live.c \
 	user/stackrefs.c user/holders.c user/symbolize.c user/symelf.c user/procfs.c user/netns.c \
-	user/logwrite.c,$(USER_SRCS))
+	user/logwrite.c $(PY_STACK_SRCS),$(USER_SRCS))
 FUZZ_SYM_BIN := $(OUTPUT)/tests/fuzz_symbolize
 FUZZ_SYM_SRCS := tests/fuzz/fuzz_symbolize.c user/symelf.c
 FUZZ_BINS := $(FUZZ_BIN) $(FUZZ_REPLAY_BIN) $(FUZZ_SYM_BIN)
