@@ -177,11 +177,11 @@ static uint32_t cmdline_ref(struct live *lv, const struct tl_event *ev)
 static void deliver_owner(struct live *lv, const struct tl_event *ev)
 {
 	struct tl_event copy = *ev;
-	uint32_t low = TL_OWN_STACK(ev->aux);
+	uint32_t low = tl_aux_ppid(ev);
 
-	if (ev->old_state != TL_OWN_CLOSE_SHARED)
-		low = stack_ref(lv, ev, low);
-	copy.aux = TL_OWN_AUX(low, TL_OWN_FD(ev->aux));
+	if (tl_owner_role(ev) != TL_OWN_CLOSE_SHARED)
+		low = stack_ref(lv, ev, tl_aux_stack(ev));
+	copy.aux = TL_OWN_AUX(low, tl_aux_fd(ev));
 	deliver(lv, &copy);
 }
 
