@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include "fmix64.h"
 #include "records.h"
 
 void tl_records_init(struct tl_records *r)
@@ -62,16 +63,6 @@ void tl_records_release(struct tl_records *r, uint32_t i)
 
 /* ---- tuple */
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static void addr_key_of(struct tl_addr_key *k, const struct tl_event *ev, const uint8_t *addr)
 {
 	k->ns = tl_rec_ns_word(ev);
@@ -116,7 +107,7 @@ void tl_rec_tuple(const struct tl_records *r, const struct conn *c, struct tl_tu
 
 static uint64_t tuple_key(uint32_t laddr, uint32_t raddr, uint16_t sport, uint16_t dport)
 {
-	return mix64(((uint64_t)laddr << 32 | raddr) ^ mix64((uint64_t)sport << 16 | dport));
+	return tl_fmix64(((uint64_t)laddr << 32 | raddr) ^ tl_fmix64((uint64_t)sport << 16 | dport));
 }
 
 uint64_t tl_rec_tuple_key(const struct conn *c)
