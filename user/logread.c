@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <zlib.h>		/* compressBound(): the most a block can deflate to */
 #include "logcodec.h"
 #include "logframe.h"
 
