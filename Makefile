@@ -47,12 +47,12 @@ USER_SRCS := $(sort $(wildcard user/*.c))
 # Python stacks read out of process (pyframes.h); not part of replay.
 PY_STACK_SRCS := user/pyframes.c user/pylayout.c user/pylinetable.c user/pyproc.c
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-# Pure logic (no BPF, no CLI): what unit tests link against.
-LOGIC_OBJS := $(filter-out $(OUTPUT)/user/main.o $(OUTPUT)/user/loader.o $(OUTPUT)/user/live.o,$(USER_OBJS))
+# Pure logic (no BPF, no CLI): what unit tests and fuzz targets link against.
+LOGIC_SRCS := $(filter-out user/main.c user/loader.c user/live.c,$(USER_SRCS))
+LOGIC_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LOGIC_SRCS))
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-FUZZ_BIN := $(OUTPUT)/tests/fuzz_logfile
 FUZZ_SECS ?= 300
 SCEN_SRCS := $(sort $(wildcard tests/scenarios/*.c))
 SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
@@ -70,10 +70,10 @@ ifneq ($(SAN),1)
 	$(Q)cp $< $@
 endif
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
-$(BPF_OBJ): $(BPF_SRC) bpf/events.h vmlinux/vmlinux.h | $(OUTPUT)
+$(BPF_OBJ): $(BPF_SRC) $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 		-Ivmlinux -Ibpf $(LIBBPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
@@ -83,8 +83,9 @@ $(SKEL): $(BPF_OBJ)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tcplinger_bpf > $@
 
-# Every user object may include the skeleton; build it first.
-$(OUTPUT)/user/%.o: user/%.c $(SKEL) | $(OUTPUT)/user
+# The skeleton comes first (order-only): the one object that includes it,
+# loader.o, depends on it through its -MMD dependency file.
+$(OUTPUT)/user/%.o: user/%.c | $(SKEL) $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -103,31 +104,26 @@ $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(call msg,CC-SCEN,$@)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
 
-# libFuzzer targets (clang: the fuzzer runtime is its own), each built from
-# the sources it fuzzes with the fuzzer's flags: the log reader, the whole
-# replay (every output mode, JSON and memory oracles) and the symbolizer's
-# ELF/DWARF reading.
+# libFuzzer targets (clang: the fuzzer runtime is its own): the log reader,
+# the whole replay (every output mode, JSON and memory oracles) and the
+# symbolizer's ELF/DWARF reading.  Each links what its harness needs from
+# one archive of the logic objects, all built with the fuzzer's flags.
 FUZZ_CC := $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu11 -D_GNU_SOURCE \
 	-Iuser -Ibpf
-FUZZ_LOG_SRCS := tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c
-FUZZ_REPLAY_BIN := $(OUTPUT)/tests/fuzz_replay
-FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c $(filter-out user/main.c user/loader.c user/live.c \
-	user/stackrefs.c user/holders.c user/symbolize.c user/symelf.c user/procfs.c user/netns.c \
-	user/logwrite.c $(PY_STACK_SRCS),$(USER_SRCS))
-FUZZ_SYM_BIN := $(OUTPUT)/tests/fuzz_symbolize
-FUZZ_SYM_SRCS := tests/fuzz/fuzz_symbolize.c user/symelf.c
-FUZZ_BINS := $(FUZZ_BIN) $(FUZZ_REPLAY_BIN) $(FUZZ_SYM_BIN)
+FUZZ_LIB := $(OUTPUT)/fuzz/libtcplinger.a
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/tests/fuzz_%,logfile replay symbolize)
 
-$(FUZZ_BINS): tests/fuzz/fuzz_frame.h $(wildcard user/*.h) bpf/events.h | $(OUTPUT)/tests
-$(FUZZ_BIN): $(FUZZ_LOG_SRCS)
+$(OUTPUT)/fuzz/%.o: user/%.c | $(OUTPUT)/fuzz
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst user/%.c,$(OUTPUT)/fuzz/%.o,$(LOGIC_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_BINS): $(OUTPUT)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) | $(OUTPUT)/tests
 	$(call msg,FUZZ,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_LOG_SRCS) -lz -ldeflate -o $@
-$(FUZZ_REPLAY_BIN): $(FUZZ_REPLAY_SRCS)
-	$(call msg,FUZZ,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_REPLAY_SRCS) -lz -ldeflate -lm -o $@
-$(FUZZ_SYM_BIN): $(FUZZ_SYM_SRCS)
-	$(call msg,FUZZ,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_SYM_SRCS) -ldw -lelf -lz -o $@
+	$(Q)$(FUZZ_CC) -MMD -MP $< $(FUZZ_LIB) -ldw -lelf -lz -ldeflate -lm -o $@
 
 # Writes logs crafted against replay's memory and time bounds (tests).
 $(OUTPUT)/tests/gen_crafted: tests/fuzz/gen_crafted.c $(LOGIC_OBJS) | $(OUTPUT)/tests
@@ -146,27 +142,43 @@ endif
 fuzz: fuzz-logfile fuzz-replay fuzz-symbolize
 fuzz_run = mkdir -p $(OUTPUT)/fuzz-corpus-$(1) && \
 	$(2) -max_total_time=$(FUZZ_SECS) $(OUTPUT)/fuzz-corpus-$(1) tests/fuzz/$(3)
-fuzz-logfile: $(FUZZ_BIN)
+fuzz-logfile: $(OUTPUT)/tests/fuzz_logfile
 	$(call fuzz_run,logfile,$<,corpus)
-fuzz-replay: $(FUZZ_REPLAY_BIN)
+fuzz-replay: $(OUTPUT)/tests/fuzz_replay
 	$(call fuzz_run,replay,$<,corpus)
-fuzz-symbolize: $(FUZZ_SYM_BIN)
+fuzz-symbolize: $(OUTPUT)/tests/fuzz_symbolize
 	$(call fuzz_run,symbolize,$<,corpus-symbolize)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
+# $(call apt_install,TARGET,PACKAGES,OPTIONAL PACKAGES): installs the Debian
+# packages not installed yet (root only); an optional one may fail.
+define apt_install
+	@missing=""; optional=""; \
+	for p in $(2); do $(call dpkg_has,$$p) || missing="$$missing $$p"; done; \
+	for p in $(3); do $(call dpkg_has,$$p) || optional="$$optional $$p"; done; \
+	if [ -n "$$missing$$optional" ]; then \
+		echo "installing:$$missing$$optional"; \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make $(1): run as root to install:$$missing$$optional" >&2; exit 1; \
+		fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq || exit 1; \
+		if [ -n "$$missing" ]; then \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+		fi; \
+		for p in $$optional; do \
+			apt-get install -y -qq --no-install-recommends $$p >/dev/null || \
+				echo "$(1): $$p not installed (optional)"; \
+		done; \
+	fi
+endef
+dpkg_has = dpkg-query -W -f='$${Status}' $(1) 2>/dev/null | grep -q 'ok installed'
+
 # Installs the Debian packages the build and the tests need, if missing.
 deps:
-	@missing=""; for p in $(DEPS_PKGS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
-	fi
+	$(call apt_install,deps,$(DEPS_PKGS))
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -181,7 +193,7 @@ clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf .output .output-san tcplinger
 
--include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/fuzz/*.d)
 
 # ---------------------------------------------------------------- bench
 # make bench (root; not part of make test; under 5 minutes): the tracer's
@@ -218,20 +230,7 @@ $(BENCH_DIR)/empty.bpf.o: tests/bench/empty.bpf.c | $(BENCH_DIR)
 bench-bins: $(OUTPUT)/tcplinger $(BENCH_BINS)
 
 bench-deps:
-	@missing=""; for p in $(BENCH_PKGS) $(BENCH_OPT_PKGS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		if [ "$$(id -u)" != 0 ]; then echo "make bench-deps: run as root to install:$$missing" >&2; exit 1; fi; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq || exit 1; \
-		for p in $$missing; do \
-			apt-get install -y -qq --no-install-recommends $$p >/dev/null && continue; \
-			case " $(BENCH_OPT_PKGS) " in *" $$p "*) echo "bench-deps: $$p not installed (optional)";; \
-			*) exit 1;; esac; \
-		done; \
-	fi
+	$(call apt_install,bench-deps,$(BENCH_PKGS),$(BENCH_OPT_PKGS))
 
 bench: deps bench-deps
 	$(Q)$(MAKE) --no-print-directory all bench-bins

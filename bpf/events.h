@@ -2,7 +2,10 @@
 /*
  * The one event layout shared by the BPF collector (bpf/) and user space
  * (user/).  Fixed size so that records can be copied, logged and replayed
- * without any framing of their own.  Bump TL_EVENT_VERSION on any change.
+ * without any framing of their own.  Both halves are built from this file
+ * into one binary (the skeleton embeds the BPF object), so the layout
+ * needs no version; logs carry their own (TL_LOG_VERSION), and their
+ * encoding of the event types and fields below must not change.
  */
 #ifndef TCPLINGER_EVENTS_H
 #define TCPLINGER_EVENTS_H
@@ -10,8 +13,6 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
-
-#define TL_EVENT_VERSION 2
 
 /* TCP states as the kernel numbers them (include/net/tcp_states.h). */
 enum tl_tcp_state {
@@ -59,18 +60,22 @@ enum tl_event_type {
 	 * long it has been in that state: exact with TL_F_AGE_EXACT, else a
 	 * lower bound. */
 	TL_EV_SEED,
-	/* Made in user space, never by the kernel: */
-	TL_EV_TICK,	/* the clock moved on to ts_ns; nothing else happened */
-	TL_EV_LOST,	/* aux = events the kernel could not queue (ring full) */
+	/*
+	 * From here on the kernel's and user space's types interleave, as
+	 * they were added (logs freeze the numbers): TL_EV_USER_ONLY below
+	 * tells which user space makes and the kernel never does.
+	 */
+	TL_EV_TICK,	/* user space: the clock moved on to ts_ns; nothing else happened */
+	TL_EV_LOST,	/* user space: aux = events the kernel could not queue (ring full) */
 	/* Who uses a socket, seen in process context (pid/tid/comm, always
-	 * TL_F_IN_TASK).  old_state = enum tl_own_role, new_state = the
-	 * socket's state; aux per role, see there. */
+	 * TL_F_IN_TASK).  old_state = enum tl_own_role (tl_owner_role()),
+	 * new_state = the socket's state; aux per role, see there. */
 	TL_EV_OWNER,
-	/* Made in user space from /proc: pid/comm hold an fd on the socket;
-	 * aux as TL_EV_OWNER's: the low 32 bits a TL_EV_STACK reference
-	 * holding the holder's command line (no frames), the high the fd.
-	 * Every HOLDER of one scan has the ts of the TL_EV_SCAN before it,
-	 * which replaces what earlier scans said. */
+	/* User space, from /proc: pid/comm hold an fd on the socket; aux as
+	 * TL_EV_OWNER's: the low 32 bits a TL_EV_STACK reference holding the
+	 * holder's command line (no frames, tl_aux_cmdline()), the high the
+	 * fd.  Every HOLDER of one scan has the ts of the TL_EV_SCAN before
+	 * it, which replaces what earlier scans said. */
 	TL_EV_HOLDER,
 	TL_EV_SCAN,	/* user space: a /proc holder scan at ts_ns (no socket) */
 	/* User space: a symbolized user stack, aux = its reference (> 0) as
@@ -84,22 +89,27 @@ enum tl_event_type {
 	TL_EV_TYPE_MAX,
 };
 
+/* The types only user space makes, as a mask of 1 << type. */
+#define TL_EV_USER_ONLY ((1u << TL_EV_TICK) | (1u << TL_EV_LOST) | (1u << TL_EV_HOLDER) | \
+			 (1u << TL_EV_SCAN) | (1u << TL_EV_STACK))
+
 /* TL_EV_OWNER roles.  aux: the low 32 bits a stack reference (0 = none;
  * in the kernel's events the stack map id + 1, in user space and logs a
- * TL_EV_STACK's aux), the high 32 bits an fd where one is named. */
+ * TL_EV_STACK's aux; tl_aux_stack()), the high 32 bits an fd where one is
+ * named (tl_aux_fd()). */
 enum tl_own_role {
 	TL_OWN_CONNECT = 1,	/* connect() made it (stack) */
 	TL_OWN_ACCEPT,		/* accept()/accept4() returned it (stack, fd) */
 	TL_OWN_IO,		/* a send/recv by a task other than the last one */
 	TL_OWN_EOF,		/* a recv returned 0: the app saw the peer close (stack) */
 	/* close() of one of several fds sharing the socket: it stays open.
-	 * aux: the low 32 bits the closing task's parent tgid, the high the fd. */
+	 * aux: the low 32 bits the closing task's parent tgid (tl_aux_ppid()),
+	 * the high the fd. */
 	TL_OWN_CLOSE_SHARED,
 	TL_OWN_ROLE_MAX,
 };
 
-#define TL_OWN_STACK(aux)	((__u32)(aux))
-#define TL_OWN_FD(aux)		((__s32)((aux) >> 32))
+/* An OWNER's or HOLDER's aux from its halves (see the accessors below). */
 #define TL_OWN_AUX(low, fd)	((__u64)(__u32)(low) | (__u64)(__u32)(fd) << 32)
 
 /* Event flags. */
@@ -139,6 +149,43 @@ struct tl_event {
 				 * TL_EV_LOST in place.  Not logged. */
 	char comm[TL_COMM_LEN];
 };
+_Static_assert(sizeof(struct tl_event) == 96, "struct tl_event: the ring's record size");
+
+/*
+ * Fields that mean something else per type: read them through these.
+ * TL_EV_OWNER's old_state is its role; the aux of TL_EV_OWNER and
+ * TL_EV_HOLDER holds an fd in its high half and, in its low half, what
+ * the role or type says: a stack reference, a parent tgid or a command
+ * line's reference.
+ */
+static inline __u8 tl_owner_role(const struct tl_event *ev)
+{
+	return ev->old_state;	/* enum tl_own_role */
+}
+
+/* TL_OWN_CONNECT, TL_OWN_ACCEPT, TL_OWN_EOF: where it happened. */
+static inline __u32 tl_aux_stack(const struct tl_event *ev)
+{
+	return (__u32)ev->aux;
+}
+
+/* TL_OWN_CLOSE_SHARED: the closing task's parent. */
+static inline __u32 tl_aux_ppid(const struct tl_event *ev)
+{
+	return (__u32)ev->aux;
+}
+
+/* TL_EV_HOLDER: the TL_EV_STACK holding the holder's command line. */
+static inline __u32 tl_aux_cmdline(const struct tl_event *ev)
+{
+	return (__u32)ev->aux;
+}
+
+/* The fd named, if any: TL_OWN_ACCEPT, TL_OWN_CLOSE_SHARED, TL_EV_HOLDER. */
+static inline __s32 tl_aux_fd(const struct tl_event *ev)
+{
+	return (__s32)(ev->aux >> 32);
+}
 
 /* Filters set through .rodata before load; 0 means "any". */
 #define TL_MAX_PORT_FILTER 8

@@ -10,6 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "events.h"
+#include "fmix64.h"
 
 /* BPF_PROG() hands every program its ctx and all arguments, used or not */
 #pragma clang diagnostic ignored "-Wunused-parameter"
@@ -139,18 +140,11 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define kview(type, p) \
 	((const type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
 
-/* murmur3 fmix64: a bijection, so ids never collide, and keyed so that
- * they do not reveal kernel addresses. */
+/* A bijection, so ids never collide, and keyed so that they do not
+ * reveal kernel addresses. */
 static __always_inline __u64 sk_id(__u64 addr)
 {
-	__u64 k = addr ^ id_key;
-
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return k;
+	return tl_fmix64(addr ^ id_key);
 }
 
 static __always_inline __u64 jiffies_to_ns(__u64 j)
@@ -274,6 +268,24 @@ static __always_inline struct tl_event *ev_reserve(__u8 type)
 	return ev;
 }
 
+/* An event on the socket skc (tw: a timewait sock's) with its fields
+ * filled, obj the socket itself (its id); NULL when the filters drop it
+ * or the ring is full. */
+static __always_inline struct tl_event *ev_reserve_sock(__u8 type, const struct sock_common *skc,
+							bool tw, const void *obj)
+{
+	struct tl_event *ev;
+	struct tl_key k;
+
+	if (!read_key(skc, tw, &k))
+		return NULL;
+	ev = ev_reserve(type);
+	if (!ev)
+		return NULL;
+	fill_sock(ev, skc, &k, addr_via(&ev->sk_id, obj));
+	return ev;
+}
+
 /* A user stack of the current task as a reference for TL_EV_OWNER's aux:
  * the stack map id + 1, 0 when none could be taken. */
 static __always_inline __u32 user_stack(void *ctx)
@@ -290,16 +302,14 @@ static __always_inline __u32 user_stack(void *ctx)
 static __always_inline void emit_owner(const struct sock *sk, __u8 role, __u64 aux)
 {
 	struct tl_event *ev;
-	struct tl_key k;
 
-	if (!gate_open || !read_key(&sk->__sk_common, false, &k))
+	if (!gate_open)
 		return;
-	ev = ev_reserve(TL_EV_OWNER);
+	ev = ev_reserve_sock(TL_EV_OWNER, &sk->__sk_common, false, sk);
 	if (!ev)
 		return;
-	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
 	fill_task(ev);
-	ev->old_state = role;
+	ev->old_state = role;	/* tl_owner_role() */
 	ev->new_state = sk->__sk_common.skc_state;
 	ev->aux = aux;
 	ev_submit(ev);
@@ -382,19 +392,16 @@ static __always_inline int on_state(const void *ctx, const struct sock *sk, int 
 				    int newstate, bool use_pc)
 {
 	struct tl_event *ev;
-	struct tl_key k;
 	bool in_task;
 
-	if (!gate_open || sk->sk_protocol != IPPROTO_TCP ||
-	    !read_key(&sk->__sk_common, false, &k))
+	if (!gate_open || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	ev = ev_reserve(TL_EV_STATE);
+	ev = ev_reserve_sock(TL_EV_STATE, &sk->__sk_common, false, sk);
 	if (!ev)
 		return 0;
 	/* the event's aux is scratch until it is set (0 for STATE) */
 	in_task = use_pc ? in_task_pc() : in_task_stack(ctx, &ev->aux);
 	ev->aux = newstate == TL_TCP_CLOSE ? (__u32)sk->sk_err : 0;
-	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
 	if (in_task)
 		fill_task(ev);
 	if (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD))
@@ -455,15 +462,10 @@ static __always_inline const struct inet_timewait_sock *tw_of(const struct timer
 static __always_inline int on_tw_timer(const struct inet_timewait_sock *tw, __u8 type,
 				       __u16 flags, __u64 aux)
 {
-	struct tl_event *ev;
-	struct tl_key k;
+	struct tl_event *ev = ev_reserve_sock(type, &tw->__tw_common, true, tw);
 
-	if (!read_key(&tw->__tw_common, true, &k))
-		return 0;
-	ev = ev_reserve(type);
 	if (!ev)
 		return 0;
-	fill_sock(ev, &tw->__tw_common, &k, addr_via(&ev->sk_id, tw));
 	ev->new_state = tw->tw_substate;
 	ev->flags = flags;
 	if (type != TL_EV_TW_START && ev->new_state == TL_TCP_TIME_WAIT)
@@ -549,7 +551,6 @@ int BPF_PROG(tl_tw_cancel, struct timer_list *timer)
 static __always_inline int on_reset(const struct sock *sk, __u8 type)
 {
 	struct tl_event *ev;
-	struct tl_key k;
 	int state;
 
 	if (!sk || !gate_open)
@@ -560,12 +561,9 @@ static __always_inline int on_reset(const struct sock *sk, __u8 type)
 		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	if (!read_key(&sk->__sk_common, false, &k))
-		return 0;
-	ev = ev_reserve(type);
+	ev = ev_reserve_sock(type, &sk->__sk_common, false, sk);
 	if (!ev)
 		return 0;
-	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
 	ev->old_state = state;
 	ev->new_state = state;
 	if (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD))

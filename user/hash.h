@@ -8,17 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Spreads every bit of h over all 64 (MurmurHash3's finalizer). */
-static inline uint64_t tl_mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
+#include "../bpf/fmix64.h"
 
 /* Bytes of any length (FNV-1a, mixed); seed: keys that come from outside
  * must not be made to collide. */
@@ -31,7 +21,7 @@ static inline uint64_t tl_hash_bytes(uint64_t seed, const void *p, size_t n)
 		h ^= *b++;
 		h *= 0x100000001b3ULL;
 	}
-	return tl_mix64(h);
+	return tl_fmix64(h);
 }
 
 #endif /* TCPLINGER_HASH_H */

@@ -804,10 +804,10 @@ static void on_owner(struct tl_engine *e, const struct tl_event *ev)
 
 	if (!c || c->sk_id != ev->sk_id || !(ev->flags & TL_F_IN_TASK) || !ev->pid)
 		return;
-	if (ev->old_state == TL_OWN_CONNECT || ev->old_state == TL_OWN_ACCEPT) {
+	if (tl_owner_role(ev) == TL_OWN_CONNECT || tl_owner_role(ev) == TL_OWN_ACCEPT) {
 		/* the process that made or took the socket is its owner */
 		tl_rec_set_owner(&e->recs, c, ev);
-	} else if (ev->old_state == TL_OWN_IO || ev->old_state == TL_OWN_EOF) {
+	} else if (tl_owner_role(ev) == TL_OWN_IO || tl_owner_role(ev) == TL_OWN_EOF) {
 		take_owner(e, c, ev);	/* reading and writing is using */
 	}
 	if (!e->opts.usage)
@@ -815,18 +815,18 @@ static void on_owner(struct tl_engine *e, const struct tl_event *ev)
 	u = usage_of(e, i);
 	if (!u)
 		return;
-	switch (ev->old_state) {
+	switch (tl_owner_role(ev)) {
 	case TL_OWN_CONNECT:
 	case TL_OWN_ACCEPT:
-		u->created_by = ev->old_state;
-		u->create_stack = TL_OWN_STACK(ev->aux);
+		u->created_by = tl_owner_role(ev);
+		u->create_stack = tl_aux_stack(ev);
 		u->create_tid = (int32_t)ev->tid;
-		u->create_fd = ev->old_state == TL_OWN_ACCEPT ? TL_OWN_FD(ev->aux) : -1;
+		u->create_fd = tl_owner_role(ev) == TL_OWN_ACCEPT ? tl_aux_fd(ev) : -1;
 		break;
 	case TL_OWN_EOF:
 		u->eof_seen = true;
 		u->eof_ns = ev->ts_ns;
-		u->eof_stack = TL_OWN_STACK(ev->aux);
+		u->eof_stack = tl_aux_stack(ev);
 		__attribute__((fallthrough));	/* reading is using */
 	case TL_OWN_IO:
 		proc_fd(&u->last, ev, -1, 0);
@@ -835,8 +835,8 @@ static void on_owner(struct tl_engine *e, const struct tl_event *ev)
 		break;
 	case TL_OWN_CLOSE_SHARED:
 		if (u->nclosers < TL_USAGE_MAX)
-			proc_fd(&u->closers[u->nclosers], ev, TL_OWN_FD(ev->aux),
-				(int32_t)TL_OWN_STACK(ev->aux));
+			proc_fd(&u->closers[u->nclosers], ev, tl_aux_fd(ev),
+				(int32_t)tl_aux_ppid(ev));
 		u->nclosers++;
 		break;
 	default:
@@ -865,8 +865,8 @@ static void on_holder(struct tl_engine *e, const struct tl_event *ev)
 		u->nholders = 0;
 	}
 	if (u->nholders < TL_USAGE_MAX) {
-		proc_fd(&u->holders[u->nholders], ev, TL_OWN_FD(ev->aux), 0);
-		u->holders[u->nholders].cmdline = TL_OWN_STACK(ev->aux);
+		proc_fd(&u->holders[u->nholders], ev, tl_aux_fd(ev), 0);
+		u->holders[u->nholders].cmdline = tl_aux_cmdline(ev);
 	}
 	u->nholders++;
 }

@@ -102,11 +102,11 @@ static int read_kernel_stack(uint32_t kref, uint64_t *ips, int max, void *ctx)
 static void deliver_owner(struct live *lv, const struct tl_event *ev)
 {
 	struct tl_event copy = *ev;
-	uint32_t low = TL_OWN_STACK(ev->aux);
+	uint32_t low = tl_aux_ppid(ev);
 
-	if (ev->old_state != TL_OWN_CLOSE_SHARED)
+	if (tl_owner_role(ev) != TL_OWN_CLOSE_SHARED)
 		low = tl_stackrefs_kernel(lv->refs, ev, low);
-	copy.aux = TL_OWN_AUX(low, TL_OWN_FD(ev->aux));
+	copy.aux = TL_OWN_AUX(low, tl_aux_fd(ev));
 	deliver(&copy, lv);
 }
 

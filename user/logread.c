@@ -2,8 +2,17 @@
 /* Transition-log reader: survives truncation and bad blocks, trusts no
  * length beyond the layout's caps.  Blocks are inflated whole by
  * libdeflate, twice as fast as zlib's streaming inflate. */
+#include <errno.h>
+#include <fcntl.h>
 #include <libdeflate.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <zlib.h>		/* compressBound(): the most a block can deflate to */
 #include "logcodec.h"
+#include "logframe.h"
+
+#define READ_CHUNK	(256u << 10)
 
 struct tl_log_reader {
 	int fd;			/* -1: reading from memory */
@@ -18,27 +27,16 @@ struct tl_log_reader {
 	size_t pos, end, cap;
 	uint64_t base;
 
-	/* The current block: a read cursor and the end of each section. */
+	/* The current block, inflated, and its decoder. */
 	uint8_t *raw;
 	size_t raw_cap;
-	const uint8_t *c[NSEC], *e[NSEC];
-	int nsec;			/* sections a block of this version has */
-	const uint8_t *blob;		/* the last event's, if any */
+	struct tl_blkdec *dec;
+	uint32_t version;
+	const void *blob;		/* the last event's, if any */
 	size_t blob_len;
 	bool in_block;
-	uint32_t seq, next_seq, nevents, count;
+	uint32_t seq, next_seq, nevents;
 	uint64_t off;
-	uint64_t prev_ts;
-	uint32_t ids;
-	struct slot *slots;
-	uint32_t nslots, slots_cap;
-	struct tuple *tuples;
-	uint32_t ntuples, tuples_cap;
-	uint8_t (*addrs)[16];
-	uint32_t naddrs;
-	uint32_t netns[NETNS_CAP];
-	uint32_t nnetns;
-	struct taskctx task;
 
 	struct libdeflate_decompressor *dz;
 };
@@ -116,24 +114,17 @@ static size_t fill(struct tl_log_reader *r, size_t need)
 	return avail(r);
 }
 
-struct bhdr {
-	uint32_t seq, raw_len, comp_len, nevents, crc, ids;
-};
-
 /* Nothing from a header is trusted unless its CRC holds and every length
  * is within the caps. */
 static bool parse_bhdr(const uint8_t *b, struct bhdr *bh)
 {
-	if (memcmp(b, BLOCK_MAGIC, 4) || libdeflate_crc32(0, b, 28) != tl_get32(b + 28))
+	if (memcmp(b, BLOCK_MAGIC, 4) ||
+	    libdeflate_crc32(0, b, BHDR_CRC_AT) != tl_get32(b + BHDR_CRC_AT))
 		return false;
-	bh->seq = tl_get32(b + 4);
-	bh->raw_len = tl_get32(b + 8);
-	bh->comp_len = tl_get32(b + 12);
-	bh->nevents = tl_get32(b + 16);
-	bh->crc = tl_get32(b + 20);
-	bh->ids = tl_get32(b + 24);
+	bhdr_get(b, bh);
 	return bh->raw_len && bh->raw_len <= RAW_CAP && bh->comp_len &&
-	       bh->comp_len <= comp_cap() && bh->nevents && bh->nevents <= bh->raw_len / 2;
+	       bh->comp_len <= compressBound(RAW_CAP) && bh->nevents &&
+	       bh->nevents <= bh->raw_len / 2;
 }
 
 static int truncated(struct tl_log_reader *r)
@@ -217,42 +208,14 @@ static bool inflate_block(struct tl_log_reader *r, const uint8_t *src, const str
 	return true;
 }
 
-/* Points the section cursors into raw; false if the table does not
- * describe exactly the raw data. */
-static bool sections_r(struct tl_log_reader *r, const struct bhdr *bh)
-{
-	const uint8_t *p = r->raw, *end = r->raw + bh->raw_len;
-	uint64_t len[NSEC] = { 0 }, sum = 0;
-
-	for (int k = 0; k < r->nsec; k++) {
-		len[k] = tl_get_uvarint(&p);
-		if (len[k] > RAW_CAP)
-			return false;
-		sum += len[k];
-	}
-	if (p > end || sum != (uint64_t)(end - p))
-		return false;
-	for (int k = 0; k < NSEC; k++) {
-		r->c[k] = p;
-		p += len[k];
-		r->e[k] = p;
-	}
-	return true;
-}
-
 static bool block_start_r(struct tl_log_reader *r, const struct bhdr *bh, uint64_t off)
 {
-	if (!sections_r(r, bh))
+	if (!tl_blkdec_start(r->dec, r->raw, bh->raw_len, r->version, bh->nevents, bh->ids))
 		return false;
 	r->in_block = true;
 	r->seq = bh->seq;
 	r->off = off;
 	r->nevents = bh->nevents;
-	r->count = 0;
-	r->prev_ts = 0;
-	r->ids = bh->ids;
-	r->nslots = r->ntuples = r->naddrs = r->nnetns = 0;
-	task_reset(&r->task);
 	return true;
 }
 
@@ -304,318 +267,16 @@ static int next_block(struct tl_log_reader *r)
 	}
 }
 
-static int push_tuple(struct tl_log_reader *r, const struct tuple *t)
-{
-	if (r->ntuples == r->tuples_cap) {
-		uint32_t ncap = r->tuples_cap ? r->tuples_cap * 2 : 1024;
-		struct tuple *nt;
-
-		if (r->ntuples >= TUPLE_CAP)
-			return -EBADMSG;
-		nt = realloc(r->tuples, ncap * sizeof(*nt));
-		if (!nt)
-			return -ENOMEM;
-		r->tuples = nt;
-		r->tuples_cap = ncap;
-	}
-	r->tuples[r->ntuples++] = *t;
-	return 0;
-}
-
-static int push_slot(struct tl_log_reader *r, const struct slot *s)
-{
-	if (r->nslots == r->slots_cap) {
-		uint32_t ncap = r->slots_cap ? r->slots_cap * 2 : 1024;
-		struct slot *ns;
-
-		if (r->nslots >= SLOT_CAP)
-			return -EBADMSG;
-		ns = realloc(r->slots, ncap * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		r->slots = ns;
-		r->slots_cap = ncap;
-	}
-	r->slots[r->nslots++] = *s;
-	return 0;
-}
-
-static int dec_addr(struct tl_log_reader *r, const uint8_t **pp, uint8_t *a)
-{
-	uint64_t code = tl_get_uvarint(pp);
-	size_t len = code == 0 ? 4 : 16;
-
-	if (code >= 2) {
-		if (code - 2 >= r->naddrs)
-			return -EBADMSG;
-		memcpy(a, r->addrs[r->naddrs - 1 - (code - 2)], 16);
-		return 0;
-	}
-	memcpy(a, *pp, len);
-	*pp += len;
-	if (r->naddrs < ADDR_CAP)
-		memcpy(r->addrs[r->naddrs++], a, 16);
-	return 0;
-}
-
-static int dec_netns(struct tl_log_reader *r, const uint8_t **pp, uint32_t *ns)
-{
-	uint64_t code = tl_get_uvarint(pp);
-
-	if (code) {
-		if (code > r->nnetns)
-			return -EBADMSG;
-		*ns = r->netns[r->nnetns - code];
-		return 0;
-	}
-	*ns = tl_get32(*pp);
-	*pp += 4;
-	if (r->nnetns < NETNS_CAP)
-		r->netns[r->nnetns++] = *ns;
-	return 0;
-}
-
-static int dec_tuple(struct tl_log_reader *r, const uint8_t **c, uint32_t *idx)
-{
-	uint64_t code = tl_get_uvarint(&c[S_SOCK]), k = code / 2 + (code & 1);
-	struct tuple t;
-	int err;
-
-	if (code & 1) {
-		if (k > r->ntuples)
-			return -EBADMSG;
-		*idx = r->ntuples - (uint32_t)k;
-		return 0;
-	}
-	if (code) {
-		if (k > r->ntuples)
-			return -EBADMSG;
-		tuple_mirror(&r->tuples[r->ntuples - k], &t);
-	} else {
-		const uint8_t **pp = &c[S_TUPLE];
-
-		memset(&t, 0, sizeof(t));
-		t.family = *(*pp)++;
-		err = dec_addr(r, pp, t.saddr);
-		if (!err)
-			err = dec_addr(r, pp, t.daddr);
-		if (err)
-			return err;
-		t.sport = tl_get16(*pp);
-		t.dport = tl_get16(*pp + 2);
-		*pp += 4;
-		err = dec_netns(r, pp, &t.netns);
-		if (err)
-			return err;
-	}
-	*idx = r->ntuples;
-	return push_tuple(r, &t);
-}
-
-static int dec_sock(struct tl_log_reader *r, const uint8_t **c, uint8_t head,
-		    struct slot *s)
-{
-	uint64_t code = tl_get_uvarint(&c[S_SOCK]);
-
-	if (head & H_REF) {
-		if (code >= r->nslots)
-			return -EBADMSG;
-		*s = r->slots[r->nslots - 1 - code];
-		return head & H_SOCK ? 0 : dec_tuple(r, c, &s->tuple);
-	}
-	if (code == 0) {
-		if (r->ids == UINT32_MAX)
-			return -EBADMSG;
-		s->seq = ++r->ids;
-	} else if (code == 1) {
-		s->seq = 0;
-	} else {
-		if (code - 2 >= r->ids)
-			return -EBADMSG;
-		s->seq = r->ids - (uint32_t)(code - 2);
-	}
-	s->state = 0;
-	return dec_tuple(r, c, &s->tuple);
-}
-
-static void put_sock(const struct tl_log_reader *r, const struct slot *s,
-		     struct tl_event *ev)
-{
-	const struct tuple *t = &r->tuples[s->tuple];
-
-	ev->sk_id = s->seq;
-	memcpy(ev->saddr, t->saddr, 16);
-	memcpy(ev->daddr, t->daddr, 16);
-	ev->sport = t->sport;
-	ev->dport = t->dport;
-	ev->netns = t->netns;
-	ev->family = t->family;
-}
-
-static int dec_task(struct taskctx *t, const uint8_t **pp, struct tl_event *ev)
-{
-	uint8_t b = *(*pp)++;
-	uint32_t i = b & T_PID_MASK;
-	struct comm_ent *ce;
-
-	if (b & T_RESERVED)
-		return -EBADMSG;
-	if (i) {
-		if (i > t->nmru)
-			return -EBADMSG;
-		ev->pid = t->mru[i - 1];
-	} else {
-		ev->pid = (uint32_t)tl_get_uvarint(pp);
-	}
-	mru_touch(t, (int)i - 1, ev->pid);
-	if (b & T_TID_PID)
-		ev->tid = ev->pid;
-	else if (b & T_TID_LAST)
-		ev->tid = t->last_tid;
-	else
-		ev->tid = (uint32_t)tl_get_uvarint(pp);
-	t->last_tid = ev->tid;
-	ce = comm_slot(t, ev->pid);
-	if (b & T_COMM) {
-		if (!ce->valid || ce->pid != ev->pid)
-			return -EBADMSG;
-		memcpy(ev->comm, ce->comm, TL_COMM_LEN);
-		return 0;
-	}
-	i = *(*pp)++;
-	if (i > TL_COMM_LEN)
-		return -EBADMSG;
-	memcpy(ev->comm, *pp, i);
-	*pp += i;
-	ce->valid = 1;
-	ce->pid = ev->pid;
-	memcpy(ce->comm, ev->comm, TL_COMM_LEN);
-	return 0;
-}
-
-static int dec_more(const uint8_t **pp, uint8_t pred, struct tl_event *ev)
-{
-	const uint8_t *p = *pp;
-	uint8_t st = *p++;
-	uint64_t flags;
-
-	if (st == STATES_ESC) {
-		ev->old_state = p[0];
-		ev->new_state = p[1];
-		p += 2;
-	} else {
-		ev->old_state = (st >> 4) ^ pred;
-		ev->new_state = st & 15;
-	}
-	flags = tl_get_uvarint(&p);
-	*pp = p;
-	if (flags > UINT16_MAX)
-		return -EBADMSG;
-	ev->flags = (uint16_t)flags;
-	return 0;
-}
-
-/* Events read at most EV_MAX bytes over all sections, which RAW_PAD
- * covers: overruns are caught once per event. */
-static bool overrun(const struct tl_log_reader *r, const uint8_t *const *c)
-{
-	bool bad = false;
-
-#pragma GCC unroll 8
-	for (int k = 0; k < NSEC; k++)
-		bad |= c[k] > r->e[k];
-	return bad;
-}
-
-/* One event at the cursors c.  It is made in a local copy: stores to it
- * cannot alias the reader's state, which then stays in registers. */
-static inline int dec_event(struct tl_log_reader *r, const uint8_t **c, struct tl_event *out)
-{
-	static const struct tl_event zero_ev;
-	struct tl_event ev = zero_ev;
-	struct slot s = { 0 };
-	uint8_t head;
-	int err = 0;
-
-	if (r->count >= r->nevents)
-		return -EBADMSG;
-	head = *c[S_HEAD]++;
-	ev.type = head & H_TYPE_ESC;
-	if (ev.type == H_TYPE_ESC)
-		ev.type = *c[S_HEAD]++;
-	if (head & (H_SOCK | H_REF)) {
-		err = dec_sock(r, c, head, &s);
-		if (err)
-			return err;
-		put_sock(r, &s, &ev);
-	}
-	if (head & H_MORE) {
-		err = dec_more(&c[S_MORE], state_pred(&s), &ev);
-		if (err)
-			return err;
-	}
-	if (head & (H_SOCK | H_REF)) {
-		s.state = ev.new_state;
-		err = push_slot(r, &s);
-		if (err)
-			return err;
-	}
-	if (head & H_AUX)
-		ev.aux = tl_get_uvarint(&c[S_AUX]);
-	if (ev.type == TL_EV_STACK) {
-		uint64_t n = tl_get_uvarint(&c[S_BLOB]);
-
-		if (c[S_BLOB] > r->e[S_BLOB] || n > TL_LOG_BLOB_MAX ||
-		    n > (uint64_t)(r->e[S_BLOB] - c[S_BLOB]))
-			return -EBADMSG;
-		r->blob = c[S_BLOB];
-		r->blob_len = n;
-		c[S_BLOB] += n;
-	}
-	if (ev.flags & TL_F_IN_TASK) {
-		err = dec_task(&r->task, &c[S_TASK], &ev);
-		if (err)
-			return err;
-	}
-	r->prev_ts += (uint64_t)tl_unzigzag(tl_get_uvarint(&c[S_TS]));
-	ev.ts_ns = r->prev_ts;
-	if (overrun(r, c))
-		return -EBADMSG;
-	*out = ev;
-	r->count++;
-	return 0;
-}
-
-/* Events of the current block into evs[*n, max), up to its end or to a
- * TL_EV_STACK (its blob must stay where it is until the next call).
- * Returns 0 or the error that stopped it. */
-static int dec_events(struct tl_log_reader *r, struct tl_event *evs, int max, int *n)
-{
-	const uint8_t *c[NSEC];
-	int err = 0;
-
-	memcpy(c, r->c, sizeof(c));
-	while (*n < max && c[S_HEAD] < r->e[S_HEAD]) {
-		err = dec_event(r, c, &evs[*n]);
-		if (err)
-			break;
-		if (evs[(*n)++].type == TL_EV_STACK)
-			break;
-	}
-	memcpy(r->c, c, sizeof(c));
-	return err;
-}
-
 static void block_done(struct tl_log_reader *r, bool corrupt)
 {
-	for (int k = 0; k < NSEC; k++)
-		corrupt |= r->c[k] != r->e[k];
-	if (corrupt)
+	uint32_t count = tl_blkdec_count(r->dec);
+
+	if (corrupt || !tl_blkdec_consumed(r->dec))
 		rwarn(r, "block %u at byte %llu: corrupt data after %u events, rest skipped",
-		      r->seq, (unsigned long long)r->off, r->count);
-	else if (r->count != r->nevents)
+		      r->seq, (unsigned long long)r->off, count);
+	else if (count != r->nevents)
 		rwarn(r, "block %u at byte %llu: %u events where %u were announced",
-		      r->seq, (unsigned long long)r->off, r->count, r->nevents);
+		      r->seq, (unsigned long long)r->off, count, r->nevents);
 	r->in_block = false;
 }
 
@@ -628,8 +289,8 @@ int tl_logr_read(struct tl_log_reader *r, struct tl_event *evs, int max)
 	while (n < max) {
 		int ret;
 
-		if (r->in_block && r->c[S_HEAD] < r->e[S_HEAD]) {
-			ret = dec_events(r, evs, max, &n);
+		if (r->in_block && tl_blkdec_more(r->dec)) {
+			ret = tl_blkdec_read(r->dec, evs, max, &n, &r->blob, &r->blob_len);
 			if (ret == -EBADMSG) {
 				block_done(r, true);
 				continue;
@@ -762,7 +423,7 @@ static int read_header(struct tl_log_reader *r, const char *name, struct tl_log_
 		return -EBADMSG;
 	}
 	r->pos += FHDR_FIXED + flen + 4;
-	r->nsec = version == 1 ? NSEC_V1 : NSEC;
+	r->version = version;
 	return 0;
 }
 
@@ -784,11 +445,9 @@ void tl_logr_close(struct tl_log_reader *r)
 	if (r->own_fd)
 		close(r->fd);
 	libdeflate_free_decompressor(r->dz);
+	tl_blkdec_free(r->dec);
 	free(r->buf);
 	free(r->raw);
-	free(r->slots);
-	free(r->tuples);
-	free(r->addrs);
 	free(r);
 }
 
@@ -801,12 +460,10 @@ static struct tl_log_reader *reader_new(tl_log_warn_fn warn, void *ctx)
 	r->fd = -1;
 	r->warn = warn;
 	r->ctx = ctx;
-	r->addrs = malloc(ADDR_CAP * sizeof(*r->addrs));
+	r->dec = tl_blkdec_new();
 	r->dz = libdeflate_alloc_decompressor();
-	if (!r->addrs || !r->dz) {
-		libdeflate_free_decompressor(r->dz);
-		free(r->addrs);
-		free(r);
+	if (!r->dec || !r->dz) {
+		tl_logr_close(r);
 		return NULL;
 	}
 	return r;

@@ -107,7 +107,7 @@ void tl_rec_tuple(const struct tl_records *r, const struct conn *c, struct tl_tu
 
 static uint64_t tuple_key(uint32_t laddr, uint32_t raddr, uint16_t sport, uint16_t dport)
 {
-	return tl_mix64(((uint64_t)laddr << 32 | raddr) ^ tl_mix64((uint64_t)sport << 16 | dport));
+	return tl_fmix64(((uint64_t)laddr << 32 | raddr) ^ tl_fmix64((uint64_t)sport << 16 | dport));
 }
 
 uint64_t tl_rec_tuple_key(const struct conn *c)
