@@ -295,6 +295,7 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 	if (!opts->leaks) {
 		/* no stacks wanted: keep the map (the programs refer to it) tiny */
 		bpf_map__set_max_entries(s->maps.stacks, 1);
+		bpf_map__set_max_entries(s->maps.windows, getpagesize());
 		bpf_map__set_autocreate(s->maps.sk_use, false);
 	}
 
@@ -481,6 +482,12 @@ int tl_loader_drain(struct tl_loader *l)
 	if (ret < 0 && !l->stop)
 		return ret;
 	return l->handled;
+}
+
+/* Stack windows (bpf/unwind.h): the ring user/unwind.c reads. */
+int tl_loader_windows_fd(const struct tl_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.windows);
 }
 
 int tl_loader_stack(struct tl_loader *l, uint32_t ref, uint64_t *ips, int max)
