@@ -101,6 +101,12 @@ $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(call msg,CC-SCEN,$@)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
 
+# Leak programs built as distributions build them (-O2 -g, no frame
+# pointers): the stacks of their leaks need the CFI.
+$(OUTPUT)/tests/scen_leak_o2: tests/scenarios/leak_o2.c | $(OUTPUT)/tests
+	$(call msg,CC-SCEN,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
+
 # libFuzzer targets (clang: the fuzzer runtime is its own), each built from
 # the sources it fuzzes with the fuzzer's flags: the log reader, the whole
 # replay (every output mode, JSON and memory oracles) and the symbolizer's
@@ -110,7 +116,7 @@ FUZZ_CC := $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -std=gnu1
 FUZZ_LOG_SRCS := tests/fuzz/fuzz_logfile.c user/logwrite.c user/logread.c user/idmap.c
 FUZZ_REPLAY_BIN := $(OUTPUT)/tests/fuzz_replay
 FUZZ_REPLAY_SRCS := tests/fuzz/fuzz_replay.c $(filter-out user/main.c user/loader.c user/live.c \
-	user/symbolize.c user/symelf.c user/procfs.c user/netns.c user/logwrite.c,$(USER_SRCS))
+	user/symbolize.c user/symelf.c user/procfs.c user/netns.c user/logwrite.c user/unwind.c,$(USER_SRCS))
 FUZZ_SYM_BIN := $(OUTPUT)/tests/fuzz_symbolize
 FUZZ_SYM_SRCS := tests/fuzz/fuzz_symbolize.c user/symelf.c
 FUZZ_BINS := $(FUZZ_BIN) $(FUZZ_REPLAY_BIN) $(FUZZ_SYM_BIN)

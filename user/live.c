@@ -23,6 +23,7 @@
 #include "session.h"
 #include "stacks.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 #define POLL_MS 100
 #define LOG_FLUSH_NS NS_PER_SEC	/* a kill -9 loses at most this much */
@@ -53,6 +54,7 @@ struct live {
 	struct scan_sock *scan;		/* CLOSE_WAIT sockets of the current pass */
 	size_t nscan, scan_cap;
 	struct tl_symbolizer *sym;
+	struct tl_unwinder *unwind;	/* stacks through the CFI, sym's */
 	struct tl_stacks *stacks;	/* what was logged, by reference */
 	struct tl_idmap stack_refs;	/* pid << 32 | kernel stack ref -> reference */
 };
@@ -126,7 +128,7 @@ static uint32_t intern_stack(struct live *lv, const struct tl_event *ev, const c
 static uint32_t stack_ref(struct live *lv, const struct tl_event *ev, uint32_t kref)
 {
 	uint64_t key = (uint64_t)ev->pid << 32 | kref, ips[TL_STACK_DEPTH];
-	char *frames[TL_STACK_DEPTH], cmdline[1024], blob[TL_LOG_BLOB_MAX];
+	char *frames[TL_UNWIND_FRAMES], cmdline[1024], blob[TL_LOG_BLOB_MAX];
 	uint32_t ref;
 	size_t len;
 	int n;
@@ -141,8 +143,10 @@ static uint32_t stack_ref(struct live *lv, const struct tl_event *ev, uint32_t k
 		ref = 0;
 		goto remember;
 	}
-	n = tl_loader_stack(lv->loader, kref, ips, TL_STACK_DEPTH);
-	if (n <= 0 || tl_sym_resolve(lv->sym, (int)ev->pid, ips, n, frames) != n)
+	/* kref: the frame-pointer stack and the stack window (bpf/unwind.h) */
+	n = tl_loader_stack(lv->loader, TL_KSTACK_ID(kref), ips, TL_STACK_DEPTH);
+	n = tl_unwind_frames(lv->unwind, (int)ev->pid, kref, ips, n, frames);
+	if (n <= 0)
 		return 0;
 	if (tl_procfs_cmdline((int)ev->pid, cmdline, sizeof(cmdline)))
 		cmdline[0] = '\0';
@@ -473,7 +477,8 @@ int tl_run_live(const struct tl_cli *cli)
 		lv.stacks = tl_stacks_new();
 		if (lv.stacks && cli->max_stacks)
 			tl_stacks_set_max(lv.stacks, cli->max_stacks);
-		if (!lv.sym || !lv.stacks) {
+		lv.unwind = tl_unwind_new(lv.sym, tl_loader_windows_fd(lv.loader));
+		if (!lv.sym || !lv.stacks || !lv.unwind) {
 			fprintf(stderr, "tcplinger: out of memory\n");
 			code = 1;
 			goto out;
@@ -559,6 +564,7 @@ int tl_run_live(const struct tl_cli *cli)
 out:
 	tl_session_free(lv.session);
 	tl_loader_close(lv.loader);
+	tl_unwind_free(lv.unwind);
 	tl_sym_free(lv.sym);
 	tl_stacks_free(lv.stacks);
 	tl_idmap_free(&lv.stack_refs);
