@@ -85,6 +85,22 @@ static void peer(const struct scen_opts *o, int lfd2, int gate)
 	exit(0);
 }
 
+/* Forks the peer, which serves lfd2 and dials lfd; gate: its end of the
+ * pipe on which we say "close now". */
+static pid_t spawn_peer(const struct scen_opts *o, int lfd, int lfd2, int gate[2])
+{
+	pid_t child = pipe2(gate, O_CLOEXEC) ? -1 : fork();
+
+	if (child == 0) {
+		close_fd(lfd);
+		peer(o, lfd2, gate[0]);
+	}
+	if (child < 0)
+		die("pipe or fork");
+	close_fd(lfd2);
+	return child;
+}
+
 static void *idle(void *arg)
 {
 	return arg;
@@ -101,16 +117,7 @@ int main(int argc, char **argv)
 	scen_parse(argc, argv, &o, 5110, 1);
 	lfd = scen_listen(o.family, o.port, 16, 0);
 	lfd2 = scen_listen(o.family, o.port + 1, 16, 0);
-	if (pipe2(gate, O_CLOEXEC))
-		die("pipe");
-	child = fork();
-	if (child < 0)
-		die("fork");
-	if (child == 0) {
-		close_fd(lfd);
-		peer(&o, lfd2, gate[0]);
-	}
-	close_fd(lfd2);
+	child = spawn_peer(&o, lfd, lfd2, gate);
 	for (int r = 0; r < ROUNDS; r++) {
 		/* a thread has run: glibc takes the cancellable path from now on */
 		if (r == 1) {
