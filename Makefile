@@ -104,6 +104,12 @@ $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(call msg,CC-SCEN,$@)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
 
+# Leak programs built as distributions build them (-O2 -g, no frame
+# pointers): the stacks of their leaks need the CFI.
+$(OUTPUT)/tests/scen_leak_o2: tests/scenarios/leak_o2.c | $(OUTPUT)/tests
+	$(call msg,CC-SCEN,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
+
 # libFuzzer targets (clang: the fuzzer runtime is its own): the log reader,
 # the whole replay (every output mode, JSON and memory oracles) and the
 # symbolizer's ELF/DWARF reading.  Each links what its harness needs from

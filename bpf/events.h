@@ -94,9 +94,9 @@ enum tl_event_type {
 			 (1u << TL_EV_SCAN) | (1u << TL_EV_STACK))
 
 /* TL_EV_OWNER roles.  aux: the low 32 bits a stack reference (0 = none;
- * in the kernel's events the stack map id + 1, in user space and logs a
- * TL_EV_STACK's aux; tl_aux_stack()), the high 32 bits an fd where one is
- * named (tl_aux_fd()). */
+ * in the kernel's events a stack map id and a stack window, bpf/unwind.h;
+ * in user space and logs a TL_EV_STACK's aux; tl_aux_stack()), the high 32
+ * bits an fd where one is named (tl_aux_fd()). */
 enum tl_own_role {
 	TL_OWN_CONNECT = 1,	/* connect() made it (stack) */
 	TL_OWN_ACCEPT,		/* accept()/accept4() returned it (stack, fd) */

@@ -86,6 +86,9 @@ struct {
 	__uint(value_size, TL_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
+/* Stack windows for unwinding in user space (unwind.bpf.h). */
+#include "unwind.bpf.h"
+
 /* Per socket, freed with it: who did its last send/recv, and whether the
  * application has read its EOF. */
 struct sk_use {
@@ -287,15 +290,18 @@ static __always_inline struct tl_event *ev_reserve_sock(__u8 type, const struct 
 }
 
 /* A user stack of the current task as a reference for TL_EV_OWNER's aux:
- * the stack map id + 1, 0 when none could be taken. */
+ * the stack map id + 1 and the id of its stack window (unwind.h), 0 when
+ * none could be taken. */
 static __always_inline __u32 user_stack(void *ctx)
 {
+	__u32 kstack;
 	long id;
 
 	if (!own_stacks)
 		return 0;
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	return id < 0 ? 0 : (__u32)id + 1;
+	kstack = id < 0 ? 0 : (__u32)id + 1;
+	return kstack | uwin_take(kstack) << TL_KSTACK_BITS;
 }
 
 /* TL_EV_OWNER for a full TCP socket (a BTF pointer), in process context. */

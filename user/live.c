@@ -332,7 +332,8 @@ int tl_run_live(const struct tl_cli *cli)
 		return 1;
 	}
 	if (cli->leaks) {
-		lv.refs = tl_stackrefs_new(cli->max_stacks, read_kernel_stack, deliver_stack, &lv);
+		lv.refs = tl_stackrefs_new(cli->max_stacks, tl_loader_windows_fd(lv.loader),
+					  read_kernel_stack, deliver_stack, &lv);
 		if (!lv.refs) {
 			fprintf(stderr, "tcplinger: out of memory\n");
 			code = 1;

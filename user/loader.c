@@ -291,6 +291,9 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 	if (!opts->leaks) {
 		/* no stacks wanted: keep the map (the programs refer to it) tiny */
 		bpf_map__set_max_entries(s->maps.stacks, 1);
+		bpf_map__set_max_entries(s->maps.windows, getpagesize());
+		bpf_map__set_max_entries(s->maps.uwin_seen, 1);
+		bpf_map__set_max_entries(s->maps.uwin_spent, 1);
 		bpf_map__set_autocreate(s->maps.sk_use, false);
 	}
 
@@ -479,6 +482,12 @@ int tl_loader_drain(struct tl_loader *l)
 	l->handled = 0;
 	ret = ring_buffer__consume(l->rb);
 	return ret < 0 ? ret : l->handled;
+}
+
+/* Stack windows (bpf/unwind.h): the ring user/unwind.c reads. */
+int tl_loader_windows_fd(const struct tl_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.windows);
 }
 
 int tl_loader_stack(struct tl_loader *l, uint32_t ref, uint64_t *ips, int max)

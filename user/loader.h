@@ -43,6 +43,8 @@ int tl_loader_drain(struct tl_loader *l);
  * max return addresses, innermost first.  Returns how many, or a negative
  * errno when the stack is no longer known. */
 int tl_loader_stack(struct tl_loader *l, uint32_t ref, uint64_t *ips, int max);
+/* The fd of the stack windows' ring (bpf/unwind.h). */
+int tl_loader_windows_fd(const struct tl_loader *l);
 /* Events the kernel could not queue since load (ring buffer full). */
 uint64_t tl_loader_drops(struct tl_loader *l);
 void tl_loader_close(struct tl_loader *l);

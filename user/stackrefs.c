@@ -8,11 +8,13 @@
 #include "stackrefs.h"
 #include "stacks.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 #define CACHE_MAX (1u << 16)	/* (pid, kernel stack id) pairs remembered */
 
 struct tl_stackrefs {
 	struct tl_symbolizer *sym;
+	struct tl_unwinder *unwind;	/* stacks through the CFI, over sym */
 	struct tl_stacks *stacks;	/* what was passed on, by reference */
 	struct tl_idmap cache;		/* pid << 32 | kernel stack id -> reference */
 	tl_kstack_fn read;
@@ -20,8 +22,8 @@ struct tl_stackrefs {
 	void *ctx;
 };
 
-struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, tl_kstack_fn read, tl_stack_fn emit,
-				      void *ctx)
+struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, int windows_fd, tl_kstack_fn read,
+				      tl_stack_fn emit, void *ctx)
 {
 	struct tl_stackrefs *r = calloc(1, sizeof(*r));
 
@@ -29,7 +31,8 @@ struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, tl_kstack_fn read, tl
 		return NULL;
 	r->sym = tl_sym_new();
 	r->stacks = tl_stacks_new();
-	if (!r->sym || !r->stacks) {
+	r->unwind = r->sym ? tl_unwind_new(r->sym, windows_fd) : NULL;
+	if (!r->sym || !r->stacks || !r->unwind) {
 		tl_stackrefs_free(r);
 		return NULL;
 	}
@@ -45,6 +48,7 @@ void tl_stackrefs_free(struct tl_stackrefs *r)
 {
 	if (!r)
 		return;
+	tl_unwind_free(r->unwind);
 	tl_sym_free(r->sym);
 	tl_stacks_free(r->stacks);
 	tl_idmap_free(&r->cache);
@@ -78,7 +82,7 @@ static uint32_t intern(struct tl_stackrefs *r, const struct tl_event *ev, const 
 uint32_t tl_stackrefs_kernel(struct tl_stackrefs *r, const struct tl_event *ev, uint32_t kref)
 {
 	uint64_t key = (uint64_t)ev->pid << 32 | kref, ips[TL_STACK_DEPTH];
-	char *frames[TL_STACK_DEPTH], cmdline[1024], blob[TL_LOG_BLOB_MAX];
+	char *frames[TL_UNWIND_FRAMES], cmdline[1024], blob[TL_LOG_BLOB_MAX];
 	uint32_t ref;
 	size_t len;
 	int n;
@@ -93,8 +97,10 @@ uint32_t tl_stackrefs_kernel(struct tl_stackrefs *r, const struct tl_event *ev, 
 		ref = 0;
 		goto remember;
 	}
-	n = r->read(kref, ips, TL_STACK_DEPTH, r->ctx);
-	if (n <= 0 || tl_sym_resolve(r->sym, (int)ev->pid, ips, n, frames) != n)
+	/* kref: the frame-pointer stack and the stack window (bpf/unwind.h) */
+	n = r->read(TL_KSTACK_ID(kref), ips, TL_STACK_DEPTH, r->ctx);
+	n = tl_unwind_frames(r->unwind, (int)ev->pid, kref, ips, n, frames);
+	if (n <= 0)
 		return 0;
 	if (tl_procfs_cmdline((int)ev->pid, cmdline, sizeof(cmdline)))
 		cmdline[0] = '\0';

@@ -20,10 +20,11 @@ typedef void (*tl_stack_fn)(const struct tl_event *ev, const char *blob, size_t 
 
 struct tl_stackrefs;
 
-/* max_stacks: distinct stacks kept (0: TL_STACKS_KEEP).  NULL when out
- * of memory. */
-struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, tl_kstack_fn read, tl_stack_fn emit,
-				      void *ctx);
+/* max_stacks: distinct stacks kept (0: TL_STACKS_KEEP); windows_fd: the
+ * ring of stack windows to unwind with the CFI (-1: frame pointers only).
+ * NULL when out of memory. */
+struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, int windows_fd, tl_kstack_fn read,
+				      tl_stack_fn emit, void *ctx);
 void tl_stackrefs_free(struct tl_stackrefs *r);
 /* The reference of the kernel's stack kref taken in ev's task; 0 if it
  * cannot be kept, or r is NULL. */

@@ -28,6 +28,7 @@ struct map {
 	char *path;			/* NULL: anonymous; " (deleted)" cut off */
 	const char *base;		/* basename, inside path */
 	bool deleted;
+	bool exec;			/* mapped executable */
 	int bin;			/* slot in bins[], or BIN_* */
 	uint64_t bin_serial;		/* the slot is stale when it changed */
 };
@@ -149,6 +150,7 @@ static int parse_map(char *line, struct map *m)
 	m->ino = ino;
 	m->dev = makedev(dmaj, dmin);
 	m->bin = BIN_UNKNOWN;
+	m->exec = perms[2] == 'x';
 	path = line + pos;
 	nl = strchr(path, '\n');
 	if (nl)
@@ -415,6 +417,50 @@ static char *frame(struct tl_symbolizer *s, struct proc *p, struct map *m,
 void tl_sym_set_budget(struct tl_symbolizer *s, uint64_t ns)
 {
 	s->budget_ns = ns;
+}
+
+/* For the unwinder (unwind.h): the mapping at addr and its binary. */
+int tl_sym_module(struct tl_symbolizer *s, int pid, uint64_t addr, bool want_fd,
+		  struct tl_sym_module *out)
+{
+	struct tl_symbin *b;
+	struct proc *p;
+	struct map *m;
+	struct stat st;
+	int err, rootfd;
+
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	if (!s || pid <= 0)
+		return -EINVAL;
+	err = get_proc(s, pid, &p);
+	if (err)
+		return err;
+	m = find_map(p, addr);
+	if (!m) {
+		err = load_maps(p);
+		if (err) {
+			proc_drop(p);
+			return err;
+		}
+		m = find_map(p, addr);
+	}
+	if (!m)
+		return -ENOENT;
+	out->exec = m->exec;
+	out->name = m->base;
+	if (!m->path || m->path[0] != '/')
+		return -ENOENT;
+	b = map_bin(s, pid, m);
+	if (!b)
+		return -ENOENT;
+	out->bias = addr - tl_symbin_vaddr(b, addr - m->start + m->off);
+	if (want_fd) {
+		out->fd = open_mapping(pid, m, &rootfd, &st);
+		if (rootfd >= 0)
+			close(rootfd);
+	}
+	return 0;
 }
 
 int tl_sym_resolve(struct tl_symbolizer *s, int pid, const uint64_t *ips, int n, char **out)

@@ -23,6 +23,7 @@
 #ifndef TCPLINGER_SYMBOLIZE_H
 #define TCPLINGER_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct tl_symbolizer;
@@ -36,6 +37,18 @@ void tl_sym_free(struct tl_symbolizer *s);
  * string the caller frees.  Returns n, or a negative errno if the process
  * is gone (-ESRCH) or unreadable (then out[] is untouched). */
 int tl_sym_resolve(struct tl_symbolizer *s, int pid, const uint64_t *ips, int n, char **out);
+/* The mapping at addr in the live process pid (for the unwinder). */
+struct tl_sym_module {
+	bool exec;		/* the mapping is executable */
+	const char *name;	/* its file's basename (valid until pid's maps change) */
+	uint64_t bias;		/* address minus ELF virtual address */
+	int fd;			/* the file, opened as every file here, or -1; the caller's */
+};
+/* 0 with *out filled when a file mapping holds addr, -ENOENT (out->exec
+ * still says whether memory there is executable) when its ELF cannot be
+ * read or none does, else a negative errno.  want_fd: also open it. */
+int tl_sym_module(struct tl_symbolizer *s, int pid, uint64_t addr, bool want_fd,
+		  struct tl_sym_module *out);
 /* The time each binary may take to parse and look up in (default 1 s):
  * past it, its frames show as libfoo.so+0x1234. */
 void tl_sym_set_budget(struct tl_symbolizer *s, uint64_t ns);

@@ -271,6 +271,78 @@ class Leaks:
                         self.leak_lines(live, 6), rp.details(4))
         return "%d groups, log %d bytes" % (len(self.leak_groups(recs)), os.path.getsize(log))
 
+    # Stacks unwound with the CFI (user/unwind.c): tests/scenarios/leak_o2.c
+    # leaks from a -O2 -g program without frame pointers, each leak made
+    # once single-threaded and once on glibc's cancellable path.  Each
+    # group: (created_by, eof_seen, the function in its stack, the one in
+    # its eof_stack).
+    LEAK_O2_PORT = 5110
+    LEAK_O2_GROUPS = [
+        ("accept", False, "serve_and_forget", None),
+        ("connect", False, "dial_and_forget", None),
+        ("accept", True, "take_reader", "drain_and_forget"),
+    ]
+
+    def check_unwound_groups(self, ck, groups, label):
+        """One group of two sockets per call site of leak_o2: its function
+        right after the folded wrapper frame."""
+        for created, eof, fn, eof_fn in self.LEAK_O2_GROUPS:
+            mine = [g for g in groups if g.get("created_by") == created and
+                    g.get("eof_seen") == eof]
+            if not ck.eq(len(mine), 1, "%s %s (eof %s): groups" % (label, created, eof)):
+                continue
+            g = mine[0]
+            ck.eq(g.get("count"), 2, "%s %s: sockets in the group (single- and "
+                  "multi-threaded: one call site)" % (label, fn))
+            for key, want in (("stack", fn), ("eof_stack", eof_fn)):
+                frames = g.get(key) if want else None
+                if want and ck.true(isinstance(frames, list) and any(
+                        isinstance(fr, str) and fr.startswith(want + "+0x") for fr in frames),
+                        "%s %s: no frame '%s+0x...' in %r" % (label, key, want, frames)):
+                    ck.true(frames[1].startswith(want + "+0x"), "%s %s: %s is not the "
+                            "frame after the wrapper in %r" % (label, key, want, frames))
+                    ck.true("+0x" not in frames[0], "%s %s: the wrapper frame %r has an "
+                            "offset" % (label, key, frames[0]))
+
+    def t_leaks_unwind(self, t):
+        """record --leaks with a live `leaks` alongside while leak_o2 leaks:
+        both name the guilty functions, and the replay gives the same."""
+        log = t.path("unwind.tlog")
+        box = {}
+
+        def drive(ctx):
+            tracer = self.leak_tracer(t, ctx.ns, ["--min-age", "1", "-d", "120"])
+            tracer.start()
+            sc = self.start_scenario(t, ctx.ns, "leak_o2", ["-p", str(self.LEAK_O2_PORT)],
+                                     stdin_pipe=True)
+            progs = box["progs"] = {"leak_o2": sc}
+            t.explain(lambda: self.leak_facts(progs))
+            sc.fact("ready")
+            time.sleep(LEAK_HOLD_S)
+            box["live"] = tracer.stop()
+            ctx.rec.stop()
+            self.leak_go(progs)
+
+        self.recording(t, ["--leaks"], drive, sanitized=True, log=log)
+        sc, live = box["progs"]["leak_o2"], box["live"]
+        pid = sc.ifact("leak_pid")
+        rp = self.replay(log, ["--leaks", "--json", "--min-age", "1"])
+        if rp.rc != 0:
+            raise TestFailure("replay --leaks exited with %d" % rp.rc, rp.details())
+        ck = Checker()
+        lg, rg = self.leak_groups(live, pid), self.leak_groups(rp.records(), pid)
+        self.check_unwound_groups(ck, lg, "live")
+        self.check_unwound_groups(ck, rg, "replay")
+
+        def key(g):
+            return (g.get("created_by"), g.get("eof_seen"))
+        for a, b in zip(sorted(lg, key=key), sorted(rg, key=key)):
+            for k in LEAK_SAME_KEYS + ("eof_stack",):
+                ck.eq(b.get(k), a.get(k), "replay %s %s vs the live report's" % (key(a), k))
+        self.leak_raise(ck, box["progs"], ["replayed:"] + self.leak_lines(rp.records(), 6) +
+                        ["live:"] + self.leak_lines(live, 6), rp.details(4))
+        return "%d groups, stack %r" % (len(lg), lg[0].get("stack")[:2] if lg else None)
+
     def t_leaks_preexisting(self, t):
         """A leak older than the tracer: found from /proc and kernel state."""
         name = "leak_forget"

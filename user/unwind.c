@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* User stacks unwound with the CFI; see unwind.h. */
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "idmap.h"
+#include "unwind.h"
+
+/* Windows waiting for their stack (each up to 8 KiB): the oldest go first. */
+#define MAX_WINDOWS 256
+
+struct tl_unwinder {
+	struct tl_symbolizer *sym;
+	struct ring_buffer *ring;
+	struct tl_uwin *slots[MAX_WINDOWS];	/* a FIFO of windows */
+	uint32_t next;				/* the slot to fill next */
+	struct tl_idmap by_id;			/* pid << 32 | id -> slot */
+};
+
+/* One unwinding: the window, and the frames found so far. */
+struct walk {
+	struct tl_symbolizer *sym;
+	const struct tl_uwin *w;
+	Dwfl *dwfl;
+	uint64_t *ips;
+	int n, max;
+	bool truncated;
+};
+
+static uint64_t window_key(uint32_t pid, uint32_t id)
+{
+	return (uint64_t)pid << 32 | id;
+}
+
+static void drop_slot(struct tl_unwinder *u, uint32_t i)
+{
+	struct tl_uwin *w = u->slots[i];
+	uint32_t at;
+
+	if (!w)
+		return;
+	if (tl_idmap_get(&u->by_id, window_key(w->pid, w->id), &at) && at == i)
+		tl_idmap_del(&u->by_id, window_key(w->pid, w->id));
+	free(w);
+	u->slots[i] = NULL;
+}
+
+int tl_unwind_add(struct tl_unwinder *u, const struct tl_uwin *w, size_t size)
+{
+	size_t head = offsetof(struct tl_uwin, data);
+	struct tl_uwin *copy;
+	uint32_t i = u->next;
+
+	if (size < head || w->len > TL_UWIN_BYTES || size < head + w->len || !w->id)
+		return -EINVAL;
+	copy = malloc(head + w->len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, w, head + w->len);
+	drop_slot(u, i);
+	if (!tl_idmap_put(&u->by_id, window_key(w->pid, w->id), i)) {
+		free(copy);
+		return -ENOMEM;
+	}
+	u->slots[i] = copy;
+	u->next = (i + 1) % MAX_WINDOWS;
+	return 0;
+}
+
+static int on_window(void *ctx, void *data, size_t size)
+{
+	tl_unwind_add(ctx, data, size);
+	return 0;
+}
+
+struct tl_unwinder *tl_unwind_new(struct tl_symbolizer *sym, int ring_fd)
+{
+	struct tl_unwinder *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->sym = sym;
+	if (ring_fd >= 0) {
+		u->ring = ring_buffer__new(ring_fd, on_window, u, NULL);
+		if (!u->ring) {
+			free(u);
+			return NULL;
+		}
+	}
+	return u;
+}
+
+void tl_unwind_free(struct tl_unwinder *u)
+{
+	if (!u)
+		return;
+	for (uint32_t i = 0; i < MAX_WINDOWS; i++)
+		free(u->slots[i]);
+	tl_idmap_free(&u->by_id);
+	ring_buffer__free(u->ring);
+	free(u);
+}
+
+/* libdw finds every file through us: none by a path of its own. */
+static int no_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		  char **file_name, Elf **elfp)
+{
+	(void)mod; (void)userdata; (void)modname; (void)base; (void)file_name; (void)elfp;
+	return -1;
+}
+
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	(void)mod; (void)userdata; (void)modname; (void)base; (void)file_name;
+	(void)debuglink_file; (void)debuglink_crc; (void)debuginfo_file_name;
+	return -1;	/* .eh_frame, or .debug_frame in the file itself */
+}
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = no_elf,
+	.find_debuginfo = no_debuginfo,
+};
+
+/* The module at addr known to libdw, reported on first sight; false when
+ * it is not a readable ELF file (anonymous memory, the vdso). */
+static bool know_module(struct walk *wk, uint64_t addr)
+{
+	struct tl_sym_module m;
+
+	if (dwfl_addrmodule(wk->dwfl, addr))
+		return true;
+	if (tl_sym_module(wk->sym, (int)wk->w->pid, addr, true, &m) || m.fd < 0)
+		return false;
+	/* add_p_vaddr: the module's bias is m.bias itself */
+	if (dwfl_report_elf(wk->dwfl, m.name, m.name, m.fd, m.bias, true))
+		return true;
+	close(m.fd);	/* consumed only on success */
+	return false;
+}
+
+static bool read_window(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct walk *wk = arg;
+	uint64_t sp = wk->w->regs[7], off = addr - sp;
+
+	(void)dwfl;
+	/* Outside the window nothing is known: the unwinding ends there. */
+	if (addr < sp || off > wk->w->len || wk->w->len - off < sizeof(*result)) {
+		wk->truncated = true;
+		return false;
+	}
+	memcpy(result, wk->w->data + off, sizeof(*result));
+	return true;
+}
+
+static pid_t one_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct walk *wk = arg;
+
+	(void)dwfl;
+	if (*thread_argp)
+		return 0;
+	*thread_argp = wk;
+	return (pid_t)wk->w->tid;
+}
+
+static bool initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	struct walk *wk = arg;
+
+	dwfl_thread_state_register_pc(thread, wk->w->regs[16]);
+	return dwfl_thread_state_registers(thread, 0, TL_UWIN_NREGS,
+					   (const Dwarf_Word *)wk->w->regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = one_thread,
+	.memory_read = read_window,
+	.set_initial_registers = initial_registers,
+};
+
+static int on_frame(Dwfl_Frame *frame, void *arg)
+{
+	struct walk *wk = arg;
+	Dwarf_Addr pc;
+	bool activation;
+
+	/* Asking whether this is an activation unwinds the frame: its module
+	 * must be known first, at pc and, for a return address, at the call
+	 * (pc - 1). */
+	if (!dwfl_frame_pc(frame, &pc, NULL) || !pc)
+		return DWARF_CB_ABORT;
+	wk->ips[wk->n++] = pc;
+	if (wk->n == wk->max || !know_module(wk, pc - 1) || !know_module(wk, pc) ||
+	    !dwfl_frame_pc(frame, &pc, &activation))
+		return DWARF_CB_ABORT;
+	return DWARF_CB_OK;
+}
+
+int tl_unwind_window(struct tl_unwinder *u, uint32_t id, uint32_t pid, uint64_t *ips, int max,
+		     bool *truncated)
+{
+	struct walk wk = { .sym = u->sym, .ips = ips, .max = max };
+	uint32_t slot;
+
+	*truncated = false;
+	if (u->ring)
+		ring_buffer__consume(u->ring);
+	if (!id || !tl_idmap_get(&u->by_id, window_key(pid, id), &slot))
+		return -ENOENT;
+	wk.w = u->slots[slot];
+	wk.dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!wk.dwfl)
+		return -ENOMEM;
+	/* A module first: libdw takes the architecture from one. */
+	if (max > 0 && know_module(&wk, wk.w->regs[16]) &&
+	    dwfl_attach_state(wk.dwfl, NULL, (pid_t)pid, &thread_callbacks, &wk))
+		dwfl_getthread_frames(wk.dwfl, (pid_t)wk.w->tid, on_frame, &wk);
+	else if (max > 0)
+		ips[wk.n++] = wk.w->regs[16];	/* the pc at least */
+	dwfl_end(wk.dwfl);
+	drop_slot(u, slot);	/* unwound once: the stack store keeps the result */
+	*truncated = wk.truncated || wk.n == max;
+	return wk.n;
+}
+
+int tl_unwind_fold_wrapper(char **frames, int n, int nwrap, const char *lib)
+{
+	const char *outer;
+	char *folded;
+	size_t len;
+
+	if (nwrap <= 0 || nwrap > n)
+		return n;
+	/* "accept4+0x13 (accept4.c:33)": the name ends at "+0x" or " (";
+	 * "libc.so.6+0x1234" (no symbol) folds to the library alone. */
+	outer = frames[nwrap - 1];
+	len = strcspn(outer, "+ ");
+	if (len == strlen(lib) && !strncmp(outer, lib, len))
+		folded = strdup(lib);
+	else if (asprintf(&folded, "%.*s (%s)", (int)len, outer, lib) < 0)
+		folded = NULL;
+	if (!folded)
+		return n;	/* out of memory: the frames as they are */
+	for (int i = 0; i < nwrap; i++)
+		free(frames[i]);
+	frames[0] = folded;
+	memmove(frames + 1, frames + nwrap, (size_t)(n - nwrap) * sizeof(*frames));
+	return n - nwrap + 1;
+}
+
+/* The C library (and glibc's old libpthread), whose syscall wrappers fold. */
+static bool is_libc(const char *name)
+{
+	return !strncmp(name, "libc.so", 7) || !strncmp(name, "libc-", 5) ||
+	       !strncmp(name, "libpthread", 10);
+}
+
+int tl_unwind_frames(struct tl_unwinder *u, int pid, uint32_t kref, const uint64_t *fp_ips,
+		     int fp_n, char **out)
+{
+	uint64_t ips[TL_UNWIND_FRAMES];
+	char lib[64] = "";
+	bool truncated, in_lib = true;
+	int n, nwrap = 0, err;
+
+	n = tl_unwind_window(u, TL_KSTACK_WINDOW(kref), (uint32_t)pid, ips, TL_UNWIND_FRAMES,
+			     &truncated);
+	/* No window, or nothing past its pc: the frame pointers know as much. */
+	if (n < 2 && fp_n > 0) {
+		n = fp_n < TL_UNWIND_FRAMES ? fp_n : TL_UNWIND_FRAMES;
+		memcpy(ips, fp_ips, (size_t)n * sizeof(*ips));
+		truncated = false;
+	}
+	for (int i = 0; i < n; i++) {
+		struct tl_sym_module m;
+
+		err = tl_sym_module(u->sym, pid, i ? ips[i] - 1 : ips[i], false, &m);
+		if (err && err != -ENOENT)
+			return err;
+		/* not code: a guess of the frame-pointer walk, or garbage */
+		if (!m.exec) {
+			n = i;
+			truncated = true;
+			break;
+		}
+		if (in_lib && !err && is_libc(m.name)) {
+			nwrap = i + 1;
+			snprintf(lib, sizeof(lib), "%s", m.name);
+		} else {
+			in_lib = false;
+		}
+	}
+	if (n <= 0)
+		return 0;
+	err = tl_sym_resolve(u->sym, pid, ips, n, out);
+	if (err != n)
+		return err < 0 ? err : -EIO;
+	n = tl_unwind_fold_wrapper(out, n, nwrap, lib);
+	if (truncated && n < TL_UNWIND_FRAMES) {
+		out[n] = strdup(TL_UNWIND_TRUNCATED);
+		if (out[n])
+			n++;
+	}
+	return n;
+}
