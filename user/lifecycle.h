@@ -35,22 +35,34 @@ struct tl_owner {
 				 * sock or an orphan that predates the trace */
 };
 
+/* How a lifecycle ended: the enum's tail, the name users see, and why.
+ * One list makes both, so they cannot drift apart. */
+#define TL_ENDS(X)							\
+	X(NONE, "none")			/* still open */			\
+	X(CLOSED, "closed")		/* closed without TIME_WAIT on this side */ \
+	X(RESET, "reset")		/* an RST (sent or received) ended it */ \
+	X(TW_EXPIRED, "tw_expired")	/* TIME_WAIT ran its full course */	\
+	X(TW_KILLED, "tw_killed")	/* tw sock killed early: SYN/connect	\
+					 * reuse, RST, netns exit */		\
+	X(FIN_TIMEOUT, "fin_timeout")	/* orphaned FIN_WAIT2 gave up after	\
+					 * tcp_fin_timeout */			\
+	X(TW_OVERFLOW, "tw_overflow")	/* no timewait bucket left		\
+					 * (tcp_max_tw_buckets) */		\
+	X(REFUSED, "refused")		/* connect() answered by an RST */	\
+	X(SYN_TIMEOUT, "syn_timeout")	/* connect(): no answer to the SYNs	\
+					 * (tcp_syn_retries) */			\
+	X(CONNECT_FAILED, "connect_failed") /* connect() failed before or	\
+					 * without an answer: no local port	\
+					 * left (EADDRNOTAVAIL), ICMP		\
+					 * unreachable, ... */			\
+	X(UNKNOWN, "unknown")		/* tracer stopped, evicted or events lost */
+
+#define TL_END_ENUM(id, name) TL_END_##id,
 enum tl_end {
-	TL_END_NONE = 0,	/* still open */
-	TL_END_CLOSED,		/* closed without TIME_WAIT on this side */
-	TL_END_RESET,		/* an RST (sent or received) ended it */
-	TL_END_TW_EXPIRED,	/* TIME_WAIT ran its full course */
-	TL_END_TW_KILLED,	/* tw sock killed early: SYN/connect reuse, RST, netns exit */
-	TL_END_FIN_TIMEOUT,	/* orphaned FIN_WAIT2 gave up after tcp_fin_timeout */
-	TL_END_TW_OVERFLOW,	/* no timewait bucket left (tcp_max_tw_buckets) */
-	TL_END_REFUSED,		/* connect() answered by an RST */
-	TL_END_SYN_TIMEOUT,	/* connect(): no answer to the SYNs (tcp_syn_retries) */
-	TL_END_CONNECT_FAILED,	/* connect() failed before or without an answer:
-				 * no local port left (EADDRNOTAVAIL), ICMP
-				 * unreachable, ... */
-	TL_END_UNKNOWN,		/* tracer stopped, evicted or events lost */
+	TL_ENDS(TL_END_ENUM)
 	TL_END_MAX,
 };
+#undef TL_END_ENUM
 
 /* Holders and closers kept per socket; more are counted, not kept. */
 #define TL_USAGE_MAX 4

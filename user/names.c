@@ -18,19 +18,9 @@ static const char *const state_names[] = {
 	[TL_STATE_CLOSED] = "CLOSED",
 };
 
-static const char *const end_names[] = {
-	[TL_END_NONE] = "none",
-	[TL_END_CLOSED] = "closed",
-	[TL_END_RESET] = "reset",
-	[TL_END_TW_EXPIRED] = "tw_expired",
-	[TL_END_TW_KILLED] = "tw_killed",
-	[TL_END_FIN_TIMEOUT] = "fin_timeout",
-	[TL_END_TW_OVERFLOW] = "tw_overflow",
-	[TL_END_REFUSED] = "refused",
-	[TL_END_SYN_TIMEOUT] = "syn_timeout",
-	[TL_END_CONNECT_FAILED] = "connect_failed",
-	[TL_END_UNKNOWN] = "unknown",
-};
+#define TL_END_NAME(id, name) [TL_END_##id] = name,
+static const char *const end_names[] = { TL_ENDS(TL_END_NAME) };
+#undef TL_END_NAME
 
 const char *tl_state_name(int state)
 {

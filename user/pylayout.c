@@ -3,34 +3,43 @@
 #include <string.h>
 #include "pylayout.h"
 
+/* Offsets per minor version, a field a row, the versions side by side
+ * (taken with offsetof() against each version's headers). */
+#define LAYOUTS(X)						\
+	/*  field                  3.11   3.12 */		\
+	X(runtime_interp_head,      40,    40)		\
+	X(interp_next,               0,     0)		\
+	X(interp_threads_head,      16,    72)		\
+	X(tstate_next,               8,     8)		\
+	X(tstate_native_tid,       160,   144)		\
+	X(tstate_frame,             56,    56)		\
+	X(via_cframe,             true,  true)		\
+	X(cframe_current_frame,      8,     0)		\
+	X(frame_previous,           48,     8)		\
+	X(frame_code,               32,     0)		\
+	X(frame_instr,              56,    56)		\
+	X(frame_owner,              69,    70)		\
+	X(code_filename,           112,   112)		\
+	X(code_qualname,           128,   128)		\
+	X(code_linetable,          136,   136)		\
+	X(code_firstlineno,         72,    68)		\
+	X(code_bytecode,           184,   192)		\
+	X(ob_type,                   8,     8)		\
+	X(bytes_size,               16,    16)		\
+	X(bytes_data,               32,    32)		\
+	X(unicode_length,           16,    16)		\
+	X(unicode_state,            32,    32)		\
+	X(unicode_ascii_data,       48,    40)		\
+	X(unicode_compact_data,     72,    56)
+
+#define AT_3_11(field, v311, v312) .field = v311,
+#define AT_3_12(field, v311, v312) .field = v312,
 static const struct tl_pylayout builtin[] = {
-	{
-		.version = TL_PY_VERSION(3, 11),
-		.runtime_interp_head = 40,
-		.interp_next = 0, .interp_threads_head = 16,
-		.tstate_next = 8, .tstate_native_tid = 160,
-		.tstate_frame = 56, .via_cframe = true, .cframe_current_frame = 8,
-		.frame_previous = 48, .frame_code = 32, .frame_instr = 56, .frame_owner = 69,
-		.code_filename = 112, .code_qualname = 128, .code_linetable = 136,
-		.code_firstlineno = 72, .code_bytecode = 184,
-		.ob_type = 8, .bytes_size = 16, .bytes_data = 32,
-		.unicode_length = 16, .unicode_state = 32,
-		.unicode_ascii_data = 48, .unicode_compact_data = 72,
-	},
-	{
-		.version = TL_PY_VERSION(3, 12),
-		.runtime_interp_head = 40,
-		.interp_next = 0, .interp_threads_head = 72,
-		.tstate_next = 8, .tstate_native_tid = 144,
-		.tstate_frame = 56, .via_cframe = true, .cframe_current_frame = 0,
-		.frame_previous = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 70,
-		.code_filename = 112, .code_qualname = 128, .code_linetable = 136,
-		.code_firstlineno = 68, .code_bytecode = 192,
-		.ob_type = 8, .bytes_size = 16, .bytes_data = 32,
-		.unicode_length = 16, .unicode_state = 32,
-		.unicode_ascii_data = 40, .unicode_compact_data = 56,
-	},
+	{ .version = TL_PY_VERSION(3, 11), LAYOUTS(AT_3_11) },
+	{ .version = TL_PY_VERSION(3, 12), LAYOUTS(AT_3_12) },
 };
+#undef AT_3_11
+#undef AT_3_12
 
 int tl_pylayout_builtin(uint32_t version, struct tl_pylayout *l)
 {

@@ -86,12 +86,10 @@ struct tl_unwinder *tl_unwind_new(struct tl_symbolizer *sym, int ring_fd)
 	if (!u)
 		return NULL;
 	u->sym = sym;
-	if (ring_fd >= 0) {
-		u->ring = ring_buffer__new(ring_fd, on_window, u, NULL);
-		if (!u->ring) {
-			free(u);
-			return NULL;
-		}
+	/* no ring: frame-pointer stacks only */
+	if (ring_fd >= 0 && !(u->ring = ring_buffer__new(ring_fd, on_window, u, NULL))) {
+		free(u);
+		return NULL;
 	}
 	return u;
 }

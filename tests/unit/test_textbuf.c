@@ -224,26 +224,30 @@ static void test_addresses(void)
 }
 
 /* The JSON string writer as it was, one snprintf per character range. */
+/* Well-formed UTF-8 as the Unicode Standard's table 3-7 lists it, row by
+ * row: an oracle derived apart from the writer's decoding. */
 static size_t utf8_len_ref(const unsigned char *s, size_t n)
 {
-	uint32_t cp;
-	size_t len;
+	static const struct {
+		unsigned char lead_lo, lead_hi, second_lo, second_hi, len;
+	} rows[] = {
+		{ 0xc2, 0xdf, 0x80, 0xbf, 2 }, { 0xe0, 0xe0, 0xa0, 0xbf, 3 },
+		{ 0xe1, 0xec, 0x80, 0xbf, 3 }, { 0xed, 0xed, 0x80, 0x9f, 3 },
+		{ 0xee, 0xef, 0x80, 0xbf, 3 }, { 0xf0, 0xf0, 0x90, 0xbf, 4 },
+		{ 0xf1, 0xf3, 0x80, 0xbf, 4 }, { 0xf4, 0xf4, 0x80, 0x8f, 4 },
+	};
 
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (len > n)
-		return 0;
-	cp = s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		if (s[0] < rows[r].lead_lo || s[0] > rows[r].lead_hi)
+			continue;
+		if (n < rows[r].len || s[1] < rows[r].second_lo || s[1] > rows[r].second_hi)
 			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
+		for (size_t i = 2; i < rows[r].len; i++)
+			if (s[i] < 0x80 || s[i] > 0xbf)
+				return 0;
+		return rows[r].len;
 	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
+	return 0;
 }
 
 static void json_ref(char *out, size_t cap, const char *s, size_t max)
