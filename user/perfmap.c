@@ -95,8 +95,11 @@ static bool add_line(struct tl_perfmap *pm, const char *s, const char *end)
 	if (end > s && end[-1] == '\r')
 		end--;
 	if (!parse_hex(&s, end, &start) || !parse_hex(&s, end, &size) || s == end ||
-	    !size || start + size < start || pm->nsyms >= TL_PERFMAP_MAX_LINES)
+	    !size || start + size < start)
 		return true;
+	/* Full: start over from here, as the newest code matters most. */
+	if (pm->nsyms >= TL_PERFMAP_MAX_LINES)
+		pm->nsyms = pm->sorted = pm->names_len = 0;
 	len = (size_t)(end - s);
 	if (len > TL_PERFMAP_MAX_NAME)
 		len = TL_PERFMAP_MAX_NAME;

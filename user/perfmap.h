@@ -9,8 +9,9 @@
  * The file is written by the traced process, so nothing in it is trusted:
  * it is opened inside the process's root (as /tmp/perf-NSPID.map, its pid
  * in its own namespace) following no symbolic link, must be a regular
- * file, and only its last TL_PERFMAP_MAX_BYTES are read, at most
- * TL_PERFMAP_MAX_LINES entries kept.  A line that does not parse is
+ * file, and only its last TL_PERFMAP_MAX_BYTES are read; when
+ * TL_PERFMAP_MAX_LINES entries are kept, the table starts over with the
+ * next line (the newest code matters most).  A line that does not parse is
  * skipped; control characters in names become '?', names are cut at
  * TL_PERFMAP_MAX_NAME bytes.  Runtimes append as they compile: an update
  * reads only what was added since, all again if the file was replaced or
