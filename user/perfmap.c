@@ -187,8 +187,8 @@ static int read_lines(struct tl_perfmap *pm, int fd, uint64_t size)
 }
 
 /* From /proc/PID/status: the pid in the process's own namespace (NSpid's
- * last field) and its effective uid. */
-static int read_status(int pid, int *nspid, uid_t *euid)
+ * last field) and its real and effective uids. */
+static int read_status(int pid, int *nspid, uid_t uids[2])
 {
 	char path[64], line[256];
 	bool have_uid = false;
@@ -204,7 +204,8 @@ static int read_status(int pid, int *nspid, uid_t *euid)
 		char *last;
 
 		if (!strncmp(line, "Uid:", 4) && sscanf(line + 4, "%u %u", &r, &e) == 2) {
-			*euid = (uid_t)e;
+			uids[0] = (uid_t)r;
+			uids[1] = (uid_t)e;
 			have_uid = true;
 		} else if (!strncmp(line, "NSpid:", 6)) {
 			last = strrchr(line, '\t');
@@ -217,14 +218,15 @@ static int read_status(int pid, int *nspid, uid_t *euid)
 }
 
 /* The perf map file of pid, opened as symelf.h opens files, owned by the
- * process's user (a link to someone else's file is not read). */
+ * process's real or effective user (a hard link to a file of another user,
+ * root's included, is not read). */
 static int open_map(struct tl_perfmap *pm, int pid, struct stat *st)
 {
 	char path[64];
 	int rootfd, fd, nspid, err;
-	uid_t euid = 0;
+	uid_t uids[2] = { 0, 0 };
 
-	err = read_status(pid, &nspid, &euid);
+	err = read_status(pid, &nspid, uids);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/root", pid);
@@ -237,7 +239,7 @@ static int open_map(struct tl_perfmap *pm, int pid, struct stat *st)
 	close(rootfd);
 	if (fd < 0)
 		return -ENOENT;
-	if (st->st_uid != euid && st->st_uid != 0) {
+	if (st->st_uid != uids[0] && st->st_uid != uids[1]) {
 		close(fd);
 		return -EPERM;
 	}

@@ -237,6 +237,13 @@ static void live_file(void)
 	CHECK(!mkfifo(map_path, 0600));
 	CHECK_EQ_U64(tl_perfmap_update(&pm, getpid()), -ENOENT);
 	unlink(map_path);
+	/* another user's file (a hard link to it, say): not read */
+	write_map("5000 10 foreign\n", false);
+	if (geteuid() == 0 && !chown(map_path, 65534, 65534)) {
+		CHECK_EQ_U64(tl_perfmap_update(&pm, getpid()), -EPERM);
+		CHECK_STR(name_at(&pm, 0x5000, &off), "");
+	}
+	unlink(map_path);
 	CHECK_EQ_U64(tl_perfmap_update(&pm, -1), -ESRCH);
 	tl_perfmap_free(&pm);
 }
