@@ -8,6 +8,8 @@
 // /tmp/perf-PID.map, naming each function's code (interpreted ones too).
 // The connect() must run inside dialAndForget, not in a later tick: the
 // lookup given answers at once, so net.connect() connects synchronously.
+// V8 also writes its own log then (isolate-*.log in the current directory,
+// unless --logfile says where).
 // Facts: server_port client_port leak_pid leak_fd ready ... done.
 'use strict';
 

@@ -565,8 +565,11 @@ class Leaks:
             ns = t.netns()
             tracer = self.leak_tracer(t, ns, ["--min-age", "1", "-d", "120"])
             tracer.start()
+            # V8's own log goes with the test's files, not the current directory.
             sc = t.own(Scenario(ns.cmd([node, "--perf-basic-prof", "--interpreted-frames-"
-                                        "native-stack", script, "-p", "5120"]), stdin_pipe=True))
+                                        "native-stack", "--no-logfile-per-isolate",
+                                        "--logfile=" + t.path("v8.log"), script, "-p", "5120"]),
+                                stdin_pipe=True))
             progs = {"leak_node": sc}
             t.explain(lambda: self.leak_facts(progs))
             pid = sc.ifact("leak_pid")
