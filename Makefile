@@ -59,6 +59,8 @@ SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
 
 DEPS_PKGS := clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libdeflate-dev \
 	pkg-config gcc make iproute2 python3 procps util-linux time
+# Optional: a JavaScript runtime for the test of JIT frames (skipped without).
+DEPS_OPT_PKGS := nodejs
 
 .PHONY: all clean deps run test test-bins vmlinux fuzz
 .DELETE_ON_ERROR:
@@ -184,7 +186,7 @@ dpkg_has = dpkg-query -W -f='$${Status}' $(1) 2>/dev/null | grep -q 'ok installe
 
 # Installs the Debian packages the build and the tests need, if missing.
 deps:
-	$(call apt_install,deps,$(DEPS_PKGS))
+	$(call apt_install,deps,$(DEPS_PKGS),$(DEPS_OPT_PKGS))
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "perfmap.h"
 #include "procfs.h"
 #include "symelf.h"
 #include "symbolize.h"
@@ -41,6 +42,8 @@ struct proc {
 	uint64_t ident[3];
 	struct map *maps;		/* sorted by start */
 	size_t nmaps;
+	struct tl_perfmap *perfmap;	/* its JIT's names, read on first need */
+	bool perfmap_read;		/* read again for this stack already */
 };
 
 struct tl_symbolizer {
@@ -70,6 +73,9 @@ static void proc_drop(struct proc *p)
 	for (size_t i = 0; i < p->nmaps; i++)
 		free(p->maps[i].path);
 	free(p->maps);
+	if (p->perfmap)
+		tl_perfmap_free(p->perfmap);
+	free(p->perfmap);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -239,6 +245,29 @@ static struct map *find_map(struct proc *p, uint64_t addr)
 	return NULL;
 }
 
+/* The mapping at addr (NULL: none), the maps read again first (once a
+ * stack: *reread) when none held it or only anonymous memory not
+ * executable then: code mapped since (dlopen, exec, a JIT, which also
+ * mprotects what it reserved).  A negative errno when the process is gone
+ * (and dropped). */
+static int map_at(struct proc *p, uint64_t addr, bool *reread, struct map **out)
+{
+	struct map *m = find_map(p, addr);
+	int err;
+
+	if ((!m || (!m->path && !m->exec)) && !*reread) {
+		*reread = true;
+		err = load_maps(p);
+		if (err) {
+			proc_drop(p);
+			return err;
+		}
+		m = find_map(p, addr);
+	}
+	*out = m;
+	return 0;
+}
+
 /* The cached process, (re)reading its maps when it is new or changed. */
 static int get_proc(struct tl_symbolizer *s, int pid, struct proc **out)
 {
@@ -385,6 +414,33 @@ static struct tl_symbin *map_bin(struct tl_symbolizer *s, int pid, struct map *m
 	return link_bin(s, m, b);
 }
 
+/* Code in executable memory no ELF file describes (a JIT's): named by the
+ * process's perf map, read again once a stack since JITs keep adding to
+ * it.  NULL when it names nothing there. */
+static char *jit_frame(struct proc *p, uint64_t ip, uint64_t addr)
+{
+	const char *name;
+	uint64_t off;
+	char *str;
+
+	if (!p->perfmap) {
+		p->perfmap = malloc(sizeof(*p->perfmap));
+		if (!p->perfmap)
+			return NULL;
+		tl_perfmap_init(p->perfmap);
+	}
+	if (!p->perfmap_read) {
+		p->perfmap_read = true;
+		tl_perfmap_update(p->perfmap, p->pid);
+	}
+	name = tl_perfmap_lookup(p->perfmap, addr, &off);
+	if (!name || asprintf(&str, "%s+0x%" PRIx64 " [%s]", name, off + (ip - addr),
+			      p->perfmap->file) < 0)
+		return NULL;
+	tl_symelf_cap(str);
+	return str;
+}
+
 /* One frame's string (NULL when out of memory).  addr is where to look,
  * ip - addr what to add back to the offsets shown. */
 static char *frame(struct tl_symbolizer *s, struct proc *p, struct map *m,
@@ -396,7 +452,8 @@ static char *frame(struct tl_symbolizer *s, struct proc *p, struct map *m,
 
 	if (!m || !m->path || (m->path[0] != '/' && strcmp(m->path, "[vdso]") &&
 			       strcmp(m->path, "[vsyscall]"))) {
-		if (asprintf(&str, "0x%" PRIx64, ip) < 0)
+		str = m && m->exec ? jit_frame(p, ip, addr) : NULL;
+		if (!str && asprintf(&str, "0x%" PRIx64, ip) < 0)
 			return NULL;
 		return str;
 	}
@@ -408,6 +465,9 @@ static char *frame(struct tl_symbolizer *s, struct proc *p, struct map *m,
 	b = map_bin(s, p->pid, m);
 	vaddr = tl_symbin_vaddr(b, addr - m->start + m->off);
 	str = b ? tl_symbin_frame(b, vaddr, adj, m->base) : NULL;
+	/* not ELF: JIT code in a file mapping (a memfd) */
+	if (!b && m->exec)
+		str = jit_frame(p, ip, addr);
 	if (!str && asprintf(&str, "%s+0x%" PRIx64, m->base, vaddr + adj) < 0)
 		return NULL;
 	tl_symelf_cap(str);
@@ -426,6 +486,7 @@ int tl_sym_module(struct tl_symbolizer *s, int pid, uint64_t addr, bool want_fd,
 	struct tl_symbin *b;
 	struct proc *p;
 	struct map *m;
+	bool reread = false;
 	struct stat st;
 	int err, rootfd;
 
@@ -436,15 +497,9 @@ int tl_sym_module(struct tl_symbolizer *s, int pid, uint64_t addr, bool want_fd,
 	err = get_proc(s, pid, &p);
 	if (err)
 		return err;
-	m = find_map(p, addr);
-	if (!m) {
-		err = load_maps(p);
-		if (err) {
-			proc_drop(p);
-			return err;
-		}
-		m = find_map(p, addr);
-	}
+	err = map_at(p, addr, &reread, &m);
+	if (err)
+		return err;
 	if (!m)
 		return -ENOENT;
 	out->exec = m->exec;
@@ -478,20 +533,16 @@ int tl_sym_resolve(struct tl_symbolizer *s, int pid, const uint64_t *ips, int n,
 	tmp = calloc(n ? n : 1, sizeof(*tmp));
 	if (!tmp)
 		return -ENOMEM;
+	p->perfmap_read = false;
 	for (int i = 0; i < n; i++) {
 		/* A return address may follow a call that ends its function. */
 		uint64_t addr = ips[i] && i > 0 ? ips[i] - 1 : ips[i];
-		struct map *m = addr ? find_map(p, addr) : NULL;
+		struct map *m = NULL;
 
-		/* Mapped since we read the maps (dlopen, exec, JIT)? */
-		if (!m && addr && !reread) {
-			reread = true;
-			err = load_maps(p);
-			if (err) {
-				proc_drop(p);
+		if (addr) {
+			err = map_at(p, addr, &reread, &m);
+			if (err)
 				goto fail;
-			}
-			m = find_map(p, addr);
 		}
 		tmp[i] = frame(s, p, m, ips[i], addr);
 		if (!tmp[i]) {

@@ -17,7 +17,12 @@
  *				addr2line -e libfoo.so takes it (the file
  *				offset if the file cannot be opened)
  *	[vdso]+0x9c0		offset into the vdso (also [vsyscall])
- *	0x7f12345678		no module: anonymous or JIT memory, 0
+ *	name+0x1c [perf-PID.map]  JIT code (executable memory that is no
+ *				ELF file) named by the perf map its
+ *				runtime writes (perfmap.h); PID as the
+ *				process sees itself
+ *	0x7f12345678		no module nor perf map entry: anonymous
+ *				memory, 0
  * A frame string longer than TL_SYM_FRAME_MAX (512) bytes ends in "...".
  */
 #ifndef TCPLINGER_SYMBOLIZE_H

@@ -128,15 +128,17 @@ static const Dwfl_Callbacks dwfl_callbacks = {
 };
 
 /* The module at addr known to libdw, reported on first sight; false when
- * it is not a readable ELF file (anonymous memory, the vdso). */
+ * it is not a readable ELF file (the vdso, data), true for JIT code. */
 static bool know_module(struct walk *wk, uint64_t addr)
 {
 	struct tl_sym_module m;
 
 	if (dwfl_addrmodule(wk->dwfl, addr))
 		return true;
+	/* Anonymous executable memory is a JIT's code: no CFI, libdw walks
+	 * it by the frame pointer (runtimes keep one there). */
 	if (tl_sym_module(wk->sym, (int)wk->w->pid, addr, true, &m) || m.fd < 0)
-		return false;
+		return m.exec && !m.name;
 	/* add_p_vaddr: the module's bias is m.bias itself */
 	if (dwfl_report_elf(wk->dwfl, m.name, m.name, m.fd, m.bias, true))
 		return true;

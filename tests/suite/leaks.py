@@ -551,3 +551,49 @@ class Leaks:
         ck.true(m and int(m.group(1)) >= 2, "stderr does not count 2+ stacks not kept")
         self.leak_raise(ck, lr.progs, self.leak_lines(recs), lr.tracer.stderr_tail(6))
         return m.group(0) if m else None
+
+    def t_leaks_jit_node(self, t):
+        """A leak made in JavaScript (tests/scenarios/leak_node.js): its
+        stack goes through V8's code, named by the perf map node writes."""
+        from .common import TestSkip
+        from .procs import Scenario
+        node = shutil.which("node") or shutil.which("nodejs")
+        if not node:
+            raise TestSkip("node not installed (Debian: nodejs)")
+        script = os.path.join(ROOT, "tests", "scenarios", "leak_node.js")
+        with t.scope():
+            ns = t.netns()
+            tracer = self.leak_tracer(t, ns, ["--min-age", "1", "-d", "120"])
+            tracer.start()
+            # V8's own log goes with the test's files, not the current directory.
+            sc = t.own(Scenario(ns.cmd([node, "--perf-basic-prof", "--interpreted-frames-"
+                                        "native-stack", "--no-logfile-per-isolate",
+                                        "--logfile=" + t.path("v8.log"), script, "-p", "5120"]),
+                                stdin_pipe=True))
+            progs = {"leak_node": sc}
+            t.explain(lambda: self.leak_facts(progs))
+            pid = sc.ifact("leak_pid")
+            t.later(lambda: os.path.exists("/tmp/perf-%d.map" % pid) and
+                    os.unlink("/tmp/perf-%d.map" % pid))
+            sc.fact("ready")
+            time.sleep(LEAK_HOLD_S)
+            recs = tracer.stop()
+            self.leak_go(progs)
+        ck = Checker()
+        mine = self.leak_groups(recs, pid)
+        frames = mine[0].get("stack") if len(mine) == 1 else None
+        if ck.eq(len(mine), 1, "groups with pid %d (leak_pid)" % pid):
+            g = mine[0]
+            ck.eq(g.get("created_by"), "connect", "created_by")
+            ck.eq(g.get("dport"), 5120, "dport")
+            ck.true((pid, sc.ifact("leak_fd")) in [(h.get("pid"), h.get("fd")) for h in
+                                                   g.get("holders") or [] if isinstance(h, dict)],
+                    "holders %r: no (%d, leak_fd)" % (g.get("holders"), pid))
+            want = re.compile(r"dialAndForget .*leak_node\.js:\d+:\d+\+0x[0-9a-f]+ "
+                              r"\[perf-%d\.map\]$" % pid)
+            ck.true(isinstance(frames, list) and any(
+                isinstance(fr, str) and want.search(fr) for fr in frames),
+                "stack: no frame 'JS:...dialAndForget .../leak_node.js:L:C+0x... "
+                "[perf-%d.map]' in %r" % (pid, frames))
+        self.leak_raise(ck, progs, self.leak_lines(recs), tracer.stderr_tail(6))
+        return next((fr for fr in frames or [] if "dialAndForget" in fr), None)

@@ -152,6 +152,56 @@ static void no_module(void)
 	tl_sym_free(s);
 }
 
+/* JIT code: executable anonymous memory named by /tmp/perf-PID.map; memory
+ * reserved first and made executable later is read anew. */
+static void jit_frames(void)
+{
+	struct tl_symbolizer *s = tl_sym_new();
+	char *jit = mmap(NULL, 8192, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *later = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t ips[3] = { (uint64_t)(uintptr_t)jit + 0x10, (uint64_t)(uintptr_t)jit + 0x1001,
+			    (uint64_t)(uintptr_t)later + 0x21 };
+	char path[64], want[128], *out[3] = { 0 };
+	FILE *f;
+
+	CHECK(s && jit != MAP_FAILED && later != MAP_FAILED);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	f = fopen(path, "we");
+	CHECK(f);
+	if (!f)
+		return;
+	fprintf(f, "%" PRIx64 " 100 JS:*hot /srv/app.js:3\n%" PRIx64 " 40 LServer;accept()V\n",
+		ips[0] - 0x10, ips[2] - 0x21);
+	fclose(f);
+	/* the second address is no entry's; the third not executable yet */
+	CHECK_EQ_U64(tl_sym_resolve(s, getpid(), ips, 3, out), 3);
+	snprintf(want, sizeof(want), "JS:*hot /srv/app.js:3+0x10 [perf-%d.map]", getpid());
+	CHECK_STR(out[0], want);
+	snprintf(want, sizeof(want), "0x%" PRIx64, ips[1]);
+	CHECK_STR(out[1], want);
+	snprintf(want, sizeof(want), "0x%" PRIx64, ips[2]);
+	CHECK_STR(out[2], want);
+	free_all(out, 3);
+	/* compiled since, and its entry appended */
+	CHECK(!mprotect(later, 4096, PROT_READ | PROT_EXEC));
+	f = fopen(path, "ae");
+	CHECK(f);
+	if (f) {
+		fprintf(f, "%" PRIx64 " 10 JS:~cold\n", ips[1] - 1);
+		fclose(f);
+	}
+	CHECK_EQ_U64(tl_sym_resolve(s, getpid(), ips, 3, out), 3);
+	snprintf(want, sizeof(want), "JS:~cold+0x1 [perf-%d.map]", getpid());
+	CHECK_STR(out[1], want);
+	snprintf(want, sizeof(want), "LServer;accept()V+0x21 [perf-%d.map]", getpid());
+	CHECK_STR(out[2], want);
+	free_all(out, 3);
+	unlink(path);
+	munmap(jit, 8192);
+	munmap(later, 4096);
+	tl_sym_free(s);
+}
+
 static int base_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -495,6 +545,7 @@ int main(void)
 	RUN(own_function);
 	RUN(libc_function);
 	RUN(no_module);
+	RUN(jit_frames);
 	RUN(no_symbol);
 	RUN(bad_pid);
 	RUN(binary_cached_across_processes);
