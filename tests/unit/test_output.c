@@ -64,7 +64,7 @@ static char *leaks_out(const struct tl_leaks *L, const struct tl_stacks *st,
 	struct cap c;
 
 	cap_open(&c, fmt, false);
-	tl_output_leaks(&c.out, L, st, 5 * SEC, true);
+	tl_output_leaks(&c.out, L, st, NULL, 5 * SEC, true);
 	return cap_close(&c);
 }
 
