@@ -667,28 +667,33 @@ static void put_json_stack(struct tl_textbuf *tb, const char *key, const struct 
 }
 
 /* Where the holder of g is stuck now: its threads in the newest scan (of
- * its owner when no holder is known), into out[0, TL_THREADS_SHOWN); the
- * one that used the socket last first (*last_first), else the one that
- * made it.  Returns how many; *more counts those not listed. */
-static size_t group_threads(const struct tl_leak_group *g, const struct tl_threads *threads,
-			    const struct tl_thread **out, uint64_t *more, bool *last_first)
+ * its owner when no holder is known), the one that used the socket last
+ * first (last_first), else the one that made it. */
+struct stuck {
+	const struct tl_thread *th[TL_THREADS_SHOWN];
+	size_t n;
+	uint64_t more;		/* threads the scan did not list */
+	bool last_first;
+};
+
+static void group_threads(const struct tl_leak_group *g, const struct tl_threads *threads,
+			  struct stuck *s)
 {
 	const struct tl_usage *u = &g->usage;
 	int32_t pid = g->holders_known && u->nholders ? u->holders[0].pid : g->owner.pid;
 	int32_t tid = 0;
-	size_t n;
 
-	*more = 0;
-	*last_first = false;
+	s->n = 0;
+	s->more = 0;
+	s->last_first = false;
 	if (!threads || pid <= 0)
-		return 0;
+		return;
 	if (u->last.pid == pid)
 		tid = u->last_tid;
 	else if (g->owner.pid == pid && g->created_by)
 		tid = u->create_tid;
-	n = tl_threads_of(threads, pid, tid, out, TL_THREADS_SHOWN, more);
-	*last_first = n && tid && out[0]->tid == tid && u->last.pid == pid;
-	return n;
+	s->n = tl_threads_of(threads, pid, tid, s->th, TL_THREADS_SHOWN, &s->more);
+	s->last_first = s->n && tid && s->th[0]->tid == tid && u->last.pid == pid;
 }
 
 static const char *thread_syscall(const struct tl_stack *st)
@@ -699,34 +704,33 @@ static const char *thread_syscall(const struct tl_stack *st)
 static void put_json_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
 			     const struct tl_stacks *stacks, const struct tl_threads *threads)
 {
-	const struct tl_thread *th[TL_THREADS_SHOWN];
-	uint64_t more;
-	bool last_first;
-	size_t n = group_threads(g, threads, th, &more, &last_first);
+	struct stuck s;
 
-	if (!n && !more)
+	group_threads(g, threads, &s);
+	if (!s.n && !s.more)
 		return;	/* not read: older logs, or no scan found it */
 	tb_str(tb, ",\"threads\":[");
-	for (size_t i = 0; i < n; i++) {
-		const struct tl_stack *st = tl_stacks_get(stacks, th[i]->stack);
+	for (size_t i = 0; i < s.n; i++) {
+		const struct tl_thread *th = s.th[i];
+		const struct tl_stack *st = tl_stacks_get(stacks, th->stack);
 		const char *sys = thread_syscall(st);
 
-		tb_printf(tb, "%s{\"tid\":%" PRId32 ",\"comm\":", i ? "," : "", th[i]->tid);
-		tb_json_str(tb, th[i]->comm, sizeof(th[i]->comm));
+		tb_printf(tb, "%s{\"tid\":%" PRId32 ",\"comm\":", i ? "," : "", th->tid);
+		tb_json_str(tb, th->comm, sizeof(th->comm));
 		tb_str(tb, ",\"state\":");
-		tb_json_str(tb, &th[i]->state, 1);
+		tb_json_str(tb, &th->state, 1);
 		tb_str(tb, ",\"syscall\":");
 		if (sys)
 			tb_json_str(tb, sys, 64);
 		else
 			tb_str(tb, "null");
-		tb_printf(tb, ",\"last_user\":%s", jbool(!i && last_first));
+		tb_printf(tb, ",\"last_user\":%s", jbool(!i && s.last_first));
 		put_json_stack(tb, "stack", st);
-		if (th[i]->pystack)
-			put_json_stack(tb, "py_stack", tl_stacks_get(stacks, th[i]->pystack));
+		if (th->pystack)
+			put_json_stack(tb, "py_stack", tl_stacks_get(stacks, th->pystack));
 		tb_chr(tb, '}');
 	}
-	tb_printf(tb, "],\"more_threads\":%" PRIu64, more);
+	tb_printf(tb, "],\"more_threads\":%" PRIu64, s.more);
 }
 
 static void json_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
@@ -787,20 +791,18 @@ static void text_thread_state(struct tl_textbuf *tb, const struct tl_thread *th,
 static void text_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
 			 const struct tl_stacks *stacks, const struct tl_threads *threads)
 {
-	const struct tl_thread *th[TL_THREADS_SHOWN];
-	uint64_t more;
-	bool last_first;
-	size_t n = group_threads(g, threads, th, &more, &last_first);
+	struct stuck s;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct tl_stack *st = tl_stacks_get(stacks, th[i]->stack);
-		const struct tl_stack *py = th[i]->pystack ?
-					    tl_stacks_get(stacks, th[i]->pystack) : NULL;
+	group_threads(g, threads, &s);
+	for (size_t i = 0; i < s.n; i++) {
+		const struct tl_thread *th = s.th[i];
+		const struct tl_stack *st = tl_stacks_get(stacks, th->stack);
+		const struct tl_stack *py = th->pystack ? tl_stacks_get(stacks, th->pystack) : NULL;
 
-		tb_printf(tb, "%s%" PRId32 " (", i ? "      " : "    now thread ", th[i]->tid);
-		tb_text_str(tb, th[i]->comm, sizeof(th[i]->comm));
-		tb_str(tb, !i && last_first ? ", the last to use it) " : ") ");
-		text_thread_state(tb, th[i], st);
+		tb_printf(tb, "%s%" PRId32 " (", i ? "      " : "    now thread ", th->tid);
+		tb_text_str(tb, th->comm, sizeof(th->comm));
+		tb_str(tb, !i && s.last_first ? ", the last to use it) " : ") ");
+		text_thread_state(tb, th, st);
 		if (!i) {
 			tb_str(tb, ":\n");
 			if (py && py->nframes)
@@ -809,7 +811,7 @@ static void text_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
 			if (py && py->nframes && st && st->nframes)
 				tb_str(tb, "      native:\n");
 			text_frames(tb, st, py && py->nframes ? "        " : "      ");
-			if (n > 1)
+			if (s.n > 1)
 				tb_str(tb, "    other threads:\n");
 			continue;
 		}
@@ -821,8 +823,8 @@ static void text_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
 		}
 		tb_chr(tb, '\n');
 	}
-	if (more)
-		tb_printf(tb, "    and %" PRIu64 " more thread%s\n", more, more == 1 ? "" : "s");
+	if (s.more)
+		tb_printf(tb, "    and %" PRIu64 " more thread%s\n", s.more, s.more == 1 ? "" : "s");
 }
 
 static void text_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
