@@ -86,12 +86,21 @@ enum tl_event_type {
 	 * (as /proc/PID/fd shows "socket:[inode]").  Kept by the loader to
 	 * find holders; never logged or fed to the engine. */
 	TL_EV_INODE,
+	/* User space, from /proc, after a scan's HOLDER events (same ts): a
+	 * thread of a process holding a CLOSE_WAIT socket, as it is now.
+	 * pid/tid/comm the thread; new_state its state letter ('S', 'R',
+	 * 'D'...); aux: the low 32 bits a TL_EV_STACK reference of its user
+	 * stack, whose command-line string is the syscall it is blocked in
+	 * ("accept4", "syscall_N"; "" for none), the high 32 bits one of its
+	 * Python stack (0: none).  tid 0: aux counts the process's threads
+	 * not listed.  Readers that do not know the type skip it. */
+	TL_EV_THREAD,
 	TL_EV_TYPE_MAX,
 };
 
 /* The types only user space makes, as a mask of 1 << type. */
 #define TL_EV_USER_ONLY ((1u << TL_EV_TICK) | (1u << TL_EV_LOST) | (1u << TL_EV_HOLDER) | \
-			 (1u << TL_EV_SCAN) | (1u << TL_EV_STACK))
+			 (1u << TL_EV_SCAN) | (1u << TL_EV_STACK) | (1u << TL_EV_THREAD))
 
 /* TL_EV_OWNER roles.  aux: the low 32 bits a stack reference (0 = none;
  * in the kernel's events a stack map id and a stack window, bpf/unwind.h;
@@ -173,6 +182,17 @@ static inline __u32 tl_aux_stack(const struct tl_event *ev)
 static inline __u32 tl_aux_ppid(const struct tl_event *ev)
 {
 	return (__u32)ev->aux;
+}
+
+/* TL_EV_THREAD: its user stack and its Python stack. */
+static inline __u32 tl_aux_thread_stack(const struct tl_event *ev)
+{
+	return (__u32)ev->aux;
+}
+
+static inline __u32 tl_aux_thread_pystack(const struct tl_event *ev)
+{
+	return (__u32)(ev->aux >> 32);
 }
 
 /* TL_EV_HOLDER: the TL_EV_STACK holding the holder's command line. */

@@ -140,6 +140,8 @@ static void on_ring_event(const struct tl_event *ev, void *ctx)
 		lv->drop_seq = ev->drop_seq;
 		pass_drops(lv, ev->ts_ns);
 	}
+	if (lv->refs)	/* whose threads a holder scan shows first */
+		tl_holder_scan_note_use(&lv->holders, ev);
 	if (ev->type == TL_EV_OWNER)
 		deliver_owner(lv, ev);
 	else

@@ -10,6 +10,7 @@
 #include "leaks.h"
 #include "output.h"
 #include "stacks.h"
+#include "threads.h"
 #include "summary.h"
 #include "textbuf.h"
 
@@ -665,8 +666,75 @@ static void put_json_stack(struct tl_textbuf *tb, const char *key, const struct 
 	tb_chr(tb, ']');
 }
 
+/* Where the holder of g is stuck now: its threads in the newest scan (of
+ * its owner when no holder is known), the one that used the socket last
+ * first (last_first), else the one that made it. */
+struct stuck {
+	const struct tl_thread *th[TL_THREADS_SHOWN];
+	size_t n;
+	uint64_t more;		/* threads the scan did not list */
+	bool last_first;
+};
+
+static void group_threads(const struct tl_leak_group *g, const struct tl_threads *threads,
+			  struct stuck *s)
+{
+	const struct tl_usage *u = &g->usage;
+	int32_t pid = g->holders_known && u->nholders ? u->holders[0].pid : g->owner.pid;
+	int32_t tid = 0;
+
+	s->n = 0;
+	s->more = 0;
+	s->last_first = false;
+	if (!threads || pid <= 0)
+		return;
+	if (u->last.pid == pid)
+		tid = u->last_tid;
+	else if (g->owner.pid == pid && g->created_by)
+		tid = u->create_tid;
+	s->n = tl_threads_of(threads, pid, tid, s->th, TL_THREADS_SHOWN, &s->more);
+	s->last_first = s->n && tid && s->th[0]->tid == tid && u->last.pid == pid;
+}
+
+static const char *thread_syscall(const struct tl_stack *st)
+{
+	return st && st->cmdline[0] ? st->cmdline : NULL;
+}
+
+static void put_json_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
+			     const struct tl_stacks *stacks, const struct tl_threads *threads)
+{
+	struct stuck s;
+
+	group_threads(g, threads, &s);
+	if (!s.n && !s.more)
+		return;	/* not read: older logs, or no scan found it */
+	tb_str(tb, ",\"threads\":[");
+	for (size_t i = 0; i < s.n; i++) {
+		const struct tl_thread *th = s.th[i];
+		const struct tl_stack *st = tl_stacks_get(stacks, th->stack);
+		const char *sys = thread_syscall(st);
+
+		tb_printf(tb, "%s{\"tid\":%" PRId32 ",\"comm\":", i ? "," : "", th->tid);
+		tb_json_str(tb, th->comm, sizeof(th->comm));
+		tb_str(tb, ",\"state\":");
+		tb_json_str(tb, &th->state, 1);
+		tb_str(tb, ",\"syscall\":");
+		if (sys)
+			tb_json_str(tb, sys, 64);
+		else
+			tb_str(tb, "null");
+		tb_printf(tb, ",\"last_user\":%s", jbool(!i && s.last_first));
+		put_json_stack(tb, "stack", st);
+		if (th->pystack)
+			put_json_stack(tb, "py_stack", tl_stacks_get(stacks, th->pystack));
+		tb_chr(tb, '}');
+	}
+	tb_printf(tb, "],\"more_threads\":%" PRIu64, s.more);
+}
+
 static void json_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
-		      const struct tl_stacks *stacks)
+		      const struct tl_stacks *stacks, const struct tl_threads *threads)
 {
 	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
 	const struct tl_usage *u = &g->usage;
@@ -692,11 +760,75 @@ static void json_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
 		tb_str(tb, "null");
 	if (u->eof_seen)
 		put_json_stack(tb, "eof_stack", tl_stacks_get(stacks, u->eof_stack));
+	put_json_threads(tb, g, stacks, threads);
 	tb_str(tb, "}\n");
 }
 
+static void text_frames(struct tl_textbuf *tb, const struct tl_stack *st, const char *indent)
+{
+	for (int i = 0; st && i < st->nframes; i++) {
+		tb_str(tb, indent);
+		tb_text_str(tb, st->frames[i], SIZE_MAX);
+		tb_chr(tb, '\n');
+	}
+}
+
+/* "S in accept4" */
+static void text_thread_state(struct tl_textbuf *tb, const struct tl_thread *th,
+			      const struct tl_stack *st)
+{
+	const char *sys = thread_syscall(st);
+
+	tb_text_str(tb, &th->state, 1);
+	if (sys) {
+		tb_str(tb, " in ");
+		tb_text_str(tb, sys, 64);
+	}
+}
+
+/* The first thread in full, the others on a line each: their innermost
+ * Python frame, else their innermost frame. */
+static void text_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
+			 const struct tl_stacks *stacks, const struct tl_threads *threads)
+{
+	struct stuck s;
+
+	group_threads(g, threads, &s);
+	for (size_t i = 0; i < s.n; i++) {
+		const struct tl_thread *th = s.th[i];
+		const struct tl_stack *st = tl_stacks_get(stacks, th->stack);
+		const struct tl_stack *py = th->pystack ? tl_stacks_get(stacks, th->pystack) : NULL;
+
+		tb_printf(tb, "%s%" PRId32 " (", i ? "      " : "    now thread ", th->tid);
+		tb_text_str(tb, th->comm, sizeof(th->comm));
+		tb_str(tb, !i && s.last_first ? ", the last to use it) " : ") ");
+		text_thread_state(tb, th, st);
+		if (!i) {
+			tb_str(tb, ":\n");
+			if (py && py->nframes)
+				tb_str(tb, "      python:\n");
+			text_frames(tb, py, "        ");
+			if (py && py->nframes && st && st->nframes)
+				tb_str(tb, "      native:\n");
+			text_frames(tb, st, py && py->nframes ? "        " : "      ");
+			if (s.n > 1)
+				tb_str(tb, "    other threads:\n");
+			continue;
+		}
+		if (py && py->nframes)
+			st = py;
+		if (st && st->nframes) {
+			tb_str(tb, " at ");
+			tb_text_str(tb, st->frames[0], SIZE_MAX);
+		}
+		tb_chr(tb, '\n');
+	}
+	if (s.more)
+		tb_printf(tb, "    and %" PRIu64 " more thread%s\n", s.more, s.more == 1 ? "" : "s");
+}
+
 static void text_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
-		      const struct tl_stacks *stacks)
+		      const struct tl_stacks *stacks, const struct tl_threads *threads)
 {
 	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
 	const struct tl_usage *u = &g->usage;
@@ -735,17 +867,19 @@ static void text_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
 		tb_text_str(tb, u->holders[i].comm, sizeof(u->holders[i].comm));
 		tb_printf(tb, ") as fd %d\n", u->holders[i].fd);
 	}
+	text_threads(tb, g, stacks, threads);
 }
 
 void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
-		     const struct tl_stacks *stacks, uint64_t ts_ns, bool final)
+		     const struct tl_stacks *stacks, const struct tl_threads *threads,
+		     uint64_t ts_ns, bool final)
 {
 	struct line l;
 	struct tl_textbuf *tb;
 
 	if (out->fmt == TL_FMT_JSON) {
 		for (uint32_t i = 0; i < L->ngroups; i++) {
-			json_leak(line_start(&l), &L->groups[i], stacks);
+			json_leak(line_start(&l), &L->groups[i], stacks, threads);
 			emit(out, &l);
 		}
 		tb = line_start(&l);
@@ -767,7 +901,7 @@ void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
 			  "EOF", "EXAMPLE (oldest)");
 	emit(out, &l);
 	for (uint32_t i = 0; i < L->ngroups; i++) {
-		text_leak(line_start(&l), &L->groups[i], stacks);
+		text_leak(line_start(&l), &L->groups[i], stacks, threads);
 		emit(out, &l);
 	}
 }

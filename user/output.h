@@ -56,9 +56,12 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 
 struct tl_leaks;
 struct tl_stacks;
+struct tl_threads;
 /* A leak report: a row per group (JSON: {"type":"leak",...}), and in JSON
- * a closing {"type":"leaks",...} line. */
+ * a closing {"type":"leaks",...} line; with the threads of each group's
+ * holder where threads (NULL: none) has them. */
 void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
-		     const struct tl_stacks *stacks, uint64_t ts_ns, bool final);
+		     const struct tl_stacks *stacks, const struct tl_threads *threads,
+		     uint64_t ts_ns, bool final);
 
 #endif /* TCPLINGER_OUTPUT_H */

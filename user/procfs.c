@@ -44,6 +44,11 @@ static ssize_t read_proc(int pid, const char *name, char *buf, size_t len)
 	return got;
 }
 
+ssize_t tl_procfs_read(int pid, const char *name, char *buf, size_t len)
+{
+	return read_proc(pid, name, buf, len);
+}
+
 int tl_procfs_cmdline(int pid, char *buf, size_t len)
 {
 	ssize_t n = read_proc(pid, "cmdline", buf, len);

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct tl_holder {
 	uint64_t ino;		/* socket inode, as in "socket:[ino]" */
@@ -24,6 +25,9 @@ struct tl_holder {
  * mid-scan or whose fds we may not read are skipped silently.  Returns 0
  * or a negative errno. */
 int tl_procfs_holders(const uint64_t *inos, size_t n, struct tl_holder **out, size_t *nout);
+/* Up to len-1 bytes of /proc/PID/NAME (NAME may be "task/TID/stat")
+ * into buf, NUL-terminated: the length, or -errno. */
+ssize_t tl_procfs_read(int pid, const char *name, char *buf, size_t len);
 /* The command line of pid with NUL separators turned into spaces,
  * truncated to len-1 bytes and NUL-terminated ("" for kernel threads);
  * returns 0 or -errno. */

@@ -6,11 +6,13 @@
 #include "session.h"
 #include "stacks.h"
 #include "summary.h"
+#include "threads.h"
 
 struct tl_session {
 	struct tl_session_opts opts;
 	struct tl_engine *engine;
 	struct tl_stacks *stacks;
+	struct tl_threads threads;	/* leaks: where the holders are stuck */
 	struct tl_output out;
 	struct tl_summary interval;	/* since the last interval summary */
 	struct tl_summary total;
@@ -94,7 +96,7 @@ static void print_leaks(struct tl_session *s, bool final)
 	tl_engine_each_open(s->engine, s->now_ns, add_leak, &L);
 	tl_leaks_finish(&L);
 	tl_leaks_only_pid(&L, s->opts.pid);
-	tl_output_leaks(&s->out, &L, s->stacks, s->now_ns, final);
+	tl_output_leaks(&s->out, &L, s->stacks, &s->threads, s->now_ns, final);
 	tl_leaks_free(&L);
 }
 
@@ -131,6 +133,8 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 {
 	tl_engine_feed(s->engine, ev);
+	if (s->opts.leaks)
+		tl_threads_feed(&s->threads, ev);
 	if (ev->type != TL_EV_TICK)
 		return;
 	s->now_ns = ev->ts_ns;
@@ -191,6 +195,7 @@ void tl_session_free(struct tl_session *s)
 	if (s) {
 		tl_engine_free(s->engine);
 		tl_stacks_free(s->stacks);
+		tl_threads_free(&s->threads);
 	}
 	free(s);
 }

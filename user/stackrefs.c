@@ -127,3 +127,36 @@ uint32_t tl_stackrefs_cmdline(struct tl_stackrefs *r, const struct tl_event *ev)
 	len = tl_stack_blob(blob, sizeof(blob), cmdline, NULL, 0);
 	return intern(r, ev, blob, len);
 }
+
+uint32_t tl_stackrefs_frames(struct tl_stackrefs *r, const struct tl_event *ev, const char *label,
+			     char *const *frames, int n)
+{
+	char blob[TL_LOG_BLOB_MAX];
+	size_t len;
+
+	if (!r)
+		return 0;
+	if (tl_stacks_full(r->stacks)) {
+		tl_stacks_note_drop(r->stacks);
+		return 0;
+	}
+	len = tl_stack_blob(blob, sizeof(blob), label, frames, n);
+	return intern(r, ev, blob, len);
+}
+
+uint32_t tl_stackrefs_blocked(struct tl_stackrefs *r, const struct tl_event *ev,
+			      const struct tl_uwin *w, const char *label)
+{
+	char *frames[TL_UNWIND_FRAMES];
+	uint32_t ref;
+	int n = 0;
+
+	if (!r)
+		return 0;
+	if (w && !tl_stacks_full(r->stacks))
+		n = tl_unwind_blocked(r->unwind, w, frames);
+	ref = tl_stackrefs_frames(r, ev, label, frames, n > 0 ? n : 0);
+	for (int i = 0; i < n; i++)
+		free(frames[i]);
+	return ref;
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../bpf/events.h"
+#include "../bpf/unwind.h"
 
 /* Reads the kernel's stack kref: up to max return addresses, innermost
  * first; how many, or a negative errno. */
@@ -32,6 +33,15 @@ uint32_t tl_stackrefs_kernel(struct tl_stackrefs *r, const struct tl_event *ev, 
 /* A stack of no frames holding ev's process's command line, for sockets
  * whose making was not seen (they predate the trace); 0 likewise. */
 uint32_t tl_stackrefs_cmdline(struct tl_stackrefs *r, const struct tl_event *ev);
+/* A stack already in frame strings (a Python stack), with label where a
+ * stack keeps its command line; 0 likewise. */
+uint32_t tl_stackrefs_frames(struct tl_stackrefs *r, const struct tl_event *ev, const char *label,
+			     char *const *frames, int n);
+/* Where thread ev->tid, blocked in a syscall, is: w as tl_unwind_blocked()
+ * takes it (NULL: no frames, the label alone), unwound while the process
+ * lives; label (the syscall's name) in place of the command line. */
+uint32_t tl_stackrefs_blocked(struct tl_stackrefs *r, const struct tl_event *ev,
+			      const struct tl_uwin *w, const char *label);
 /* Stacks not kept because the store was full. */
 uint64_t tl_stackrefs_dropped(const struct tl_stackrefs *r);
 

@@ -31,6 +31,9 @@ struct walk {
 	uint64_t *ips;
 	int n, max;
 	bool truncated;
+	bool sp_pc_only;	/* a blocked thread's: the other registers are not known */
+	bool fp_known;		/* then: rbp found after all (guess_fp()) */
+	uint64_t fp;
 };
 
 static uint64_t window_key(uint32_t pid, uint32_t id)
@@ -177,6 +180,11 @@ static bool initial_registers(Dwfl_Thread *thread, void *arg)
 	struct walk *wk = arg;
 
 	dwfl_thread_state_register_pc(thread, wk->w->regs[16]);
+	/* Registers left unset are undefined: a frame whose CFI needs one
+	 * ends the stack rather than reading a made-up value. */
+	if (wk->sp_pc_only)
+		return dwfl_thread_state_registers(thread, 7, 1, (const Dwarf_Word *)&wk->w->regs[7]) &&
+		       (!wk->fp_known || dwfl_thread_state_registers(thread, 6, 1, &wk->fp));
 	return dwfl_thread_state_registers(thread, 0, TL_UWIN_NREGS,
 					   (const Dwarf_Word *)wk->w->regs);
 }
@@ -205,31 +213,89 @@ static int on_frame(Dwfl_Frame *frame, void *arg)
 	return DWARF_CB_OK;
 }
 
+/* The word at addr in w's window; false outside it. */
+static bool window_word(const struct tl_uwin *w, uint64_t addr, uint64_t *val)
+{
+	uint64_t off = addr - w->regs[7];
+
+	if (addr < w->regs[7] || off > w->len || w->len - off < 8 || addr % 8)
+		return false;
+	memcpy(val, w->data + off, 8);
+	return true;
+}
+
+static bool is_code(struct tl_unwinder *u, uint32_t pid, uint64_t addr)
+{
+	struct tl_sym_module m;
+
+	return addr && !tl_sym_module(u->sym, (int)pid, addr - 1, false, &m) && m.exec;
+}
+
+/*
+ * rbp of a thread blocked in a syscall, which /proc does not give: code
+ * built with frame pointers needs it for its CFA.  The innermost frame
+ * record above sp (saved rbp, return address) is taken for it, if it
+ * chains to a second one: a C library wrapper that saves rbp itself
+ * says so in its CFI, which then overrides the guess.
+ */
+static bool guess_fp(struct tl_unwinder *u, const struct tl_uwin *w, uint64_t *fp)
+{
+	uint64_t end = w->regs[7] + w->len, next, ra, ra2, up;
+
+	for (uint64_t a = w->regs[7]; a + 16 <= end; a += 8) {
+		if (!window_word(w, a, &next) || next <= a || next + 16 > end ||
+		    !window_word(w, a + 8, &ra) || !window_word(w, next + 8, &ra2) ||
+		    !window_word(w, next, &up) || (up && up <= next))
+			continue;
+		if (is_code(u, w->pid, ra) && is_code(u, w->pid, ra2)) {
+			*fp = a;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Up to max return addresses of window w, unwound from all its registers
+ * or from sp and pc alone. */
+static int walk_window(struct tl_unwinder *u, const struct tl_uwin *w, bool sp_pc_only,
+		       uint64_t *ips, int max, bool *truncated)
+{
+	struct walk wk = { .sym = u->sym, .w = w, .ips = ips, .max = max,
+			   .sp_pc_only = sp_pc_only };
+
+	if (sp_pc_only)
+		wk.fp_known = guess_fp(u, w, &wk.fp);
+
+	*truncated = false;
+	wk.dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!wk.dwfl)
+		return -ENOMEM;
+	/* A module first: libdw takes the architecture from one. */
+	if (max > 0 && know_module(&wk, w->regs[16]) &&
+	    dwfl_attach_state(wk.dwfl, NULL, (pid_t)w->pid, &thread_callbacks, &wk)) {
+		dwfl_getthread_frames(wk.dwfl, (pid_t)w->tid, on_frame, &wk);
+	} else if (max > 0) {
+		ips[wk.n++] = w->regs[16];	/* the pc at least */
+	}
+	dwfl_end(wk.dwfl);
+	*truncated = wk.truncated || wk.n == max;
+	return wk.n;
+}
+
 int tl_unwind_window(struct tl_unwinder *u, uint32_t id, uint32_t pid, uint64_t *ips, int max,
 		     bool *truncated)
 {
-	struct walk wk = { .sym = u->sym, .ips = ips, .max = max };
 	uint32_t slot;
+	int n;
 
 	*truncated = false;
 	if (u->ring)
 		ring_buffer__consume(u->ring);
 	if (!id || !tl_idmap_get(&u->by_id, window_key(pid, id), &slot))
 		return -ENOENT;
-	wk.w = u->slots[slot];
-	wk.dwfl = dwfl_begin(&dwfl_callbacks);
-	if (!wk.dwfl)
-		return -ENOMEM;
-	/* A module first: libdw takes the architecture from one. */
-	if (max > 0 && know_module(&wk, wk.w->regs[16]) &&
-	    dwfl_attach_state(wk.dwfl, NULL, (pid_t)pid, &thread_callbacks, &wk))
-		dwfl_getthread_frames(wk.dwfl, (pid_t)wk.w->tid, on_frame, &wk);
-	else if (max > 0)
-		ips[wk.n++] = wk.w->regs[16];	/* the pc at least */
-	dwfl_end(wk.dwfl);
+	n = walk_window(u, u->slots[slot], false, ips, max, truncated);
 	drop_slot(u, slot);	/* unwound once: the stack store keeps the result */
-	*truncated = wk.truncated || wk.n == max;
-	return wk.n;
+	return n;
 }
 
 int tl_unwind_fold_wrapper(char **frames, int n, int nwrap, const char *lib)
@@ -264,22 +330,16 @@ static bool is_libc(const char *name)
 	       !strncmp(name, "libpthread", 10);
 }
 
-int tl_unwind_frames(struct tl_unwinder *u, int pid, uint32_t kref, const uint64_t *fp_ips,
-		     int fp_n, char **out)
+/* Frame strings of ips[0, n) taken in pid (ips[0] exact, the others
+ * return addresses): cut at the first outside code, the C library's
+ * innermost frames folded, a last TL_UNWIND_TRUNCATED if cut short. */
+static int frames_of(struct tl_unwinder *u, int pid, uint64_t *ips, int n, bool truncated,
+		     char **out)
 {
-	uint64_t ips[TL_UNWIND_FRAMES];
 	char lib[64] = "";
-	bool truncated, in_lib = true;
-	int n, nwrap = 0, err;
+	bool in_lib = true;
+	int nwrap = 0, err;
 
-	n = tl_unwind_window(u, TL_KSTACK_WINDOW(kref), (uint32_t)pid, ips, TL_UNWIND_FRAMES,
-			     &truncated);
-	/* No window, or nothing past its pc: the frame pointers know as much. */
-	if (n < 2 && fp_n > 0) {
-		n = fp_n < TL_UNWIND_FRAMES ? fp_n : TL_UNWIND_FRAMES;
-		memcpy(ips, fp_ips, (size_t)n * sizeof(*ips));
-		truncated = false;
-	}
 	for (int i = 0; i < n; i++) {
 		struct tl_sym_module m;
 
@@ -311,4 +371,36 @@ int tl_unwind_frames(struct tl_unwinder *u, int pid, uint32_t kref, const uint64
 			n++;
 	}
 	return n;
+}
+
+int tl_unwind_frames(struct tl_unwinder *u, int pid, uint32_t kref, const uint64_t *fp_ips,
+		     int fp_n, char **out)
+{
+	uint64_t ips[TL_UNWIND_FRAMES];
+	bool truncated;
+	int n;
+
+	n = tl_unwind_window(u, TL_KSTACK_WINDOW(kref), (uint32_t)pid, ips, TL_UNWIND_FRAMES,
+			     &truncated);
+	/* No window, or nothing past its pc: the frame pointers know as much. */
+	if (n < 2 && fp_n > 0) {
+		n = fp_n < TL_UNWIND_FRAMES ? fp_n : TL_UNWIND_FRAMES;
+		memcpy(ips, fp_ips, (size_t)n * sizeof(*ips));
+		truncated = false;
+	}
+	return frames_of(u, pid, ips, n, truncated, out);
+}
+
+int tl_unwind_blocked(struct tl_unwinder *u, const struct tl_uwin *w, char **out)
+{
+	uint64_t ips[TL_UNWIND_FRAMES];
+	bool truncated;
+	int n;
+
+	if (w->len > TL_UWIN_BYTES)
+		return -EINVAL;
+	n = walk_window(u, w, true, ips, TL_UNWIND_FRAMES, &truncated);
+	if (n <= 0)
+		return n;
+	return frames_of(u, (int)w->pid, ips, n, truncated, out);
 }

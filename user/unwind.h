@@ -47,6 +47,12 @@ int tl_unwind_window(struct tl_unwinder *u, uint32_t id, uint32_t pid, uint64_t 
  * many (at most TL_UNWIND_FRAMES), 0 or a negative errno for none. */
 int tl_unwind_frames(struct tl_unwinder *u, int pid, uint32_t kref, const uint64_t *fp_ips,
 		     int fp_n, char **out);
+/* The frame strings of a thread blocked in a syscall, from what /proc
+ * tells of it: w's pid, tid, sp (regs[7]), pc (regs[16]) and the stack
+ * above sp (data, len bytes, as from /proc/PID/mem); its other registers
+ * are ignored, as only the CFI can recover them.  Returns as
+ * tl_unwind_frames(). */
+int tl_unwind_blocked(struct tl_unwinder *u, const struct tl_uwin *w, char **out);
 /* Frames [0, nwrap) lie inside the C library (lib its basename): the
  * outermost's name, without its offset, stands for them all; returns the
  * new count (frames freed as needed). */

@@ -13,8 +13,9 @@ import shutil
 import time
 
 from .checks import Checker, fmt_s, jline
-from .common import (NS_PER_S, ROOT, SANITIZER_RE, TRACER_STOP_TIMEOUT, TestFailure, boot_ns,
-                     run)
+from .common import (NS_PER_S, ROOT, SANITIZER_RE, TRACER_STOP_TIMEOUT, TestFailure, TestSkip,
+                     boot_ns, run)
+from .procs import Scenario
 
 # Programs (tests/scenarios/leak_*.c) that leave one socket in
 # CLOSE_WAIT each, print ready=1 once it is there and hold it until a
@@ -226,8 +227,24 @@ class Leaks:
             lr = self.leak_hold(t, ns, names)
         ck = Checker()
         self.check_leak_report(ck, lr.recs, ns, names, lr.progs, lr.t_end, "live")
+        self.check_stuck_handler(ck, lr.recs, lr.progs["leak_blocked"])
         self.leak_raise(ck, lr.progs, self.leak_lines(lr.recs), lr.tracer.stderr_tail(6))
         return "%d groups" % len(self.leak_groups(lr.recs))
+
+    def check_stuck_handler(self, ck, recs, sc):
+        """leak_blocked's group shows where its handler thread is stuck:
+        in poll(), under handler() (a program built with frame pointers,
+        unwound from the thread's sp and pc alone)."""
+        mine = self.leak_groups(recs, sc.ifact("leak_pid"))
+        ths = mine[0].get("threads") if len(mine) == 1 else None
+        if not ck.true(isinstance(ths, list) and len(ths) >= 2,
+                       "leak_blocked threads: expected 2+, got %r" % (ths,)):
+            return
+        stuck = [th for th in ths if isinstance(th, dict) and any(
+            isinstance(f, str) and f.startswith("handler+0x") for f in th.get("stack") or [])]
+        ck.true(len(stuck) == 1 and stuck[0].get("syscall") == "poll" and
+                stuck[0].get("state") == "S",
+                "leak_blocked: no thread in poll with a frame 'handler+0x...' in %r" % (ths,))
 
     def t_leaks_replay(self, t):
         """record while the programs leak, a live `leaks` alongside; the
@@ -379,6 +396,95 @@ class Leaks:
         self.check_leak_summary(ck, recs, 1, NS_PER_S // 2, "preexisting")
         self.leak_raise(ck, progs, self.leak_lines(recs), tracer.stderr_tail(6))
         return "oldest_ns %s" % fmt_s(g.get("oldest_ns")) if g else None
+
+    # Where the holder is stuck now: tests/scenarios/leak_py_http.py, an
+    # http.server whose handler waits in a streaming generator after its
+    # client went away, run by the system's CPython.
+    PYTHON = "/usr/bin/python3"
+    LEAK_PY_PORT = 5120
+
+    def start_py_http(self, t, ns):
+        """leak_py_http.py under the system's CPython in ns, stdin a pipe."""
+        try:
+            ver = run([self.PYTHON, "-c", "import sys; print(sys.version_info[1])"]).stdout.strip()
+        except Exception:
+            raise TestSkip("%s cannot run" % self.PYTHON)
+        if not (ver.isdigit() and 11 <= int(ver) <= 13):
+            raise TestSkip("%s is 3.%s: Python stacks are read for 3.11-3.13" % (self.PYTHON, ver))
+        script = os.path.join(ROOT, "tests", "scenarios", "leak_py_http.py")
+        sc = t.own(Scenario(ns.cmd([self.PYTHON, script, "-p", str(self.LEAK_PY_PORT)]),
+                            stdin_pipe=True))
+        t.explain(lambda: self.leak_facts({"leak_py_http": sc}))
+        return sc
+
+    def check_py_threads(self, ck, g, sc, label):
+        """The handler thread first, blocked, with the generator's and the
+        handler's Python frames; the other threads after it."""
+        ths = g.get("threads")
+        if not ck.true(isinstance(ths, list) and ths, "%s: no threads in %r" % (label, g)):
+            return
+        th = ths[0]
+        py = th.get("py_stack") or []
+        ck.eq(th.get("tid"), sc.ifact("handler_tid"), label + " threads[0].tid (the handler)")
+        ck.eq(th.get("last_user"), True, label + " threads[0].last_user")
+        ck.eq(th.get("state"), "S", label + " threads[0].state")
+        ck.eq(th.get("syscall"), "futex", label + " threads[0].syscall (queue.get)")
+        for fn in ("stream_events", "Handler.do_GET"):
+            ck.true(any(isinstance(f, str) and f.startswith(fn + " (") and
+                        "leak_py_http.py:" in f for f in py),
+                    "%s threads[0].py_stack: no frame '%s (...leak_py_http.py:N)' in %r" % (
+                        label, fn, py))
+        ck.true(isinstance(th.get("stack"), list) and len(th["stack"]) >= 3,
+                "%s threads[0].stack: a native stack of 3+ frames expected, got %r" % (
+                    label, th.get("stack")))
+        tids = [x.get("tid") for x in ths if isinstance(x, dict)]
+        ck.true(sc.ifact("pid") in tids, "%s: the main thread %d not among the threads %r" % (
+            label, sc.ifact("pid"), tids))
+        ck.eq(g.get("more_threads"), 0, label + " more_threads")
+
+    def t_leaks_python(self, t):
+        """record --leaks with a live `leaks` alongside while a Python
+        http.server leaks: both show the handler's thread stuck in the
+        streaming generator, Python frames and all; so does the replay,
+        in JSON and text."""
+        log = t.path("python.tlog")
+        box = {}
+
+        def drive(ctx):
+            tracer = self.leak_tracer(t, ctx.ns, ["--min-age", "1", "-d", "120"])
+            tracer.start()
+            sc = box["sc"] = self.start_py_http(t, ctx.ns)
+            sc.fact("ready")
+            time.sleep(LEAK_HOLD_S)
+            box["live"] = tracer.stop()
+            ctx.rec.stop()
+            sc.send_line()
+            sc.finish()
+
+        self.recording(t, ["--leaks"], drive, sanitized=True, log=log)
+        sc, live = box["sc"], box["live"]
+        pid = sc.ifact("leak_pid")
+        rp = self.replay(log, ["--leaks", "--json", "--min-age", "1"])
+        text = self.replay(log, ["--leaks", "--min-age", "1"])
+        ck = Checker()
+        ck.eq((rp.rc, text.rc), (0, 0), "replay exit statuses (JSON, text)")
+        lg, rg = self.leak_groups(live, pid), self.leak_groups(rp.records(), pid)
+        if ck.eq(len(lg), 1, "live groups of the server"):
+            self.check_py_threads(ck, lg[0], sc, "live")
+            ck.eq(lg[0].get("created_by"), "accept", "live created_by")
+        if ck.eq(len(rg), 1, "replayed groups of the server") and len(lg) == 1:
+            for k in LEAK_SAME_KEYS + ("threads", "more_threads"):
+                ck.eq(rg[0].get(k), lg[0].get(k), "replay %s vs the live report's" % k)
+        lines = (text.out or b"").decode("utf-8", "replace").splitlines()
+        for want in ("now thread %d (python3, the last to use it) S in futex:" %
+                     sc.ifact("handler_tid"), "stream_events (", "Handler.do_GET ("):
+            ck.true(any(want in l for l in lines), "text replay: no line with %r" % want)
+        self.leak_raise(ck, {"leak_py_http": sc}, ["replayed:"] + self.leak_lines(rp.records(), 4) +
+                        ["live:"] + self.leak_lines(live, 4) + ["text:"] + lines[:40],
+                        rp.details(4))
+        th = lg[0]["threads"][0]
+        return "%s in %s" % (th["py_stack"][2] if len(th.get("py_stack", [])) > 2 else None,
+                             th.get("syscall"))
 
     # -- hostile processes
 

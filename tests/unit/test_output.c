@@ -8,6 +8,7 @@
 #include "leaks.h"
 #include "output.h"
 #include "stacks.h"
+#include "threads.h"
 
 #define MS UINT64_C(1000000)
 #define TL_LOG_BLOB_TEST 8192	/* the log's blob limit */
@@ -58,14 +59,20 @@ static char *lifecycle_out(const struct tl_lifecycle *lc, enum tl_format fmt)
 	return cap_close(&c);
 }
 
-static char *leaks_out(const struct tl_leaks *L, const struct tl_stacks *st,
-		       enum tl_format fmt)
+static char *leaks_threads_out(const struct tl_leaks *L, const struct tl_stacks *st,
+			       const struct tl_threads *T, enum tl_format fmt)
 {
 	struct cap c;
 
 	cap_open(&c, fmt, false);
-	tl_output_leaks(&c.out, L, st, 5 * SEC, true);
+	tl_output_leaks(&c.out, L, st, T, 5 * SEC, true);
 	return cap_close(&c);
+}
+
+static char *leaks_out(const struct tl_leaks *L, const struct tl_stacks *st,
+		       enum tl_format fmt)
+{
+	return leaks_threads_out(L, st, NULL, fmt);
 }
 
 static void tuple4(struct tl_tuple *t, const char *s, uint16_t sport,
@@ -414,6 +421,64 @@ static void test_leaks_json_long(void)
 	tl_stacks_free(st);
 }
 
+static void add_blob(struct tl_stacks *st, uint32_t ref, const char *label, char **frames, int n)
+{
+	char blob[1024];
+
+	CHECK_EQ_U64(tl_stacks_add(st, ref, blob, tl_stack_blob(blob, sizeof(blob), label,
+								 frames, n)), 0);
+}
+
+static void add_thread(struct tl_threads *T, uint32_t tid, uint64_t aux)
+{
+	struct tl_event ev = { .type = TL_EV_THREAD, .pid = 77, .tid = tid, .new_state = 'S',
+			       .flags = TL_F_IN_TASK, .aux = aux };
+
+	memcpy(ev.comm, "srv", 4);
+	tl_threads_feed(T, &ev);
+}
+
+/* Where the holder is stuck: the last user's thread first, in full. */
+static void test_leaks_threads(void)
+{
+	char *native[] = { "futex (libc.so.6)", "worker+0x1 (w.c:3)" };
+	char *py[] = { "gen (app.py:4)", "handler (app.py:9)" };
+	struct tl_stacks *st = tl_stacks_new();
+	struct tl_threads T = { 0 };
+	struct tl_leak_group g;
+	struct tl_leaks L;
+	char *got;
+
+	mk_leak(&L, &g, st, 10, 'f');
+	memcpy(g.owner.comm, "srv", 4);
+	memcpy(g.usage.holders[0].comm, "srv", 4);
+	g.holders_known = true;
+	g.usage.last.pid = 77;
+	g.usage.last_tid = 78;
+	add_blob(st, 2, "futex", native, 2);
+	add_blob(st, 3, "", py, 2);
+	add_blob(st, 4, "poll", native + 1, 1);
+	add_thread(&T, 77, 4);
+	add_thread(&T, 78, (uint64_t)3 << 32 | 2);
+	add_thread(&T, 0, 2);
+	got = leaks_threads_out(&L, st, &T, TL_FMT_JSON);
+	CHECK(strstr(got, ",\"threads\":[{\"tid\":78,\"comm\":\"srv\",\"state\":\"S\","
+		      "\"syscall\":\"futex\",\"last_user\":true,\"stack\":[\"futex (libc.so.6)\","
+		      "\"worker+0x1 (w.c:3)\"],\"py_stack\":[\"gen (app.py:4)\",\"handler (app.py:9)\"]},"
+		      "{\"tid\":77,\"comm\":\"srv\",\"state\":\"S\",\"syscall\":\"poll\","
+		      "\"last_user\":false,\"stack\":[\"worker+0x1 (w.c:3)\"]}],\"more_threads\":2}\n") != NULL);
+	free(got);
+	got = leaks_threads_out(&L, st, &T, TL_FMT_TEXT);
+	CHECK(strstr(got, "    now thread 78 (srv, the last to use it) S in futex:\n"
+		      "      python:\n        gen (app.py:4)\n        handler (app.py:9)\n"
+		      "      native:\n        futex (libc.so.6)\n        worker+0x1 (w.c:3)\n"
+		      "    other threads:\n      77 (srv) S in poll at worker+0x1 (w.c:3)\n"
+		      "    and 2 more threads\n") != NULL);
+	free(got);
+	tl_threads_free(&T);
+	tl_stacks_free(st);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -428,5 +493,6 @@ int main(void)
 	RUN(test_text_wide);
 	RUN(test_leaks_text_escaped);
 	RUN(test_leaks_json_long);
+	RUN(test_leaks_threads);
 	return UNIT_END();
 }
