@@ -12,18 +12,19 @@
 
 #include "scen.h"
 
-/* Frame-pointer unwinding from inside the syscall skips the direct caller
- * of accept() or connect() (libc's wrapper makes no frame): the syscall is
- * made from a small helper so that the program's own function (the one
- * the runner looks for, e.g. serve_forgetful_client()) shows in the stack.
- * noipa keeps both out of line and unrenamed (no .constprop/.isra/.part). */
+/* The function the runner looks for in a stack (e.g.
+ * serve_forgetful_client()) calls accept4() or connect() itself, as real
+ * code does: the helpers below are inlined into it and make no frame of
+ * their own.  STACK_FN keeps that function out of line and unrenamed
+ * (noipa: no .constprop/.isra/.part), as a real server's handler is. */
 #if defined(__clang__)
 #define STACK_FN __attribute__((noinline))
 #else
 #define STACK_FN __attribute__((noipa))
 #endif
+#define NO_FRAME static inline __attribute__((always_inline, unused))
 
-static STACK_FN __attribute__((unused)) int accept_conn(int lfd)
+NO_FRAME int accept_conn(int lfd)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -33,7 +34,7 @@ static STACK_FN __attribute__((unused)) int accept_conn(int lfd)
 	return fd;
 }
 
-static STACK_FN __attribute__((unused)) int connect_to(int family, int port)
+NO_FRAME int connect_to(int family, int port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = scen_addr(family, port, &ss);
