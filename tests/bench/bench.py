@@ -36,8 +36,8 @@ from start to end.  Steps:
  memory    tcplinger's RSS with 0 and HOLD open connections (both ends
            tracked), then the same load under --max-conns HOLD/2: the
            evicted count must be reported.
- profile   one more churn run per tool (tcplinger, leaks, record, empty,
-           tcpstates) with BPF run-time accounting
+ profile   one more churn run per tool (tcplinger, leaks, record, record
+           --leaks, empty, tcpstates) with BPF run-time accounting
            (BPF_ENABLE_STATS) and, if perf is here, a system-wide perf
            record -g: ns per BPF program run, the load's CPU share inside
            the programs and what they spend it on, the tool process's top
@@ -823,8 +823,8 @@ class Bench:
         prof = {"runs": {}, "replay": {}}
         self.results["profile"] = prof
         known = self.tools()
-        tools = [(key,) + known[key] for key in ("tcplinger", "leaks", "record", "empty", "tcpstates")
-                 if key in known]
+        tools = [(key,) + known[key] for key in ("tcplinger", "leaks", "record", "record_leaks",
+                                                 "empty", "tcpstates") if key in known]
         if not self.perf:
             self.results["notes"].append("perf not installed: BPF run time only, no profile")
         for key, label, fn, ready in tools:
@@ -835,7 +835,8 @@ class Bench:
                 trans = res["tp"] if key == "tcpstates" else res["tl"]
                 progs = sorted(hook.progs, key=lambda x: -x[2])
                 prof["runs"][key] = {
-                    "label": label, "conn_per_s": res["conn_per_s"], "transitions": trans,
+                    "label": label, "conn": res["conn"], "conn_per_s": res["conn_per_s"],
+                    "transitions": trans,
                     "progs": progs,
                     "bpf_ns_per_transition": sum(x[2] for x in progs) / trans if trans else None,
                     "wakeups": res.get("wakeups"), "cpu_s": res.get("cpu_s"),
