@@ -72,14 +72,15 @@ from report import render  # noqa: E402  (tests/bench/report.py)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READY_MARK = testlib.READY_MARK
 CHURN_PORT = 7100
+HOLD_PORT = 7200
 RECORD_FILE = "rec.tlog"     # what record configurations write, in the run's directory
 # tcplinger configurations: their drop reports (stderr) are counted; those
-# that hunt leaks take stack windows; those that record write RECORD_FILE.
+# that hunt leaks take stack windows and are compared with the same tracing
+# without leak hunting; those that record write RECORD_FILE.
 TL_KEYS = ("tcplinger", "record", "leaks", "record_leaks", "tl_events")
-LEAK_BASE = {"leaks": "tcplinger", "record_leaks": "record"}   # the same tracing without
+LEAK_BASE = {"leaks": "tcplinger", "record_leaks": "record"}
 LEAK_KEYS = tuple(LEAK_BASE)
 RECORD_KEYS = ("record", "record_leaks")
-HOLD_PORT = 7200
 TRACER_READY_TIMEOUT = 40.0
 TRACER_STOP_TIMEOUT = 60.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
