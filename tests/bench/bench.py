@@ -17,11 +17,15 @@ from start to end.  Steps:
            rotates each round) for SECS of churn_load at full speed: no
            tracer; empty BPF programs on tcplinger's tracepoints (the
            floor); tcplinger > /dev/null; tcplinger record -w FILE;
+           tcplinger leaks > /dev/null; tcplinger record --leaks -w FILE;
            tcpstates > /dev/null; bpftrace tcpstates.bt > /dev/null.  Per
            run: conn/s, the tracer's CPU time over the load (until it is
            idle again), its wakeups, VmHWM, its own drop report, and the CPU
-           other processes used meanwhile.  Medians are reported; the ratio
-           to no tracer is the median of the per-round ratios.
+           other processes used meanwhile; with leak hunting, the stack
+           windows taken and dropped (read from its maps).  Medians are
+           reported; the ratio to no tracer is the median of the per-round
+           ratios, leak hunting's cost the median of the per-round
+           differences to the same tracing without it.
  loss      one more run per tool at full speed with its output counted
            (tcplinger --json --events, tcpstates, bpftrace) against
            churn_load's expected transitions.
@@ -32,7 +36,8 @@ from start to end.  Steps:
  memory    tcplinger's RSS with 0 and HOLD open connections (both ends
            tracked), then the same load under --max-conns HOLD/2: the
            evicted count must be reported.
- profile   one more churn run per tool with BPF run-time accounting
+ profile   one more churn run per tool (tcplinger, leaks, record, record
+           --leaks, empty, tcpstates) with BPF run-time accounting
            (BPF_ENABLE_STATS) and, if perf is here, a system-wide perf
            record -g: ns per BPF program run, the load's CPU share inside
            the programs and what they spend it on, the tool process's top
@@ -68,6 +73,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 READY_MARK = testlib.READY_MARK
 CHURN_PORT = 7100
 HOLD_PORT = 7200
+RECORD_FILE = "rec.tlog"     # what record configurations write, in the run's directory
+# tcplinger configurations: their drop reports (stderr) are counted; those
+# that hunt leaks take stack windows and are compared with the same tracing
+# without leak hunting; those that record write RECORD_FILE.
+TL_KEYS = ("tcplinger", "record", "leaks", "record_leaks", "tl_events")
+LEAK_BASE = {"leaks": "tcplinger", "record_leaks": "record"}
+LEAK_KEYS = tuple(LEAK_BASE)
+RECORD_KEYS = ("record", "record_leaks")
 TRACER_READY_TIMEOUT = 40.0
 TRACER_STOP_TIMEOUT = 60.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -153,21 +166,27 @@ def other_cpu_pct(before, after, wall_s):
     return 100.0 * used / wall_s
 
 
-def prog_ids_of(pid):
-    """IDs of the BPF programs a process holds (prog and link fds)."""
+def fdinfo_ids(pid, field):
+    """The values of FIELD ("prog_id", "map_id") in a process's fdinfo:
+    the IDs of the BPF objects it holds."""
     ids = set()
     try:
         for fd in os.listdir("/proc/%d/fdinfo" % pid):
             try:
                 with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
                     for line in f:
-                        if line.startswith("prog_id:"):
+                        if line.startswith(field + ":"):
                             ids.add(int(line.split()[1]))
             except (OSError, ValueError):
                 pass
     except OSError:
         pass
     return ids
+
+
+def prog_ids_of(pid):
+    """IDs of the BPF programs a process holds (prog and link fds)."""
+    return fdinfo_ids(pid, "prog_id")
 
 
 def bpf_prog_stats(ids):
@@ -248,6 +267,52 @@ def bpf_perf_attachments():
         return [(e.get("pid"), e.get("tracepoint")) for e in json.loads(r.stdout or "[]")]
     except (BenchError, ValueError, OSError):
         return []
+
+
+def bpf_map_dump(map_id):
+    """bpftool's JSON dump of a map (with its BTF-formatted values), [] if
+    it cannot be read."""
+    try:
+        r = run(["bpftool", "-j", "map", "dump", "id", str(map_id)], timeout=20, check=False)
+        return json.loads(r.stdout or "[]")
+    except (BenchError, ValueError, OSError):
+        return []
+
+
+def map_ids_of(pid):
+    """{name: id} of the BPF maps a process holds."""
+    out = {}
+    for i in fdinfo_ids(pid, "map_id"):
+        try:
+            r = run(["bpftool", "-j", "map", "show", "id", str(i)], timeout=20, check=False)
+            out[json.loads(r.stdout)["name"]] = i
+        except (BenchError, ValueError, KeyError, OSError):
+            pass
+    return out
+
+
+def window_stats(tracer_pid, load_pid):
+    """The stack windows (bpf/unwind.bpf.h) a leak-hunting tracer took
+    since it started, read from its maps while it runs: taken (every
+    process: uwin_count, per CPU), taken for the load (its uwin_spent,
+    within TL_UWIN_PER_PROC), dropped because the windows ring was full
+    (uwin_drops in .bss).  None where a map could not be read."""
+    maps = map_ids_of(tracer_pid)
+    st = {"taken": None, "load": None, "dropped": None}
+    for e in bpf_map_dump(maps["uwin_count"]) if "uwin_count" in maps else []:
+        st["taken"] = sum(v["value"] for v in e.get("formatted", {}).get("values", []))
+    for e in bpf_map_dump(maps["uwin_spent"]) if "uwin_spent" in maps else []:
+        fmt = e.get("formatted", {})
+        if fmt.get("key") == load_pid:
+            st["load"] = fmt.get("value")
+    if st["load"] is None and st["taken"] is not None:
+        st["load"] = 0
+    bss = next((i for n, i in maps.items() if n.endswith(".bss")), None)
+    for e in bpf_map_dump(bss) if bss else []:
+        for var in e.get("formatted", {}).get("value", {}).get(".bss", []):
+            if "uwin_drops" in var:
+                st["dropped"] = var["uwin_drops"]
+    return st
 
 
 def facts_of(text):
@@ -426,26 +491,37 @@ class Bench:
         if self.mounted_tracefs:
             subprocess.run(["umount", "/sys/kernel/tracing"], capture_output=True, timeout=10)
 
-    def configs(self):
-        c = [("none", "no tracer", None, None),
-             ("empty", "empty BPF programs (floor)",
-              lambda ns, d: [self.empty_loader, "-d", "300", self.empty_obj], "line"),
-             ("tcplinger", "tcplinger > /dev/null",
-              lambda ns, d: [self.tl, "--netns", str(ns.inode), "-d", "300"], "line"),
-             ("record", "tcplinger record -w FILE",
-              lambda ns, d: [self.tl, "record", "-w", os.path.join(d, "rec.tlog"),
-                             "--netns", str(ns.inode), "-d", "300"], "line")]
+    def tools(self):
+        """{key: (label, argv_fn(ns, workdir), ready)} of every tracer the
+        overhead and profile steps run (tcpstates and bpftrace when here)."""
+        def tl(*argv):   # tcplinger ARGV on the run's netns; FILE: the run's log
+            return lambda ns, d: [self.tl] + [os.path.join(d, RECORD_FILE) if a == "FILE" else a
+                                              for a in argv] + ["--netns", str(ns.inode), "-d", "300"]
+        t = {"empty": ("empty BPF programs (floor)",
+                       lambda ns, d: [self.empty_loader, "-d", "300", self.empty_obj], "line"),
+             "tcplinger": ("tcplinger > /dev/null", tl(), "line"),
+             "record": ("tcplinger record -w FILE", tl("record", "-w", "FILE"), "line"),
+             "leaks": ("tcplinger leaks > /dev/null", tl("leaks"), "line"),
+             "record_leaks": ("tcplinger record --leaks -w FILE",
+                              tl("record", "--leaks", "-w", "FILE"), "line")}
         if self.tcpstates:
-            c.append(("tcpstates", "tcpstates (libbpf-tools) > /dev/null",
-                      lambda ns, d: [self.tcpstates], "bpf"))
-        else:
-            self.results["notes"].append("tcpstates not installed: skipped")
+            t["tcpstates"] = ("tcpstates (libbpf-tools) > /dev/null",
+                              lambda ns, d: [self.tcpstates], "bpf")
         if self.bpftrace:
-            c.append(("bpftrace", "bpftrace tcpstates.bt > /dev/null",
-                      lambda ns, d: [self.bpftrace, self.bt_script], "bpf"))
-        else:
-            self.results["notes"].append("bpftrace not installed: skipped")
-        return c
+            t["bpftrace"] = ("bpftrace tcpstates.bt > /dev/null",
+                             lambda ns, d: [self.bpftrace, self.bt_script], "bpf")
+        return t
+
+    def configs(self):
+        """[(key, label, argv_fn, ready)] of the overhead step, no tracer
+        first."""
+        tools = self.tools()
+        for key, what in (("tcpstates", "tcpstates"), ("bpftrace", "bpftrace")):
+            if key not in tools:
+                self.results["notes"].append("%s not installed: skipped" % what)
+        return [("none", "no tracer", None, None)] + [
+            (key,) + tools[key] for key in ("empty", "tcplinger", "record", "leaks", "record_leaks",
+                                            "tcpstates", "bpftrace") if key in tools]
 
     def churn_run(self, key, argv_fn, ready, secs, stdout_path=None, n=None, hook=None):
         """One churn_load run in a fresh netns under a tool (or none).
@@ -494,17 +570,19 @@ class Bench:
                 res["hwm"] = st.get("VmHWM")
                 res["wakeups"] = (st.get("voluntary_ctxt_switches", 0)
                                   - st0.get("voluntary_ctxt_switches", 0))
+                if key in LEAK_KEYS:
+                    res["windows"] = window_stats(tool.p.pid, int(f["pid"]))
                 if hook:
                     hook(tool, res)
                 rc = tool.stop()
                 res["rc"] = rc
                 res["stderr"] = tool.stderr[-2000:]
-                if key in ("tcplinger", "record", "tl_events"):
+                if key in TL_KEYS:
                     res["lost"] = tl_lost_from_stderr(tool.stderr)
                 if rc != 0:
                     raise BenchError("%s exited with %d" % (key, rc), tool.stderr.splitlines()[-6:])
-                if key == "record":
-                    p = os.path.join(d, "rec.tlog")
+                if key in RECORD_KEYS:
+                    p = os.path.join(d, RECORD_FILE)
                     res["file_bytes"] = os.path.getsize(p) if os.path.exists(p) else None
             return res
         finally:
@@ -585,16 +663,18 @@ class Bench:
                    "ratio": median(ratios),
                    "cpu_us": median(cpu_us) if fn else None,
                    "hwm": median([x.get("hwm") for x in runs]) if fn else None,
-                   "lost": sum(x.get("lost", 0) for x in runs) if key in ("tcplinger", "record") else None,
+                   "lost": sum(x.get("lost", 0) for x in runs) if key in TL_KEYS else None,
                    "trans": trans,
                    "user_pct": median([100 * x["user_s"] / (x["user_s"] + x["sys_s"]) for x in runs
                                        if x.get("user_s", 0) + x.get("sys_s", 0) > 0]) if fn else None,
                    "wakeups_per_k": median([1000 * x["wakeups"] / x[trans] for x in runs
                                             if x.get("wakeups") is not None and x[trans]]) if fn else None,
                    "other_cpu_pct": median([x.get("other_cpu_pct") for x in runs])}
-            if key == "record":
+            if key in RECORD_KEYS:
                 bpt = [x["file_bytes"] / x["tl"] for x in runs if x.get("file_bytes") and x["tl"]]
                 row["bytes_per_transition"] = median(bpt)
+            if key in LEAK_KEYS:
+                row.update(leak_cost(key, rounds))
             rows.append(row)
         self.results["overhead"] = rows
 
@@ -743,16 +823,9 @@ class Bench:
         is here, perf record on the tool's process; then perf on replays."""
         prof = {"runs": {}, "replay": {}}
         self.results["profile"] = prof
-        tools = [("tcplinger", "tcplinger > /dev/null",
-                  lambda ns, d: [self.tl, "--netns", str(ns.inode), "-d", "300"], "line"),
-                 ("record", "tcplinger record -w FILE",
-                  lambda ns, d: [self.tl, "record", "-w", os.path.join(d, "p.tlog"),
-                                 "--netns", str(ns.inode), "-d", "300"], "line"),
-                 ("empty", "empty BPF programs (floor)",
-                  lambda ns, d: [self.empty_loader, "-d", "300", self.empty_obj], "line")]
-        if self.tcpstates:
-            tools.append(("tcpstates", "tcpstates (libbpf-tools) > /dev/null",
-                          lambda ns, d: [self.tcpstates], "bpf"))
+        known = self.tools()
+        tools = [(key,) + known[key] for key in ("tcplinger", "leaks", "record", "record_leaks",
+                                                 "empty", "tcpstates") if key in known]
         if not self.perf:
             self.results["notes"].append("perf not installed: BPF run time only, no profile")
         for key, label, fn, ready in tools:
@@ -763,7 +836,8 @@ class Bench:
                 trans = res["tp"] if key == "tcpstates" else res["tl"]
                 progs = sorted(hook.progs, key=lambda x: -x[2])
                 prof["runs"][key] = {
-                    "label": label, "conn_per_s": res["conn_per_s"], "transitions": trans,
+                    "label": label, "conn": res["conn"], "conn_per_s": res["conn_per_s"],
+                    "transitions": trans,
                     "progs": progs,
                     "bpf_ns_per_transition": sum(x[2] for x in progs) / trans if trans else None,
                     "wakeups": res.get("wakeups"), "cpu_s": res.get("cpu_s"),
@@ -931,6 +1005,20 @@ def perf_breakdown(perf, data, tool_pid, load_comm="churn_load"):
             if any(f.startswith("irq_work_queue") for f in frames):
                 c["load_wakeup"] += 1
     return c
+
+
+def leak_cost(key, rounds):
+    """What leak hunting adds to the same tracing without it (tcplinger for
+    leaks, record for record --leaks): points of no-tracer conn/s, the
+    median of each round's difference (the runs of a round share the
+    machine's state), and the stack windows taken, medians over runs."""
+    base = LEAK_BASE[key]
+    pts = [100 * (rd[base]["conn_per_s"] - rd[key]["conn_per_s"]) / rd["none"]["conn_per_s"]
+           for rd in rounds if key in rd and base in rd and "none" in rd]
+    wins = [x["windows"] for x in (rd[key] for rd in rounds if key in rd) if x.get("windows")]
+    return {"base": base, "points_over_base": median(pts), "points_per_round": pts,
+            "windows": {k: median([w[k] for w in wins]) for k in ("taken", "load", "dropped")}
+            if wins else None}
 
 
 # ---------------------------------------------------------------- counting

@@ -13,50 +13,19 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-SEC("tp_btf/inet_sock_set_state")
-int empty_state(void *ctx)
-{
-	return 0;
-}
+/* A program that returns at once, attached at SEC. */
+#define EMPTY_PROG(sec, name)		\
+	SEC(sec)			\
+	int name(void *ctx)		\
+	{				\
+		return 0;		\
+	}
 
-SEC("tp_btf/timer_start")
-int empty_timer_start(void *ctx)
-{
-	return 0;
-}
-
-SEC("tp_btf/timer_expire_entry")
-int empty_timer_expire(void *ctx)
-{
-	return 0;
-}
-
-SEC("tp_btf/timer_cancel")
-int empty_timer_cancel(void *ctx)
-{
-	return 0;
-}
-
-SEC("tp_btf/tcp_receive_reset")
-int empty_rst_recv(void *ctx)
-{
-	return 0;
-}
-
-SEC("tp_btf/tcp_send_reset")
-int empty_rst_sent(void *ctx)
-{
-	return 0;
-}
-
-SEC("tp/syscalls/sys_exit_accept4")
-int empty_accept4(void *ctx)
-{
-	return 0;
-}
-
-SEC("tp/syscalls/sys_exit_accept")
-int empty_accept(void *ctx)
-{
-	return 0;
-}
+EMPTY_PROG("tp_btf/inet_sock_set_state", empty_state)
+EMPTY_PROG("tp_btf/timer_start", empty_timer_start)
+EMPTY_PROG("tp_btf/timer_expire_entry", empty_timer_expire)
+EMPTY_PROG("tp_btf/timer_cancel", empty_timer_cancel)
+EMPTY_PROG("tp_btf/tcp_receive_reset", empty_rst_recv)
+EMPTY_PROG("tp_btf/tcp_send_reset", empty_rst_sent)
+EMPTY_PROG("tp/syscalls/sys_exit_accept4", empty_accept4)
+EMPTY_PROG("tp/syscalls/sys_exit_accept", empty_accept)

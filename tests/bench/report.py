@@ -10,6 +10,7 @@ T_CPU_US = 0.5
 T_REPLAY_PER_S = 10e6
 T_BYTES_PER_TRANSITION = 8.0
 T_BYTES_PER_CONN = 200.0
+T_LEAK_POINTS = 5.0     # leak hunting's cost over the same tracing without it
 
 
 def fmt_num(x, spec="{:,.0f}"):
@@ -18,6 +19,58 @@ def fmt_num(x, spec="{:,.0f}"):
 
 def verdict(ok):
     return "n/a" if ok is None else ("pass" if ok else "MISS")
+
+
+def bpf_ns_per_conn(run):
+    """BPF run time per connection of a profile run, None without it."""
+    if not run or not run.get("conn") or run.get("bpf_ns_per_transition") is None:
+        return None
+    return run["bpf_ns_per_transition"] * run["transitions"] / run["conn"]
+
+
+def leak_section(rows, prof_runs):
+    """Leak hunting beside the same tracing without it, from the overhead
+    rounds: its cost in points of no-tracer conn/s, and its stack windows;
+    from the profile runs, the BPF run time it adds per connection."""
+    leak = [r for r in rows if "points_over_base" in r]
+    if not leak:
+        return []
+    L = ["### Leak hunting at full churn", "",
+         "| Configuration | vs no tracer | without leak hunting | cost: points of no-tracer conn/s "
+         "(each round) | BPF run time added per connection (as points) | "
+         "stack windows taken: all / the load's | windows dropped (ring full) |",
+         "|---|---:|---:|---:|---:|---:|---:|"]
+    none = next((r for r in rows if r["key"] == "none"), {})
+    for r in leak:
+        base = next((x for x in rows if x["key"] == r["base"]), {})
+        w = r.get("windows") or {}
+        ns = [bpf_ns_per_conn(prof_runs.get(k)) for k in (r["key"], r["base"])]
+        added = None if None in ns else ns[0] - ns[1]
+        L.append("| %s | %s | %s: %s | %s (%s) | %s | %s / %s | %s |" % (
+            r["label"], pct(r["ratio"]), base.get("label", r["base"]), pct(base.get("ratio")),
+            fmt_num(r["points_over_base"], "{:+.1f}"),
+            ", ".join("%+.1f" % p for p in r["points_per_round"]) or "-",
+            "-" if added is None else "%s ns (%s)" % (fmt_num(added, "{:+,.0f}"), fmt_num(
+                added * none["conn_per_s"] / 1e7 if none.get("conn_per_s") else None, "{:+.1f}")),
+            fmt_num(w.get("taken")), fmt_num(w.get("load")), fmt_num(w.get("dropped"))))
+    L.append("")
+    L.append("Cost: in each round, (conn/s without leak hunting − conn/s with it) ÷ that round's "
+             "no-tracer conn/s, in points; the median over rounds. The load accepts, connects and "
+             "reads EOF on every connection, each a point where a window may be taken (the "
+             "user registers and up to 8 KiB of stack, once per process, call site and words at "
+             "sp, at most 64 per process). BPF run time added: from the profile runs (BPF_ENABLE_STATS), "
+             "the programs' run time per connection with leak hunting minus without; as points, "
+             "÷ the no-tracer time per connection (1 ÷ its median conn/s): the cost if all of it "
+             "delays the load's ping-pong, a steadier estimate than conn/s on a busy machine. "
+             "Windows: read from the tracer's maps at the end of each "
+             "run (medians): taken by every process the tracer saw, by the load, and those the "
+             "windows ring had no room for (the frame-pointer stack then stands).")
+    L.append("")
+    return L
+
+
+def pct(ratio):
+    return "-" if ratio is None else "%.1f %%" % (100 * ratio)
 
 
 def render(b, res, cmdline, wall_s):
@@ -75,6 +128,8 @@ def render(b, res, cmdline, wall_s):
                  "context switches. Other processes' CPU: what every other long-lived process on the "
                  "machine used during the runs, in % of one CPU (noise; 0 on a quiet machine).")
         L.append("")
+
+    L.extend(leak_section(rows, (res.get("profile") or {}).get("runs", {})))
 
     loss = res.get("loss", [])
     v = res.get("verify")
@@ -164,6 +219,13 @@ def render(b, res, cmdline, wall_s):
             if tsr and tsr["ratio"] is not None:
                 L.append("| %s lower overhead than tcpstates | %.1f %% vs %.1f %% | %s |" % (
                     r["label"], ov, 100 * (1 - tsr["ratio"]), verdict(r["ratio"] > tsr["ratio"])))
+    for r in rows:
+        if r.get("points_over_base") is not None:
+            base = next((x for x in rows if x["key"] == r["base"]), None)
+            L.append("| leak hunting ≤ plain tracing + %.0f points of conn/s: %s vs %s | "
+                     "%+.1f points | %s |" % (
+                         T_LEAK_POINTS, r["label"], base["label"] if base else r["base"],
+                         r["points_over_base"], verdict(r["points_over_base"] <= T_LEAK_POINTS)))
     tle = next((x for x in loss if x["label"].startswith("tcplinger")), None)
     if tle:
         L.append("| 0 lost events at max churn, default settings (--json --events, counted) | "
