@@ -455,6 +455,8 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, const char 
 	put_col(tb, "CONN", -4);
 	put_col(tb, "PID", -7);
 	put_col(tb, "COMM", -16);
+	if (out->netns_col)
+		put_col(tb, "NETNS", -10);
 	put_col(tb, "LADDR", -w);
 	put_col(tb, "LPORT", -5);
 	put_col(tb, "RADDR", -w);
@@ -517,6 +519,22 @@ static void put_text_port(struct tl_textbuf *tb, uint16_t port)
 		tb_str_w(tb, "-", -5);
 }
 
+/* Rows print as lifecycles end, so the tool cannot know at the first row
+ * whether more than one namespace will show up: the NETNS column comes in,
+ * under a header of its own, with the first row from a second namespace
+ * (0: a socket with no namespace known). */
+static void note_netns(struct tl_output *out, uint32_t netns)
+{
+	if (out->netns_col || !netns)
+		return;
+	if (!out->first_netns) {
+		out->first_netns = netns;
+	} else if (netns != out->first_netns) {
+		out->netns_col = true;
+		out->header_done = false;
+	}
+}
+
 static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 			  uint64_t conn, const struct tl_owner *o,
 			  const struct tl_tuple *tp)
@@ -527,6 +545,10 @@ static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 	tb_u64_w(tb, conn, -4);
 	tb_chr(tb, ' ');
 	put_text_comm(tb, o);
+	if (out->netns_col) {
+		tb_u64_w(tb, tp->netns, -10);
+		tb_chr(tb, ' ');
+	}
 	tb_mem_w(tb, sa, fmt_addr(sa, tp->family, tp->saddr), -w);
 	tb_chr(tb, ' ');
 	put_text_port(tb, tp->sport);
@@ -540,6 +562,7 @@ static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 static void text_transition(struct tl_output *out, struct tl_textbuf *tb,
 			    const struct tl_transition *t)
 {
+	note_netns(out, t->tuple.netns);
 	if (!out->header_done)
 		put_header(out, tb, "OLDSTATE    -> NEWSTATE    MS");
 	put_time(out, tb, t->ts_ns);
@@ -591,6 +614,7 @@ static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	bool first = true;
 	int i;
 
+	note_netns(out, lc->tuple.netns);
 	if (!out->header_done)
 		put_header(out, tb, "FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES");
 	put_time(out, tb, lc->end_ns);

@@ -29,6 +29,10 @@ struct tl_output {
 	bool transitions;
 	bool at_end;
 	bool wide;			/* text: address columns fit any IPv6 */
+	/* text: the network namespace of the first row; a NETNS column from
+	 * the first row in another one on (netns_col) */
+	uint32_t first_netns;
+	bool netns_col;
 	/* text: "HH:MM:SS." of the second rows were last stamped with
 	 * (clock_len 0 until the first) */
 	time_t clock_sec;

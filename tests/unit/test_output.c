@@ -271,6 +271,53 @@ static const char lc_hdr[] =
 	"TIME         CONN PID     COMM             LADDR                 LPORT "
 	"RADDR                 RPORT FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES\n";
 
+/* A NETNS column from the first row in a second namespace on, under a
+ * header of its own; rows before it were all in the first. */
+static void test_text_netns_column(void)
+{
+	struct tl_lifecycle lc = mk_lifecycle();
+	struct tl_transition t = mk_transition();
+	struct cap c;
+	char *got, *second;
+
+	cap_open(&c, TL_FMT_TEXT, false);
+	tl_output_lifecycle(&c.out, &lc);
+	lc.tuple.netns = 0;		/* unknown: no column for it */
+	tl_output_lifecycle(&c.out, &lc);
+	lc.tuple.netns = 4026532174u;
+	tl_output_lifecycle(&c.out, &lc);
+	lc.tuple.netns = 4026531840u;
+	tl_output_lifecycle(&c.out, &lc);
+	got = cap_close(&c);
+	CHECK(!strncmp(got, lc_hdr, strlen(lc_hdr)));
+	second = strstr(got + 1, "TIME ");
+	CHECK(second != NULL);
+	if (second) {
+		CHECK_STR(second,
+			  "TIME         CONN PID     COMM             NETNS      LADDR                 "
+			  "LPORT RADDR                 RPORT FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms "
+			  "END         STATES\n"
+			  "12:35:56.794 12   999     wget             4026532174 192.168.1.10          "
+			  "51234 93.184.216.34         443          4.000             -    60000.000 "
+			  "tw_expired  SS>ES>FW1>FW2>TW\n"
+			  "12:35:56.794 12   999     wget             4026531840 192.168.1.10          "
+			  "51234 93.184.216.34         443          4.000             -    60000.000 "
+			  "tw_expired  SS>ES>FW1>FW2>TW\n");
+		CHECK(strstr(second + 1, "TIME ") == NULL);
+	}
+	free(got);
+	/* transitions too */
+	cap_open(&c, TL_FMT_TEXT, false);
+	tl_output_transition(&c.out, &t);
+	t.tuple.netns = 7;
+	tl_output_transition(&c.out, &t);
+	got = cap_close(&c);
+	second = strstr(got + 1, "TIME ");
+	CHECK(second != NULL && strstr(second, " NETNS ") && strstr(second, " 7          127.0.0.1"));
+	CHECK(strstr(got, " NETNS ") == second + 42);	/* not in the first header */
+	free(got);
+}
+
 static void test_text_transition(void)
 {
 	struct tl_transition t = mk_transition();
@@ -533,6 +580,7 @@ int main(void)
 	RUN(test_json_ipv6);
 	RUN(test_text_transition);
 	RUN(test_text_lifecycle);
+	RUN(test_text_netns_column);
 	RUN(test_text_alignment);
 	RUN(test_text_wide);
 	RUN(test_leaks_text_escaped);
