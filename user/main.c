@@ -81,7 +81,7 @@ static const struct argp_option leak_options[] = {
 	{ "min-age", OPT_MIN_AGE, "TIME", 0,
 	  "A socket in CLOSE_WAIT this long is a leak (default 30)", 5 },
 	{ "json", 'j', NULL, 0, "JSON lines: one per group, then a summary", 5 },
-	{ "interval", 'i', "TIME", 0, "A report every SECS, as well as at the end", 5 },
+	{ "interval", 'i', "TIME", 0, "A report every TIME, as well as at the end", 5 },
 	{ "pid", 'p', "PID", 0, "Only sockets owned by this process", 5 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Track at most N connections (default 1048576)", 5 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Keep at most N distinct stacks (default 16384)", 5 },
@@ -140,7 +140,7 @@ static const char leaks_doc[] =
 	"Find the code paths that never call close(): sockets the peer closed long "
 	"ago (CLOSE_WAIT), grouped by process and by where they were made, with "
 	"who holds them and whether the application read the EOF.\v"
-	"Reports at the end (Ctrl-C, or -d) and every -i SECS.  Sockets already in "
+	"Reports at the end (Ctrl-C, or -d) and every -i TIME.  Sockets already in "
 	"CLOSE_WAIT when it starts count too, with their age as a lower bound.  "
 	"Stacks need frame pointers (-fno-omit-frame-pointer) in the traced program.\n\n"
 	"Examples:\n"
