@@ -9,7 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include "netns.h"
 #include "units.h"
 #include "run.h"
 #include "stacks.h"
@@ -23,6 +30,7 @@ enum {
 };
 
 #define DEFAULT_MIN_AGE_NS (30 * NS_PER_SEC)
+#define DURATION_HINT "expected a duration such as 10 (seconds), 500ms, 30s, 5m or 1h"
 
 /* Option groups; each subcommand takes the ones that make sense for it. */
 static const struct argp_option report_options[] = {
@@ -30,7 +38,7 @@ static const struct argp_option report_options[] = {
 	{ "events", 'e', NULL, 0, "Print every state transition, as tcpstates does", 1 },
 	{ "json", 'j', NULL, 0, "JSON lines (lifecycles; transitions too with --events)", 1 },
 	{ "csv", OPT_CSV, NULL, 0, "CSV: one row per lifecycle, one column per state", 1 },
-	{ "interval", 'i', "SECS", 0, "A per-state linger summary every SECS", 1 },
+	{ "interval", 'i', "TIME", 0, "A per-state linger summary every TIME (10, 500ms, 30s, 5m, 1h; a bare number is seconds)", 1 },
 	{ "wide", 'W', NULL, 0, "Text columns wide enough for IPv6 addresses", 1 },
 	{ "pid", 'p', "PID", 0, "Only connections owned by this process", 1 },
 	{ "listeners", OPT_LISTENERS, NULL, 0, "Report listening sockets too", 1 },
@@ -54,7 +62,7 @@ static const struct argp_option filter_options[] = {
 
 static const struct argp_option live_options[] = {
 	{ NULL, 0, NULL, 0, "Tracing:", 3 },
-	{ "duration", 'd', "SECS", 0, "Stop after SECS", 3 },
+	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 60, 90s, 5m)", 3 },
 	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "BPF ring buffer size in MiB (default 16)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's diagnostics", 3 },
 	{ 0 },
@@ -70,10 +78,10 @@ static const struct argp_option record_options[] = {
 
 static const struct argp_option leak_options[] = {
 	{ NULL, 0, NULL, 0, "Leaks:", 5 },
-	{ "min-age", OPT_MIN_AGE, "SECS", 0,
+	{ "min-age", OPT_MIN_AGE, "TIME", 0,
 	  "A socket in CLOSE_WAIT this long is a leak (default 30)", 5 },
 	{ "json", 'j', NULL, 0, "JSON lines: one per group, then a summary", 5 },
-	{ "interval", 'i', "SECS", 0, "A report every SECS, as well as at the end", 5 },
+	{ "interval", 'i', "TIME", 0, "A report every TIME, as well as at the end", 5 },
 	{ "pid", 'p', "PID", 0, "Only sockets owned by this process", 5 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Track at most N connections (default 1048576)", 5 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Keep at most N distinct stacks (default 16384)", 5 },
@@ -92,7 +100,7 @@ static const struct argp_option record_leak_options[] = {
 static const struct argp_option replay_leak_options[] = {
 	{ "leaks", OPT_LEAKS, NULL, 0,
 	  "Report CLOSE_WAIT leaks as of the end of the log (a log recorded with --leaks)", 4 },
-	{ "min-age", OPT_MIN_AGE, "SECS", 0, "With --leaks: CLOSE_WAIT this long makes a leak "
+	{ "min-age", OPT_MIN_AGE, "TIME", 0, "With --leaks: CLOSE_WAIT this long makes a leak "
 	  "(default 30)", 4 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "With --leaks: keep at most N distinct stacks "
 	  "(default 16384)", 4 },
@@ -101,8 +109,8 @@ static const struct argp_option replay_leak_options[] = {
 
 static const struct argp_option replay_options[] = {
 	{ NULL, 0, NULL, 0, "Replay:", 4 },
-	{ "from", OPT_FROM, "SECS", 0, "Start SECS after the recording began", 4 },
-	{ "to", OPT_TO, "SECS", 0, "Stop SECS after the recording began", 4 },
+	{ "from", OPT_FROM, "TIME", 0, "Start TIME after the recording began", 4 },
+	{ "to", OPT_TO, "TIME", 0, "Stop TIME after the recording began", 4 },
 	{ 0 },
 };
 
@@ -132,7 +140,7 @@ static const char leaks_doc[] =
 	"Find the code paths that never call close(): sockets the peer closed long "
 	"ago (CLOSE_WAIT), grouped by process and by where they were made, with "
 	"who holds them and whether the application read the EOF.\v"
-	"Reports at the end (Ctrl-C, or -d) and every -i SECS.  Sockets already in "
+	"Reports at the end (Ctrl-C, or -d) and every -i TIME.  Sockets already in "
 	"CLOSE_WAIT when it starts count too, with their age as a lower bound.  "
 	"Stacks need frame pointers (-fno-omit-frame-pointer) in the traced program.\n\n"
 	"Examples:\n"
@@ -168,22 +176,6 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-/* Seconds, possibly fractional: "10", "0.5". */
-static bool parse_secs(const char *s, bool zero_ok, uint64_t *ns)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || v < 0 || (!zero_ok && !(v > 0)) || v > 1e9)
-		return false;
-	*ns = (uint64_t)(v * NS_PER_SEC);
-	return zero_ok || *ns > 0;
 }
 
 /* Bytes with an optional K, M or G (powers of 1024). */
@@ -230,6 +222,16 @@ static void parse_ports(const char *arg, uint16_t *ports, int *n)
 		die_usage("invalid port list '%s'", arg);
 }
 
+static bool is_netns_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 static uint32_t parse_netns(const char *arg)
 {
 	uint64_t v;
@@ -237,11 +239,32 @@ static uint32_t parse_netns(const char *arg)
 
 	if (parse_u64(arg, UINT32_MAX, &v) && v)
 		return (uint32_t)v;
-	if (strchr(arg, '/') && stat(arg, &st) == 0)
-		return (uint32_t)st.st_ino;
-	die_usage("invalid --netns '%s': expected an inode number or a namespace file "
-		  "such as /run/netns/NAME", arg);
-	return 0;
+	if (!strchr(arg, '/'))
+		die_usage("invalid --netns '%s': expected an inode number or a namespace file "
+			  "such as /run/netns/NAME", arg);
+	if (stat(arg, &st))
+		die_usage("--netns '%s': no such file", arg);
+	if (!is_netns_file(arg))
+		die_usage("--netns '%s' is not a network namespace", arg);
+	return (uint32_t)st.st_ino;
+}
+
+/* Live modes only: a replay's -p and --netns name what the log holds. */
+static void check_live_targets(const struct tl_cli *c)
+{
+	char num[24];
+	int found;
+
+	snprintf(num, sizeof(num), "%ld", c->pid);
+	if (c->pid && kill((pid_t)c->pid, 0) && errno == ESRCH)
+		die_usage("-p %s: no such process", num);
+	snprintf(num, sizeof(num), "%u", c->filter.netns);
+	found = c->filter.netns ? tl_netns_exists(c->filter.netns) : 1;
+	if (!found)
+		die_usage("--netns %s: no network namespace has this inode", num);
+	if (found < 0)
+		die_usage("--netns %s: no network namespace found with this inode (some processes' "
+			  "are hidden from us: name it by path, /proc/PID/ns/net)", num);
 }
 
 static void set_format(struct tl_cli *c, enum tl_format fmt)
@@ -273,12 +296,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		c->verbose = true;
 		break;
 	case 'i':
-		if (!parse_secs(arg, false, &c->interval_ns))
-			die_usage("invalid --interval '%s': expected a positive number of seconds", arg);
+		if (!tl_parse_duration(arg, false, &c->interval_ns))
+			die_usage("invalid --interval '%s': " DURATION_HINT, arg);
 		break;
 	case 'd':
-		if (!parse_secs(arg, false, &c->duration_ns))
-			die_usage("invalid --duration '%s': expected a positive number of seconds", arg);
+		if (!tl_parse_duration(arg, false, &c->duration_ns))
+			die_usage("invalid --duration '%s': " DURATION_HINT, arg);
 		break;
 	case 'L':
 		parse_ports(arg, c->filter.lports, &c->filter.n_lports);
@@ -332,17 +355,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		c->leaks = true;
 		break;
 	case OPT_MIN_AGE:
-		if (!parse_secs(arg, true, &c->min_age_ns))
-			die_usage("invalid --min-age '%s': expected a number of seconds", arg);
+		if (!tl_parse_duration(arg, true, &c->min_age_ns))
+			die_usage("invalid --min-age '%s': " DURATION_HINT, arg);
 		c->min_age_set = true;
 		break;
 	case OPT_FROM:
-		if (!parse_secs(arg, true, &c->from_ns))
-			die_usage("invalid --from '%s': expected seconds since the recording began", arg);
+		if (!tl_parse_duration(arg, true, &c->from_ns))
+			die_usage("invalid --from '%s': " DURATION_HINT " since the recording began", arg);
 		break;
 	case OPT_TO:
-		if (!parse_secs(arg, false, &c->to_ns))
-			die_usage("invalid --to '%s': expected seconds since the recording began", arg);
+		if (!tl_parse_duration(arg, false, &c->to_ns))
+			die_usage("invalid --to '%s': " DURATION_HINT " since the recording began", arg);
 		break;
 	case ARGP_KEY_ARG:
 		if (c->path || !c->want_file)
@@ -453,5 +476,6 @@ int main(int argc, char **argv)
 	} else {
 		cli.print = true;	/* trace is record without a log, printing */
 	}
+	check_live_targets(&cli);
 	return tl_run_live(&cli);
 }

@@ -27,6 +27,7 @@ struct ns_list {
 	ino_t *ino;
 	char **path;
 	size_t n, cap;
+	size_t denied;	/* paths we may not look at (another user's process) */
 };
 
 static void ns_add(struct ns_list *nl, const char *path, uint32_t want)
@@ -35,7 +36,11 @@ static void ns_add(struct ns_list *nl, const char *path, uint32_t want)
 	ino_t ino;
 	void *p;
 
-	if (ns_ino(path, &ino))
+	int err = ns_ino(path, &ino);
+
+	if (err == -EACCES || err == -EPERM)
+		nl->denied++;
+	if (err)
 		return;
 	if (want && ino != want)
 		return;
@@ -155,4 +160,18 @@ out:
 	ns_free(&nl);
 	close(self);
 	return ret < 0 ? ret : total;
+}
+
+int tl_netns_exists(uint32_t ino)
+{
+	struct ns_list nl = { 0 };
+	ino_t own = 0;
+	int ret;
+
+	if (!ns_ino("/proc/thread-self/ns/net", &own) && own == ino)
+		return 1;
+	ns_scan(&nl, ino);
+	ret = nl.n ? 1 : nl.denied ? -EACCES : 0;	/* could be one we may not see */
+	ns_free(&nl);
+	return ret;
 }

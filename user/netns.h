@@ -14,4 +14,9 @@
  * entered (gone, or no CAP_SYS_ADMIN). */
 int tl_netns_foreach(uint32_t want, int (*fn)(void *ctx), void *ctx, int *skipped);
 
+/* Whether a network namespace with inode ino is there, as the same walk
+ * finds them: 1 yes; 0 no; -EACCES not found, but some processes'
+ * namespaces could not be looked at. */
+int tl_netns_exists(uint32_t ino);
+
 #endif /* TCPLINGER_NETNS_H */

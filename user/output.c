@@ -65,7 +65,14 @@ static int64_t ts_ns(clockid_t clk)
 
 int64_t tl_boot_to_real_ns(void)
 {
-	return ts_ns(CLOCK_REALTIME) - ts_ns(CLOCK_BOOTTIME);
+	static int64_t offset;
+	static bool taken;
+
+	if (!taken) {
+		offset = ts_ns(CLOCK_REALTIME) - ts_ns(CLOCK_BOOTTIME);
+		taken = true;
+	}
+	return offset;
 }
 
 void tl_output_flush(struct tl_output *out)
@@ -74,6 +81,49 @@ void tl_output_flush(struct tl_output *out)
 }
 
 /* ---- shared bits ---- */
+
+/* Wall-clock ns of a boot time.  Both terms may come from a log made
+ * elsewhere: clamp, never overflow. */
+static int64_t wall_ns(uint64_t boot_ns, int64_t boot_to_real_ns)
+{
+	int64_t b = boot_ns > INT64_MAX ? INT64_MAX : (int64_t)boot_ns, real;
+
+	if (__builtin_add_overflow(b, boot_to_real_ns, &real))
+		real = INT64_MAX;	/* b >= 0: only a positive sum overflows */
+	return real < 0 ? 0 : real;
+}
+
+/* ISO 8601 in UTC to the microsecond, "2026-12-04T21:14:03.123456Z",
+ * of a boot time: the date is converted once a second. */
+static void put_iso_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
+{
+	int64_t real = wall_ns(boot_ns, out->boot_to_real_ns);
+	int64_t sec = real / (int64_t)NS_PER_SEC;
+
+	if (!out->iso_len || sec != out->iso_sec) {
+		struct tl_textbuf c;
+
+		tb_init(&c, out->iso, sizeof(out->iso));
+		tb_utc_seconds(&c, sec);
+		out->iso_sec = sec;
+		out->iso_len = c.len;
+	}
+	tb_mem(tb, out->iso, out->iso_len);
+	tb_chr(tb, '.');
+	tb_u64_zero(tb, (uint64_t)(real % (int64_t)NS_PER_SEC / (int64_t)NS_PER_US), 6);
+	tb_chr(tb, 'Z');
+}
+
+/* ,"key":"ISO time" */
+static void put_json_time(struct tl_output *out, struct tl_textbuf *tb, const char *key,
+			  uint64_t boot_ns)
+{
+	tb_str(tb, ",\"");
+	tb_str(tb, key);
+	tb_str(tb, "\":\"");
+	put_iso_time(out, tb, boot_ns);
+	tb_chr(tb, '"');
+}
 
 static const char *state_name(int state)
 {
@@ -199,10 +249,12 @@ static void put_json_word(struct tl_textbuf *tb, const char *key, const char *wo
 	tb_str(tb, word);
 }
 
-static void json_transition(struct tl_textbuf *tb, const struct tl_transition *t)
+static void json_transition(struct tl_output *out, struct tl_textbuf *tb,
+			    const struct tl_transition *t)
 {
 	tb_str(tb, "{\"type\":\"transition\",\"ts_ns\":");
 	tb_u64(tb, t->ts_ns);
+	put_json_time(out, tb, "ts", t->ts_ns);
 	tb_chr(tb, ',');
 	put_json_conn(tb, t->conn, &t->tuple);
 	tb_str(tb, ",\"old\":\"");
@@ -216,7 +268,8 @@ static void json_transition(struct tl_textbuf *tb, const struct tl_transition *t
 	tb_str(tb, "}\n");
 }
 
-static void json_lifecycle(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
+static void json_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
+			   const struct tl_lifecycle *lc)
 {
 	int i;
 
@@ -225,7 +278,9 @@ static void json_lifecycle(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
 	tb_chr(tb, ',');
 	put_json_owner(tb, &lc->owner);
 	put_json_u64(tb, "start_ns", lc->start_ns);
+	put_json_time(out, tb, "start_ts", lc->start_ns);
 	put_json_u64(tb, "end_ns", lc->end_ns);
+	put_json_time(out, tb, "end_ts", lc->end_ns);
 	put_json_u64(tb, "duration_ns", lc->end_ns > lc->start_ns ? lc->end_ns - lc->start_ns : 0);
 	tb_str(tb, ",\"states\":[");
 	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
@@ -252,8 +307,11 @@ static void json_lifecycle(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
 
 /* ---- CSV (RFC 4180) ---- */
 
-/* The states a lifecycle can pass, one column each, in the order a
- * connection meets them. */
+/* The states a lifecycle can pass, one column each (in_STATE_ns: the
+ * linger columns fin_wait2_ns... differ from these in more than case, for
+ * tools that read headers regardless of case), in the order a connection
+ * meets them.  The wall-clock columns come last: scripts that count
+ * columns keep theirs. */
 static const int csv_states[] = {
 	TL_TCP_SYN_SENT, TL_TCP_SYN_RECV, TL_TCP_ESTABLISHED, TL_TCP_FIN_WAIT1,
 	TL_TCP_FIN_WAIT2, TL_TCP_CLOSING, TL_TCP_TIME_WAIT, TL_TCP_CLOSE_WAIT,
@@ -266,11 +324,11 @@ static void csv_header(struct tl_textbuf *tb)
 	       "duration_ns,fin_wait2_ns,close_wait_ns,time_wait_ns,end,complete,seeded,"
 	       "start_exact,gap,evicted,path");
 	for (size_t i = 0; i < sizeof(csv_states) / sizeof(csv_states[0]); i++) {
-		tb_chr(tb, ',');
+		tb_str(tb, ",in_");
 		tb_str(tb, state_name(csv_states[i]));
 		tb_str(tb, "_ns");
 	}
-	tb_chr(tb, '\n');
+	tb_str(tb, ",start_ts,end_ts\n");
 }
 
 /*
@@ -319,7 +377,8 @@ static void put_csv_word(struct tl_textbuf *tb, const char *word)
 	tb_chr(tb, ',');
 }
 
-static void csv_lifecycle(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
+static void csv_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
+			  const struct tl_lifecycle *lc)
 {
 	const struct tl_tuple *tp = &lc->tuple;
 	uint64_t ns[TL_STATE_CLOSED + 1] = { 0 };
@@ -367,6 +426,10 @@ static void csv_lifecycle(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
 		tb_chr(tb, ',');
 		tb_u64(tb, ns[csv_states[k]]);
 	}
+	tb_chr(tb, ',');
+	put_iso_time(out, tb, lc->start_ns);
+	tb_chr(tb, ',');
+	put_iso_time(out, tb, lc->end_ns);
 	tb_chr(tb, '\n');
 }
 
@@ -392,6 +455,8 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, const char 
 	put_col(tb, "CONN", -4);
 	put_col(tb, "PID", -7);
 	put_col(tb, "COMM", -16);
+	if (out->netns_col)
+		put_col(tb, "NETNS", -10);
 	put_col(tb, "LADDR", -w);
 	put_col(tb, "LPORT", -5);
 	put_col(tb, "RADDR", -w);
@@ -399,17 +464,6 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, const char 
 	tb_str(tb, tail);
 	tb_chr(tb, '\n');
 	out->header_done = true;
-}
-
-/* Wall-clock ns of a boot time.  Both terms may come from a log made
- * elsewhere: clamp, never overflow. */
-static int64_t wall_ns(uint64_t boot_ns, int64_t boot_to_real_ns)
-{
-	int64_t b = boot_ns > INT64_MAX ? INT64_MAX : (int64_t)boot_ns, real;
-
-	if (__builtin_add_overflow(b, boot_to_real_ns, &real))
-		real = INT64_MAX;	/* b >= 0: only a positive sum overflows */
-	return real < 0 ? 0 : real;
 }
 
 /* HH:MM:SS.mmm, local time. */
@@ -465,6 +519,22 @@ static void put_text_port(struct tl_textbuf *tb, uint16_t port)
 		tb_str_w(tb, "-", -5);
 }
 
+/* Rows print as lifecycles end, so the tool cannot know at the first row
+ * whether more than one namespace will show up: the NETNS column comes in,
+ * under a header of its own, with the first row from a second namespace
+ * (0: a socket with no namespace known). */
+static void note_netns(struct tl_output *out, uint32_t netns)
+{
+	if (out->netns_col || !netns)
+		return;
+	if (!out->first_netns) {
+		out->first_netns = netns;
+	} else if (netns != out->first_netns) {
+		out->netns_col = true;
+		out->header_done = false;
+	}
+}
+
 static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 			  uint64_t conn, const struct tl_owner *o,
 			  const struct tl_tuple *tp)
@@ -475,6 +545,10 @@ static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 	tb_u64_w(tb, conn, -4);
 	tb_chr(tb, ' ');
 	put_text_comm(tb, o);
+	if (out->netns_col) {
+		tb_u64_w(tb, tp->netns, -10);
+		tb_chr(tb, ' ');
+	}
 	tb_mem_w(tb, sa, fmt_addr(sa, tp->family, tp->saddr), -w);
 	tb_chr(tb, ' ');
 	put_text_port(tb, tp->sport);
@@ -488,6 +562,7 @@ static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
 static void text_transition(struct tl_output *out, struct tl_textbuf *tb,
 			    const struct tl_transition *t)
 {
+	note_netns(out, t->tuple.netns);
 	if (!out->header_done)
 		put_header(out, tb, "OLDSTATE    -> NEWSTATE    MS");
 	put_time(out, tb, t->ts_ns);
@@ -539,6 +614,7 @@ static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	bool first = true;
 	int i;
 
+	note_netns(out, lc->tuple.netns);
 	if (!out->header_done)
 		put_header(out, tb, "FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES");
 	put_time(out, tb, lc->end_ns);
@@ -572,7 +648,7 @@ void tl_output_transition(struct tl_output *out, const struct tl_transition *t)
 	struct tl_textbuf *tb = line_start(&l);
 
 	if (out->fmt == TL_FMT_JSON)
-		json_transition(tb, t);
+		json_transition(out, tb, t);
 	else if (out->fmt == TL_FMT_TEXT)
 		text_transition(out, tb, t);
 	else
@@ -589,13 +665,13 @@ void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 		return;
 	tb = line_start(&l);
 	if (out->fmt == TL_FMT_JSON) {
-		json_lifecycle(tb, lc);
+		json_lifecycle(out, tb, lc);
 	} else if (out->fmt == TL_FMT_CSV) {
 		if (!out->header_done) {
 			csv_header(tb);
 			out->header_done = true;
 		}
-		csv_lifecycle(tb, lc);
+		csv_lifecycle(out, tb, lc);
 	} else {
 		text_lifecycle(out, tb, lc);
 	}
@@ -622,7 +698,20 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 	char title[96];
 
 	if (out->fmt == TL_FMT_JSON) {
-		tl_summary_json(tb, sum, ts_ns, span_ns, final, lost, evicted);
+		struct line body;
+		struct tl_textbuf *b = line_start(&body);
+		const char *key = "\"ts_ns\":", *ts, *rest;
+
+		/* the summary's own writer knows nothing of wall clocks: "ts"
+		 * goes in after its "ts_ns" */
+		tl_summary_json(b, sum, ts_ns, span_ns, final, lost, evicted);
+		ts = strstr(tb_cstr(b), key);
+		rest = ts ? ts + strlen(key) + strspn(ts + strlen(key), "0123456789") : b->buf;
+		tb_mem(tb, b->buf, (size_t)(rest - b->buf));
+		if (ts)
+			put_json_time(out, tb, "ts", ts_ns);
+		tb_mem(tb, rest, b->len - (size_t)(rest - b->buf));
+		tb_release(b);
 		emit(out, &l);
 		return;
 	}
@@ -883,9 +972,11 @@ void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
 			emit(out, &l);
 		}
 		tb = line_start(&l);
-		tb_printf(tb, "{\"type\":\"leaks\",\"ts_ns\":%" PRIu64 ",\"final\":%s,\"groups\":%"
-			  PRIu32 ",\"sockets\":%" PRIu64 ",\"min_age_ns\":%" PRIu64 "}\n", ts_ns,
-			  jbool(final), L->ngroups, L->sockets, L->min_age_ns);
+		tb_printf(tb, "{\"type\":\"leaks\",\"ts_ns\":%" PRIu64, ts_ns);
+		put_json_time(out, tb, "ts", ts_ns);
+		tb_printf(tb, ",\"final\":%s,\"groups\":%" PRIu32 ",\"sockets\":%" PRIu64
+			  ",\"min_age_ns\":%" PRIu64 "}\n", jbool(final), L->ngroups, L->sockets,
+			  L->min_age_ns);
 		emit(out, &l);
 		return;
 	}

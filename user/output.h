@@ -29,15 +29,25 @@ struct tl_output {
 	bool transitions;
 	bool at_end;
 	bool wide;			/* text: address columns fit any IPv6 */
+	/* text: the network namespace of the first row; a NETNS column from
+	 * the first row in another one on (netns_col) */
+	uint32_t first_netns;
+	bool netns_col;
 	/* text: "HH:MM:SS." of the second rows were last stamped with
 	 * (clock_len 0 until the first) */
 	time_t clock_sec;
 	size_t clock_len;
 	char clock[16];
+	/* JSON, CSV: "YYYY-MM-DDTHH:MM:SS" (UTC) of the second last written */
+	int64_t iso_sec;
+	size_t iso_len;
+	char iso[24];
 };
 
 void tl_output_init(struct tl_output *out, FILE *f, enum tl_format fmt, bool wide);
-/* CLOCK_REALTIME - CLOCK_BOOTTIME now, for boot_to_real_ns. */
+/* CLOCK_REALTIME - CLOCK_BOOTTIME at the first call, for boot_to_real_ns:
+ * one process keeps one offset, so that what it prints live and the
+ * offset its log records (which replay uses) give the same wall clock. */
 int64_t tl_boot_to_real_ns(void);
 
 /* A text output shows one kind of row: the header is that of the first. */

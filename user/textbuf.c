@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include "units.h"
 #include "textbuf.h"
 
@@ -162,6 +163,26 @@ void tb_u64_zero(struct tl_textbuf *tb, uint64_t v, int min_digits)
 	if (min_digits > 0 && (size_t)min_digits > n)
 		fill(tb, '0', (size_t)min_digits - n);
 	tb_mem(tb, p, n);
+}
+
+void tb_utc_seconds(struct tl_textbuf *tb, int64_t sec)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		memset(&tm, 0, sizeof(tm));
+	tb_u64_zero(tb, (uint64_t)tm.tm_year + 1900, 4);
+	tb_chr(tb, '-');
+	tb_u64_zero(tb, (uint64_t)tm.tm_mon + 1, 2);
+	tb_chr(tb, '-');
+	tb_u64_zero(tb, (uint64_t)tm.tm_mday, 2);
+	tb_chr(tb, 'T');
+	tb_u64_zero(tb, (uint64_t)tm.tm_hour, 2);
+	tb_chr(tb, ':');
+	tb_u64_zero(tb, (uint64_t)tm.tm_min, 2);
+	tb_chr(tb, ':');
+	tb_u64_zero(tb, (uint64_t)tm.tm_sec, 2);
 }
 
 void tb_ms(struct tl_textbuf *tb, uint64_t ns, int width)

@@ -98,6 +98,9 @@ void tb_u64_zero(struct tl_textbuf *tb, uint64_t v, int min_digits);
 /* A duration in ns as milliseconds to the microsecond, "1234.567", in a
  * field of width: "%*s" of "%" PRIu64 ".%03" PRIu64. */
 void tb_ms(struct tl_textbuf *tb, uint64_t ns, int width);
+/* Seconds since the epoch (>= 0) as UTC in ISO 8601, strftime's
+ * "%Y-%m-%dT%H:%M:%S" under gmtime_r(). */
+void tb_utc_seconds(struct tl_textbuf *tb, int64_t sec);
 /* An address as inet_ntop() writes it. */
 void tb_ipv4(struct tl_textbuf *tb, const uint8_t addr[4]);
 void tb_ipv6(struct tl_textbuf *tb, const uint8_t addr[16]);

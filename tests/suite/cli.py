@@ -15,6 +15,10 @@ CLI_BAD = {
     "cli_bad_interval": ["-i", "0"],
     "cli_bad_port": ["-L", "notaport"],
     "cli_bad_netns": ["--netns", "abc"],
+    "cli_bad_duration_unit": ["-d", "5x"],
+    "cli_bad_min_age": ["leaks", "--min-age", "-1s"],
+    "cli_netns_not_a_netns": ["--netns", "/etc/hostname"],
+    "cli_netns_no_such_inode": ["--netns", "1"],
 }
 
 class Cli:
@@ -42,6 +46,32 @@ class Cli:
         d = ["exit %d" % r.returncode] + ["stderr: " + l for l in r.stderr.splitlines()[-20:]] + \
             ["stdout: " + l for l in r.stdout.splitlines()[-5:]]
         return self.one_error_line(r, d)
+
+    def t_cli_missing_targets(self, t):
+        """-p naming a process that is gone, --netns naming a namespace that
+        is not there: one line and exit status 2 before anything is loaded;
+        replay's -p only filters the log, so it is not checked there."""
+        binary = self.tracer_bin(True)
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        ns = t.netns()
+        ck = Checker()
+        for args, want in ((["-p", str(gone.pid)], "no such process"),
+                           (["leaks", "-p", str(gone.pid)], "no such process"),
+                           (["--netns", "1"], "no network namespace"),
+                           (["--netns", os.path.join(t.workdir, "nowhere")], "no such file")):
+            r = self.run_tool([binary] + args + ["-d", "1"], 20)
+            d = ["%s: exit %d" % (" ".join(args), r.returncode)] + r.stderr.splitlines()[-5:]
+            line = self.one_error_line(r, d)
+            ck.eq(r.returncode, 2, " ".join(args) + " exit status")
+            ck.true(want in line, "%s: %r does not say %r" % (" ".join(args), line, want))
+        # Names that exist pass the check (the tracer then runs for -d).
+        for args in (["-p", str(os.getpid())], ["--netns", str(ns.inode)],
+                     ["--netns", "/proc/%d/ns/net" % os.getpid()]):
+            r = self.run_tool([binary] + args + ["-d", "200ms"], 60)
+            ck.eq(r.returncode, 0, " ".join(args) + " exit status; stderr: %s" % r.stderr[-300:])
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:])
 
     def t_cli_unprivileged(self, t):
         binary = self.binary_copy(self.unpriv_dir(t))

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import datetime
 import signal
 import subprocess
 import time
@@ -24,7 +25,8 @@ CSV_STATES = ["SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "
               "TIME_WAIT", "CLOSE_WAIT", "LAST_ACK", "LISTEN"]
 CSV_HEADER = ("conn,family,saddr,sport,daddr,dport,netns,pid,comm,start_ns,end_ns,duration_ns,"
               "fin_wait2_ns,close_wait_ns,time_wait_ns,end,complete,seeded,start_exact,gap,"
-              "evicted,path," + ",".join(s + "_ns" for s in CSV_STATES))
+              "evicted,path," + ",".join("in_" + s + "_ns" for s in CSV_STATES) +
+              ",start_ts,end_ts")
 REPLAY_TIMEOUT = 120.0
 TRUNC_RE = re.compile(r"truncated at byte (\d+)")
 BADCRC_RE = re.compile(r"block (\d+) at byte (\d+): bad CRC, skipped")
@@ -254,6 +256,16 @@ class RecordReplay:
         elif rp.out != live:
             ck.true(False, "replay (as uid 65534) differs from the live output")
             ck.errors += diff_excerpt(live, rp.out, "live", "replay")
+        # Wall clock beside boot time: one offset for the whole session,
+        # and that offset is now's.
+        offsets = set()
+        for tr in sess.transitions:
+            wall = datetime.datetime.strptime(tr.get("ts", ""), "%Y-%m-%dT%H:%M:%S.%fZ")
+            wall = wall.replace(tzinfo=datetime.timezone.utc).timestamp()
+            offsets.add(round(wall - tr["ts_ns"] / 1e9, 3))
+        ck.true(len(offsets) in (1, 2) and (not offsets or abs(
+            min(offsets) - (time.time() - time.clock_gettime(time.CLOCK_BOOTTIME))) < 5),
+                "wall-clock ts minus ts_ns: %s" % sorted(offsets)[:4])
         size = os.path.getsize(log)
         per = size / max(1, len(sess.transitions))
         ck.true(len(sess.transitions) > 0 and per <= 16,
@@ -307,10 +319,12 @@ class RecordReplay:
                         "%s %s = %r, --json says %r" % (lab, k, r[k], lc.get(k)))
             ck.true(r["pid"] == str(lc.get("pid")) if lc.get("pid") is not None
                     else r["pid"] in ("", "-"), "%s pid %r, --json %r" % (lab, r["pid"], lc.get("pid")))
-            ck.eq(r["TIME_WAIT_ns"], r["time_wait_ns"], lab + " TIME_WAIT_ns == time_wait_ns")
-            ck.eq(r["CLOSE_WAIT_ns"], r["close_wait_ns"], lab + " CLOSE_WAIT_ns == close_wait_ns")
+            ck.eq(r["in_TIME_WAIT_ns"], r["time_wait_ns"], lab + " in_TIME_WAIT_ns == time_wait_ns")
+            ck.eq(r["in_CLOSE_WAIT_ns"], r["close_wait_ns"], lab + " in_CLOSE_WAIT_ns == close_wait_ns")
             for st, ns_ in lc_spans(lc).items():
-                ck.eq(r[st + "_ns"], str(ns_), "%s %s_ns vs --json states" % (lab, st))
+                ck.eq(r["in_" + st + "_ns"], str(ns_), "%s in_%s_ns vs --json states" % (lab, st))
+            for k in ("start_ts", "end_ts"):
+                ck.eq(r[k], lc.get(k), "%s %s vs --json" % (lab, k))
             path = names(lc)
             ck.true(r["path"] in (">".join(path), ">".join(path[:-1] if path[-1:] == ["CLOSED"]
                                                           else path)),

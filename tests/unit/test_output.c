@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <strings.h>
 #include <time.h>
 #include "unit.h"
 #include "leaks.h"
@@ -144,11 +145,51 @@ static void test_json_transition(void)
 	char *got;
 
 	got = transition_out(&t, TL_FMT_JSON, false);
-	CHECK_STR(got, "{\"type\":\"transition\",\"ts_ns\":5000000000,\"conn\":7,"
+	CHECK_STR(got, "{\"type\":\"transition\",\"ts_ns\":5000000000,"
+		  "\"ts\":\"2024-01-01T12:34:56.789000Z\",\"conn\":7,"
 		  "\"family\":\"IPv4\",\"saddr\":\"127.0.0.1\",\"sport\":40000,"
 		  "\"daddr\":\"10.0.0.2\",\"dport\":8080,\"netns\":4026531840,"
 		  "\"old\":\"FIN_WAIT2\",\"new\":\"TIME_WAIT\",\"in_old_ns\":1234567,"
 		  "\"pid\":4242,\"comm\":\"curl\"}\n");
+	free(got);
+}
+
+/* One row per lifecycle under a header whose names differ in more than
+ * case, the wall-clock times last. */
+static void test_csv_lifecycle(void)
+{
+	struct tl_lifecycle lc = mk_lifecycle();
+	char *got = lifecycle_out(&lc, TL_FMT_CSV), *nl, *save = NULL;
+	static const char head[] = "conn,family,saddr,sport,daddr,dport,netns,pid,comm,"
+		"start_ns,end_ns,duration_ns,fin_wait2_ns,close_wait_ns,time_wait_ns,end,complete,"
+		"seeded,start_exact,gap,evicted,path,in_SYN_SENT_ns,";
+	char *names[64];
+	int n = 0;
+
+	nl = got ? strchr(got, '\n') : NULL;
+	CHECK(nl != NULL);
+	if (!nl) {
+		free(got);
+		return;
+	}
+	CHECK_STR(nl + 1, "12,IPv4,192.168.1.10,51234,93.184.216.34,443,4026531840,999,wget,"
+		  "3000000000,65005800000,62005800000,4000000,0,60000000000,tw_expired,true,"
+		  "false,true,false,false,SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>"
+		  "CLOSED,1500000,0,2000000000,300000,4000000,0,60000000000,0,0,0,"
+		  "2024-01-01T12:34:54.789000Z,2024-01-01T12:35:56.794800Z\n");
+	*nl = '\0';
+	CHECK(!strncmp(got, head, strlen(head)));	/* the columns scripts count */
+	for (char *tok = strtok_r(got, ",", &save); tok && n < 64; tok = strtok_r(NULL, ",", &save))
+		names[n++] = tok;
+	CHECK_EQ_U64(n, 34);
+	CHECK_STR(names[n - 2], "start_ts");
+	CHECK_STR(names[n - 1], "end_ts");
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (!strcasecmp(names[i], names[j])) {
+				fprintf(stderr, "  CSV columns %s and %s\n", names[i], names[j]);
+				unit_failures++;
+			}
 	free(got);
 }
 
@@ -161,7 +202,9 @@ static void test_json_lifecycle(void)
 	CHECK_STR(got, "{\"type\":\"lifecycle\",\"conn\":12,\"family\":\"IPv4\","
 		  "\"saddr\":\"192.168.1.10\",\"sport\":51234,\"daddr\":\"93.184.216.34\","
 		  "\"dport\":443,\"netns\":4026531840,\"pid\":999,\"comm\":\"wget\","
-		  "\"start_ns\":3000000000,\"end_ns\":65005800000,\"duration_ns\":62005800000,"
+		  "\"start_ns\":3000000000,\"start_ts\":\"2024-01-01T12:34:54.789000Z\","
+		  "\"end_ns\":65005800000,\"end_ts\":\"2024-01-01T12:35:56.794800Z\","
+		  "\"duration_ns\":62005800000,"
 		  "\"states\":[{\"state\":\"SYN_SENT\",\"ns\":1500000},"
 		  "{\"state\":\"ESTABLISHED\",\"ns\":2000000000},"
 		  "{\"state\":\"FIN_WAIT1\",\"ns\":300000},"
@@ -227,6 +270,53 @@ static const char trans_hdr[] =
 static const char lc_hdr[] =
 	"TIME         CONN PID     COMM             LADDR                 LPORT "
 	"RADDR                 RPORT FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES\n";
+
+/* A NETNS column from the first row in a second namespace on, under a
+ * header of its own; rows before it were all in the first. */
+static void test_text_netns_column(void)
+{
+	struct tl_lifecycle lc = mk_lifecycle();
+	struct tl_transition t = mk_transition();
+	struct cap c;
+	char *got, *second;
+
+	cap_open(&c, TL_FMT_TEXT, false);
+	tl_output_lifecycle(&c.out, &lc);
+	lc.tuple.netns = 0;		/* unknown: no column for it */
+	tl_output_lifecycle(&c.out, &lc);
+	lc.tuple.netns = 4026532174u;
+	tl_output_lifecycle(&c.out, &lc);
+	lc.tuple.netns = 4026531840u;
+	tl_output_lifecycle(&c.out, &lc);
+	got = cap_close(&c);
+	CHECK(!strncmp(got, lc_hdr, strlen(lc_hdr)));
+	second = strstr(got + 1, "TIME ");
+	CHECK(second != NULL);
+	if (second) {
+		CHECK_STR(second,
+			  "TIME         CONN PID     COMM             NETNS      LADDR                 "
+			  "LPORT RADDR                 RPORT FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms "
+			  "END         STATES\n"
+			  "12:35:56.794 12   999     wget             4026532174 192.168.1.10          "
+			  "51234 93.184.216.34         443          4.000             -    60000.000 "
+			  "tw_expired  SS>ES>FW1>FW2>TW\n"
+			  "12:35:56.794 12   999     wget             4026531840 192.168.1.10          "
+			  "51234 93.184.216.34         443          4.000             -    60000.000 "
+			  "tw_expired  SS>ES>FW1>FW2>TW\n");
+		CHECK(strstr(second + 1, "TIME ") == NULL);
+	}
+	free(got);
+	/* transitions too */
+	cap_open(&c, TL_FMT_TEXT, false);
+	tl_output_transition(&c.out, &t);
+	t.tuple.netns = 7;
+	tl_output_transition(&c.out, &t);
+	got = cap_close(&c);
+	second = strstr(got + 1, "TIME ");
+	CHECK(second != NULL && strstr(second, " NETNS ") && strstr(second, " 7          127.0.0.1"));
+	CHECK(strstr(got, " NETNS ") == second + 42);	/* not in the first header */
+	free(got);
+}
 
 static void test_text_transition(void)
 {
@@ -485,10 +575,12 @@ int main(void)
 	tzset();
 	RUN(test_json_transition);
 	RUN(test_json_lifecycle);
+	RUN(test_csv_lifecycle);
 	RUN(test_json_escape_and_null_pid);
 	RUN(test_json_ipv6);
 	RUN(test_text_transition);
 	RUN(test_text_lifecycle);
+	RUN(test_text_netns_column);
 	RUN(test_text_alignment);
 	RUN(test_text_wide);
 	RUN(test_leaks_text_escaped);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include "unit.h"
 #include "textbuf.h"
 
@@ -136,6 +137,28 @@ static void test_zero_padded(void)
 			tb_u64_zero(fresh(), v, d);
 			CHECK_STR(tb_cstr(&tb), want);
 		}
+	}
+}
+
+/* Wall-clock times in JSON and CSV: what strftime writes in UTC. */
+static void test_utc_seconds(void)
+{
+	static const int64_t fixed[] = { 0, 59, 951782400 /* 2000-02-29 */, 1704112496,
+					 4102444799 /* 2099-12-31T23:59:59 */,
+					 INT64_C(9223372036) /* 2262 */ };
+	char want[64];
+
+	tb_utc_seconds(fresh(), 1704112496);
+	CHECK_STR(tb_cstr(&tb), "2024-01-01T12:34:56");
+	for (int i = 0; i < 2000; i++) {
+		int64_t sec = i < 6 ? fixed[i] : (int64_t)(rng() % UINT64_C(9223372036));
+		time_t t = (time_t)sec;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		tb_utc_seconds(fresh(), sec);
+		CHECK_STR(tb_cstr(&tb), want);
 	}
 }
 
@@ -403,6 +426,7 @@ int main(void)
 	RUN(test_i64);
 	RUN(test_widths);
 	RUN(test_zero_padded);
+	RUN(test_utc_seconds);
 	RUN(test_ms);
 	RUN(test_addresses);
 	RUN(test_json_escape);
