@@ -100,7 +100,7 @@ static void keep_pressure(const struct tl_pressure *pr, void *ctx)
 	s->final_pressure[s->nfinal++] = *pr;
 }
 
-/* The destinations short of ports, after each summary. */
+/* The destinations short of ports, with each summary. */
 static void print_pressure(struct tl_session *s, bool final)
 {
 	if (!final) {
@@ -137,11 +137,12 @@ static void print_summary(struct tl_session *s, bool final)
 	s->evicted_before = st.evicted;
 	if (final)
 		fold_interval(s);
+	/* before the summary, which stays the report's last line */
+	print_pressure(s, final);
 	tl_output_summary(&s->out, final ? &s->total : &s->interval, s->now_ns,
 			  s->now_ns - since, final, lost, evicted);
 	if (!final)
 		fold_interval(s);
-	print_pressure(s, final);
 }
 
 static void add_leak(const struct tl_lifecycle *lc, void *ctx)
