@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "connerr.h"
+#include "ports.h"
 #include "textbuf.h"
 #include "units.h"
 
@@ -120,16 +121,6 @@ const char *tl_errno_name(uint32_t err, char buf[16])
 	return buf;
 }
 
-static void put_addr(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr)
-{
-	if (family == AF_INET)
-		tb_ipv4(tb, addr);
-	else if (family == AF_INET6)
-		tb_ipv6(tb, addr);
-	else
-		tb_chr(tb, '?');
-}
-
 static void put_json_port(struct tl_textbuf *tb, uint16_t port)
 {
 	if (port)
@@ -153,17 +144,15 @@ void tl_connerr_json(struct tl_textbuf *tb, const struct tl_connerr *ce)
 	tb_str(tb, tl_errno_name(ce->err, ebuf));
 	tb_str(tb, ce->family == AF_INET6 ? "\",\"family\":\"IPv6\"" : "\",\"family\":\"IPv4\"");
 	tb_str(tb, bind ? ",\"saddr\":\"" : ",\"daddr\":\"");
-	put_addr(tb, ce->family, ce->addr);
+	tl_put_addr(tb, ce->family, ce->addr);
 	tb_str(tb, bind ? "\",\"sport\":" : "\",\"dport\":");
 	put_json_port(tb, ce->port);
 	if (!bind) {
 		tb_str(tb, ",\"sport\":");
 		put_json_port(tb, ce->sport);
 	}
-	tb_str(tb, ",\"netns\":");
-	tb_u64(tb, ce->netns);
-	tb_str(tb, ",\"count\":");
-	tb_u64(tb, ce->count);
+	tl_put_json_u64(tb, "netns", ce->netns);
+	tl_put_json_u64(tb, "count", ce->count);
 	tb_chr(tb, '}');
 }
 
@@ -178,13 +167,7 @@ void tl_connerr_text(struct tl_textbuf *tb, const struct tl_connerr *ce)
 	tb_chr(tb, ' ');
 	tb_text_str_w(tb, ce->comm, sizeof(ce->comm), -16);
 	tb_str(tb, ce->call == TL_CALL_BIND ? " at " : " to ");
-	if (ce->family == AF_INET6)
-		tb_chr(tb, '[');
-	put_addr(tb, ce->family, ce->addr);
-	if (ce->family == AF_INET6)
-		tb_chr(tb, ']');
-	tb_chr(tb, ':');
-	tb_u64(tb, ce->port);
+	tl_put_endpoint(tb, ce->family, ce->addr, ce->port);
 	tb_str(tb, " netns ");
 	tb_u64(tb, ce->netns);
 	if (ce->count > 1) {

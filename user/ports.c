@@ -392,17 +392,25 @@ void tl_ports_report(struct tl_ports *p, struct tl_engine *e, uint64_t now_ns, b
 
 /* ---- writing it ---- */
 
-static void put_dest(struct tl_textbuf *tb, const struct tl_dest *d)
+void tl_put_addr(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr)
 {
-	if (d->family == AF_INET6) {
-		tb_chr(tb, '[');
-		tb_ipv6(tb, d->daddr);
-		tb_chr(tb, ']');
-	} else {
-		tb_ipv4(tb, d->daddr);
-	}
-	tb_chr(tb, ':');
-	tb_u64(tb, d->dport);
+	if (family == AF_INET6)
+		tb_ipv6(tb, addr);
+	else
+		tb_ipv4(tb, addr);
+}
+
+void tl_put_endpoint(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr, uint16_t port)
+{
+	tb_str(tb, family == AF_INET6 ? "[" : "");
+	tl_put_addr(tb, family, addr);
+	tb_str(tb, family == AF_INET6 ? "]:" : ":");
+	tb_u64(tb, port);
+}
+
+void tl_put_json_u64(struct tl_textbuf *tb, const char *key, uint64_t v)
+{
+	tb_printf(tb, ",\"%s\":%llu", key, (unsigned long long)v);
 }
 
 void tl_pressure_json(struct tl_textbuf *tb, const struct tl_pressure *pr, bool final)
@@ -411,48 +419,32 @@ void tl_pressure_json(struct tl_textbuf *tb, const struct tl_pressure *pr, bool 
 
 	tb_str(tb, "{\"type\":\"port_pressure\",\"final\":");
 	tb_str(tb, final ? "true" : "false");
-	tb_str(tb, ",\"netns\":");
-	tb_u64(tb, pr->dest.netns);
+	tl_put_json_u64(tb, "netns", pr->dest.netns);
 	tb_str(tb, pr->dest.family == AF_INET6 ? ",\"family\":\"IPv6\",\"daddr\":\""
 					       : ",\"family\":\"IPv4\",\"daddr\":\"");
-	if (pr->dest.family == AF_INET6)
-		tb_ipv6(tb, pr->dest.daddr);
-	else
-		tb_ipv4(tb, pr->dest.daddr);
+	tl_put_addr(tb, pr->dest.family, pr->dest.daddr);
 	tb_str(tb, "\",\"dport\":");
 	tb_u64(tb, pr->dest.dport);
 	tb_str(tb, ",\"local_ports\":");
 	if (s) {
-		tb_u64(tb, tl_netsysctl_ports(s));
-		tb_str(tb, ",\"port_range\":[");
-		tb_u64(tb, s->port_lo);
-		tb_chr(tb, ',');
-		tb_u64(tb, s->port_hi);
-		tb_str(tb, "],\"reserved\":");
-		tb_u64(tb, s->reserved);
+		tb_printf(tb, "%u,\"port_range\":[%u,%u],\"reserved\":%u", tl_netsysctl_ports(s),
+			  s->port_lo, s->port_hi, s->reserved);
 	} else {
 		tb_str(tb, "null,\"port_range\":null,\"reserved\":null");
 	}
-	tb_str(tb, ",\"in_use\":");
-	tb_u64(tb, pr->in_use);
-	tb_str(tb, ",\"time_wait\":");
-	tb_u64(tb, pr->time_wait);
-	tb_str(tb, ",\"fin_wait2\":");
-	tb_u64(tb, pr->fin_wait2);
-	tb_str(tb, ",\"connect_errors\":");
-	tb_u64(tb, pr->errors);
-	tb_str(tb, ",\"bind_errors\":");
-	tb_u64(tb, pr->bind_errors);
+	tl_put_json_u64(tb, "in_use", pr->in_use);
+	tl_put_json_u64(tb, "time_wait", pr->time_wait);
+	tl_put_json_u64(tb, "fin_wait2", pr->fin_wait2);
+	tl_put_json_u64(tb, "connect_errors", pr->errors);
+	tl_put_json_u64(tb, "bind_errors", pr->bind_errors);
 	tb_str(tb, ",\"pids\":[");
 	for (int i = 0; i < pr->npids; i++) {
 		tb_str(tb, i ? ",{\"pid\":" : "{\"pid\":");
 		tb_u64(tb, pr->pids[i].pid);
 		tb_str(tb, ",\"comm\":");
 		tb_json_str(tb, pr->pids[i].comm, TL_COMM_LEN);
-		tb_str(tb, ",\"errors\":");
-		tb_u64(tb, pr->pids[i].errors);
-		tb_str(tb, ",\"sockets\":");
-		tb_u64(tb, pr->pids[i].sockets);
+		tl_put_json_u64(tb, "errors", pr->pids[i].errors);
+		tl_put_json_u64(tb, "sockets", pr->pids[i].sockets);
 		tb_chr(tb, '}');
 	}
 	tb_str(tb, "],\"advice\":");
@@ -472,19 +464,14 @@ void tl_pressure_text(struct tl_textbuf *tb, const struct tl_pressure *pr)
 	const struct tl_netsysctl *s = pr->sysctl;
 
 	tb_str(tb, "Port pressure towards ");
-	put_dest(tb, &pr->dest);
+	tl_put_endpoint(tb, pr->dest.family, pr->dest.daddr, pr->dest.dport);
 	tb_str(tb, " (netns ");
 	tb_u64(tb, pr->dest.netns);
 	tb_str(tb, "): ");
 	tb_u64(tb, pr->in_use);
 	if (s) {
-		tb_str(tb, " of ");
-		tb_u64(tb, tl_netsysctl_ports(s));
-		tb_str(tb, " local ports in use (");
-		tb_u64(tb, s->port_lo);
-		tb_chr(tb, '-');
-		tb_u64(tb, s->port_hi);
-		tb_chr(tb, ')');
+		tb_printf(tb, " of %u local ports in use (%u-%u)", tl_netsysctl_ports(s),
+			  s->port_lo, s->port_hi);
 	} else {
 		tb_str(tb, " local ports in use (range not known)");
 	}

@@ -68,4 +68,10 @@ void tl_pressure_json(struct tl_textbuf *tb, const struct tl_pressure *pr, bool 
 /* A text block, newline-terminated. */
 void tl_pressure_text(struct tl_textbuf *tb, const struct tl_pressure *pr);
 
+/* Pieces the connect() error lines share: an address (IPv4 or IPv6), an
+ * endpoint "addr:port" ("[addr]:port" for IPv6), and ,"key":v. */
+void tl_put_addr(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr);
+void tl_put_endpoint(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr, uint16_t port);
+void tl_put_json_u64(struct tl_textbuf *tb, const char *key, uint64_t v);
+
 #endif /* TCPLINGER_PORTS_H */
