@@ -95,12 +95,38 @@ enum tl_event_type {
 	 * Python stack (0: none).  tid 0: aux counts the process's threads
 	 * not listed.  Readers that do not know the type skip it. */
 	TL_EV_THREAD,
+	/* A connect() or bind() that failed with an error worth knowing
+	 * (enum tl_call in old_state), in process context (pid/tid/comm,
+	 * TL_F_IN_TASK), sk_id 0.  connect(): daddr/dport the destination,
+	 * sport the port already bound (0: none); bind(): saddr/sport the
+	 * address asked for.  aux = the errno (positive).  Readers that do
+	 * not know the type skip it. */
+	TL_EV_CONNECT_ERR,
+	/* User space: the port sysctls of network namespace netns, read in it
+	 * (net.ipv4.*): sport..dport ip_local_port_range, aux packed, see
+	 * tl_sysctl_*().  Sent before the first event that needs them, so
+	 * that a replay reasons from the same values. */
+	TL_EV_SYSCTL,
 	TL_EV_TYPE_MAX,
 };
 
 /* The types only user space makes, as a mask of 1 << type. */
 #define TL_EV_USER_ONLY ((1u << TL_EV_TICK) | (1u << TL_EV_LOST) | (1u << TL_EV_HOLDER) | \
-			 (1u << TL_EV_SCAN) | (1u << TL_EV_STACK) | (1u << TL_EV_THREAD))
+			 (1u << TL_EV_SCAN) | (1u << TL_EV_STACK) | (1u << TL_EV_THREAD) | \
+			 (1u << TL_EV_SYSCTL))
+
+/* TL_EV_CONNECT_ERR: which call failed (old_state). */
+enum tl_call {
+	TL_CALL_CONNECT = 1,
+	TL_CALL_BIND,
+};
+
+/* TL_EV_SYSCTL's aux: ports of the range that ip_local_reserved_ports
+ * takes out (bits 0-15), tcp_tw_reuse (16-23), tcp_fin_timeout in seconds
+ * (24-39, capped), tcp_max_tw_buckets (40-63, capped). */
+#define TL_SYSCTL_AUX(reserved, tw_reuse, fin_timeout, max_tw)				\
+	((__u64)((reserved) & 0xffff) | (__u64)((tw_reuse) & 0xff) << 16 |		\
+	 (__u64)((fin_timeout) & 0xffff) << 24 | (__u64)((max_tw) & 0xffffff) << 40)
 
 /* TL_EV_OWNER roles.  aux: the low 32 bits a stack reference (0 = none;
  * in the kernel's events a stack map id and a stack window, bpf/unwind.h;
@@ -205,6 +231,27 @@ static inline __u32 tl_aux_cmdline(const struct tl_event *ev)
 static inline __s32 tl_aux_fd(const struct tl_event *ev)
 {
 	return (__s32)(ev->aux >> 32);
+}
+
+/* TL_EV_SYSCTL's values. */
+static inline __u32 tl_sysctl_reserved(const struct tl_event *ev)
+{
+	return (__u32)(ev->aux & 0xffff);
+}
+
+static inline __u32 tl_sysctl_tw_reuse(const struct tl_event *ev)
+{
+	return (__u32)(ev->aux >> 16 & 0xff);
+}
+
+static inline __u32 tl_sysctl_fin_timeout(const struct tl_event *ev)
+{
+	return (__u32)(ev->aux >> 24 & 0xffff);
+}
+
+static inline __u32 tl_sysctl_max_tw_buckets(const struct tl_event *ev)
+{
+	return (__u32)(ev->aux >> 40 & 0xffffff);
 }
 
 /* Filters set through .rodata before load; 0 means "any". */

@@ -798,3 +798,7 @@ int BPF_PROG(tl_send, struct sock *sk, int ret, int flags)
 {
 	return on_io(ctx, sk, ret, false);
 }
+
+/* ---- failed connect() and bind() ------------------------------------ */
+
+#include "connerr.bpf.h"

@@ -14,7 +14,7 @@ static bool port_in(const uint16_t *ports, int n, uint16_t port)
 bool tl_filter_match(const struct tl_filter *f, const struct tl_event *ev)
 {
 	if (ev->type == TL_EV_TICK || ev->type == TL_EV_LOST || ev->type == TL_EV_SCAN ||
-	    ev->type == TL_EV_STACK || ev->type == TL_EV_THREAD)
+	    ev->type == TL_EV_STACK || ev->type == TL_EV_THREAD || ev->type == TL_EV_SYSCTL)
 		return true;
 	if (f->family && ev->family != f->family)
 		return false;

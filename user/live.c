@@ -17,6 +17,8 @@
 #include "holders.h"
 #include "loader.h"
 #include "logfile.h"
+#include "netns.h"
+#include "netsysctl.h"
 #include "run.h"
 #include "session.h"
 #include "stackrefs.h"
@@ -39,6 +41,11 @@ struct live {
 	/* Leak hunting (refs NULL without it). */
 	struct tl_stackrefs *refs;
 	struct tl_holder_scan holders;
+	/* Namespaces whose port sysctls were read (or tried) */
+	uint32_t ns_read[TL_NETSYSCTLS_MAX];
+	uint32_t n_ns_read;
+	uint32_t last_ns;		/* of the last event, read already */
+	uint64_t sysctl_ts;		/* time stamp for the sysctl events read now */
 };
 
 static volatile sig_atomic_t stop;
@@ -130,6 +137,49 @@ static void pass_drops(struct live *lv, uint64_t ts)
 	deliver(&ev, lv);
 }
 
+static bool ns_was_read(const struct live *lv, uint32_t netns)
+{
+	for (uint32_t i = 0; i < lv->n_ns_read; i++)
+		if (lv->ns_read[i] == netns)
+			return true;
+	return false;
+}
+
+/* In each namespace visited: its port sysctls, for port pressure. */
+static int send_sysctls_here(void *ctx)
+{
+	struct live *lv = ctx;
+	struct tl_event ev;
+
+	if (tl_netsysctl_read(&ev, lv->sysctl_ts))
+		return 0;
+	if (!ns_was_read(lv, ev.netns) && lv->n_ns_read < TL_NETSYSCTLS_MAX)
+		lv->ns_read[lv->n_ns_read++] = ev.netns;
+	deliver(&ev, lv);
+	return 1;
+}
+
+static void send_sysctls(struct live *lv, uint32_t netns, uint64_t ts)
+{
+	int skipped;
+
+	lv->sysctl_ts = ts;
+	tl_netns_foreach(netns, send_sysctls_here, lv, &skipped);
+}
+
+/* A namespace first seen after start-up gets its sysctls read before its
+ * first event goes on (once: a namespace that is gone stays unknown). */
+static void sysctls_of_new_netns(struct live *lv, const struct tl_event *ev)
+{
+	if (!ev->netns || ev->netns == lv->last_ns)
+		return;
+	lv->last_ns = ev->netns;
+	if (ns_was_read(lv, ev->netns) || lv->n_ns_read == TL_NETSYSCTLS_MAX)
+		return;
+	lv->ns_read[lv->n_ns_read++] = ev->netns;
+	send_sysctls(lv, ev->netns, ev->ts_ns);
+}
+
 /* What the ring buffer delivers (seeds come through their own passes). */
 static void on_ring_event(const struct tl_event *ev, void *ctx)
 {
@@ -142,6 +192,7 @@ static void on_ring_event(const struct tl_event *ev, void *ctx)
 	}
 	if (lv->refs)	/* whose threads a holder scan shows first */
 		tl_holder_scan_note_use(&lv->holders, ev);
+	sysctls_of_new_netns(lv, ev);
 	if (ev->type == TL_EV_OWNER)
 		deliver_owner(lv, ev);
 	else
@@ -365,6 +416,7 @@ int tl_run_live(const struct tl_cli *cli)
 		fprintf(stderr, "tcplinger: warning: could not enter %d network namespace%s: their "
 			"existing sockets are not known\n", skipped, skipped > 1 ? "s" : "");
 	emit_holders(&lv, now_ns(CLOCK_BOOTTIME));
+	send_sysctls(&lv, cli->filter.netns, now_ns(CLOCK_BOOTTIME));
 	lv.watch_out = (cli->print || (cli->path && !strcmp(cli->path, "-"))) && out_watchable();
 	start = lv.last_flush_ns = clock_tick(&lv);
 	if (cli->path)

@@ -194,6 +194,14 @@ static int attach_all(struct tl_loader *l, bool use_pc, char *err,
 		{ s->progs.tl_accept4, &s->links.tl_accept4, "syscalls:sys_exit_accept4" },
 		{ s->progs.tl_accept, &s->links.tl_accept, "syscalls:sys_exit_accept" },
 	};
+	/* failed connect()/bind(): exits before entries, so that no entry
+	 * is left without its exit to take it out of the map */
+	struct tp_prog call_tps[] = {
+		{ s->progs.tl_connect_exit, &s->links.tl_connect_exit, "syscalls:sys_exit_connect" },
+		{ s->progs.tl_bind_exit, &s->links.tl_bind_exit, "syscalls:sys_exit_bind" },
+		{ s->progs.tl_connect_enter, &s->links.tl_connect_enter, "syscalls:sys_enter_connect" },
+		{ s->progs.tl_bind_enter, &s->links.tl_bind_enter, "syscalls:sys_enter_bind" },
+	};
 	size_t i;
 	int ret;
 
@@ -228,6 +236,15 @@ static int attach_all(struct tl_loader *l, bool use_pc, char *err,
 			fprintf(stderr, "tcplinger: warning: cannot attach to %s (%s): accepted "
 				"sockets' owners are known only from later events\n",
 				accept_tps[i].name, strerror(-ret));
+			break;
+		}
+	}
+	for (i = 0; i < sizeof(call_tps) / sizeof(call_tps[0]); i++) {
+		*call_tps[i].link = bpf_program__attach(call_tps[i].prog);
+		if (!*call_tps[i].link) {
+			fprintf(stderr, "tcplinger: warning: cannot attach to %s (%s): failed "
+				"connect() and bind() calls are not reported\n",
+				call_tps[i].name, strerror(errno));
 			break;
 		}
 	}

@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "units.h"
+#include "connerr.h"
 #include "leaks.h"
 #include "output.h"
+#include "ports.h"
 #include "stacks.h"
 #include "threads.h"
 #include "summary.h"
@@ -995,4 +997,36 @@ void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
 		text_leak(line_start(&l), &L->groups[i], stacks, threads);
 		emit(out, &l);
 	}
+}
+
+/* ---- connect() errors and port pressure (connerr.c, ports.c write them) ---- */
+
+void tl_output_connect_error(struct tl_output *out, const struct tl_connerr *ce)
+{
+	struct line l;
+	struct tl_textbuf *tb = line_start(&l);
+
+	if (out->fmt == TL_FMT_JSON) {
+		tl_connerr_json(tb, ce);
+	} else {
+		put_time(out, tb, ce->ts_ns);
+		tl_connerr_text(tb, ce);
+	}
+	tb_chr(tb, '\n');
+	emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
+}
+
+void tl_output_port_pressure(struct tl_output *out, const struct tl_pressure *pr, bool final)
+{
+	struct line l;
+	struct tl_textbuf *tb = line_start(&l);
+
+	if (out->fmt == TL_FMT_JSON) {
+		tl_pressure_json(tb, pr, final);
+		tb_chr(tb, '\n');
+		emit(out, &l);
+		return;
+	}
+	tl_pressure_text(tb, pr);
+	emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
 }

@@ -74,4 +74,12 @@ void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
 		     const struct tl_stacks *stacks, const struct tl_threads *threads,
 		     uint64_t ts_ns, bool final);
 
+struct tl_connerr;
+struct tl_pressure;
+/* A failed connect()/bind() window (connerr.h): a JSON line or a text
+ * line (on stderr for CSV). */
+void tl_output_connect_error(struct tl_output *out, const struct tl_connerr *ce);
+/* A destination under port pressure (ports.h), after a summary. */
+void tl_output_port_pressure(struct tl_output *out, const struct tl_pressure *pr, bool final);
+
 #endif /* TCPLINGER_OUTPUT_H */

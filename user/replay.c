@@ -55,6 +55,11 @@ static bool replay_one(struct replay *rp, const struct tl_event *ev)
 		tl_session_add_stack(rp->s, (uint32_t)ev->aux, blob, len);
 		return true;
 	}
+	/* Namespaces' sysctls hold whatever the time window */
+	if (ev->type == TL_EV_SYSCTL) {
+		tl_session_feed(rp->s, ev);
+		return true;
+	}
 	/* The recording began at its first tick (seeds come just before). */
 	if (!rp->origin && ev->type == TL_EV_TICK)
 		rp->origin = ev->ts_ns;

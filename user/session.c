@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <stdlib.h>
 #include <sys/socket.h>
+#include "connerr.h"
 #include "leaks.h"
+#include "ports.h"
 #include "run.h"
 #include "session.h"
 #include "stacks.h"
@@ -14,6 +16,11 @@ struct tl_session {
 	struct tl_stacks *stacks;
 	struct tl_threads threads;	/* leaks: where the holders are stuck */
 	struct tl_output out;
+	struct tl_connerrs connerrs;	/* failed connect()s, a window per key */
+	struct tl_ports *ports;		/* port pressure per destination */
+	struct tl_pressure *final_pressure;	/* as of the end, before the open
+						 * lifecycles are let go */
+	size_t nfinal, capfinal;
 	struct tl_summary interval;	/* since the last interval summary */
 	struct tl_summary total;
 	uint64_t start_ns;		/* first tick; 0 before it */
@@ -61,6 +68,61 @@ static void fold_interval(struct tl_session *s)
 	tl_summary_reset(&s->interval);
 }
 
+static void on_connerr(const struct tl_connerr *ce, void *ctx)
+{
+	struct tl_session *s = ctx;
+
+	tl_output_connect_error(&s->out, ce);
+}
+
+static void on_pressure(const struct tl_pressure *pr, void *ctx)
+{
+	struct tl_session *s = ctx;
+
+	tl_output_port_pressure(&s->out, pr, false);
+}
+
+/* The final report is taken while the lifecycles are still open. */
+static void keep_pressure(const struct tl_pressure *pr, void *ctx)
+{
+	struct tl_session *s = ctx;
+	void *p;
+
+	if (s->nfinal == s->capfinal) {
+		s->capfinal = s->capfinal ? s->capfinal * 2 : 8;
+		p = realloc(s->final_pressure, s->capfinal * sizeof(*s->final_pressure));
+		if (!p) {
+			s->capfinal = s->nfinal;
+			return;
+		}
+		s->final_pressure = p;
+	}
+	s->final_pressure[s->nfinal++] = *pr;
+}
+
+/* The destinations short of ports, with each summary. */
+static void print_pressure(struct tl_session *s, bool final)
+{
+	if (!final) {
+		tl_ports_report(s->ports, s->engine, s->now_ns, false, on_pressure, s);
+		return;
+	}
+	for (size_t i = 0; i < s->nfinal; i++)
+		tl_output_port_pressure(&s->out, &s->final_pressure[i], true);
+}
+
+/* Failed connect()s and the sysctls that judge them; -p keeps its own. */
+static void feed_ports(struct tl_session *s, const struct tl_event *ev)
+{
+	if (ev->type == TL_EV_CONNECT_ERR) {
+		if (s->opts.pid && ev->pid != (uint32_t)s->opts.pid)
+			return;
+		if (!s->opts.leaks)
+			tl_connerrs_add(&s->connerrs, ev, on_connerr, s);
+	}
+	tl_ports_feed(s->ports, ev);
+}
+
 static void print_summary(struct tl_session *s, bool final)
 {
 	uint64_t since = final ? s->start_ns : s->last_summary_ns;
@@ -75,6 +137,8 @@ static void print_summary(struct tl_session *s, bool final)
 	s->evicted_before = st.evicted;
 	if (final)
 		fold_interval(s);
+	/* before the summary, which stays the report's last line */
+	print_pressure(s, final);
 	tl_output_summary(&s->out, final ? &s->total : &s->interval, s->now_ns,
 			  s->now_ns - since, final, lost, evicted);
 	if (!final)
@@ -116,7 +180,8 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 		sink.transition = NULL;
 	s->engine = tl_engine_new(&eopts, &sink);
 	s->stacks = tl_stacks_new();
-	if (!s->engine || !s->stacks) {
+	s->ports = tl_ports_new();
+	if (!s->engine || !s->stacks || !s->ports) {
 		tl_session_free(s);
 		return NULL;
 	}
@@ -135,9 +200,12 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	tl_engine_feed(s->engine, ev);
 	if (s->opts.leaks)
 		tl_threads_feed(&s->threads, ev);
+	if (ev->type == TL_EV_CONNECT_ERR || ev->type == TL_EV_SYSCTL)
+		feed_ports(s, ev);
 	if (ev->type != TL_EV_TICK)
 		return;
 	s->now_ns = ev->ts_ns;
+	tl_connerrs_due(&s->connerrs, ev->ts_ns, false, on_connerr, s);
 	if (!s->start_ns)
 		s->start_ns = s->last_summary_ns = ev->ts_ns;
 	if (tl_session_interval_due(s, ev->ts_ns)) {
@@ -174,7 +242,10 @@ void tl_session_finish(struct tl_session *s)
 		tl_output_flush(&s->out);
 		return;
 	}
+	tl_connerrs_due(&s->connerrs, s->now_ns, true, on_connerr, s);
 	tl_output_at_end(&s->out);
+	/* ports in use are those open before the engine lets them go */
+	tl_ports_report(s->ports, s->engine, s->now_ns, true, keep_pressure, s);
 	tl_engine_finish(s->engine, s->now_ns);
 	print_summary(s, true);
 	tl_output_flush(&s->out);
@@ -196,6 +267,9 @@ void tl_session_free(struct tl_session *s)
 		tl_engine_free(s->engine);
 		tl_stacks_free(s->stacks);
 		tl_threads_free(&s->threads);
+		tl_connerrs_free(&s->connerrs);
+		tl_ports_free(s->ports);
+		free(s->final_pressure);
 	}
 	free(s);
 }

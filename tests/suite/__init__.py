@@ -9,10 +9,11 @@ from .cli import Cli
 from .fuzz import Fuzz
 from .leaks import Leaks
 from .lifecycles import Lifecycles
+from .ports import Ports
 from .record_replay import RecordReplay
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Leaks, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Leaks, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):
