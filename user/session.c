@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include "leaks.h"
+#include "opensum.h"
 #include "run.h"
 #include "session.h"
 #include "stacks.h"
@@ -16,6 +17,9 @@ struct tl_session {
 	struct tl_output out;
 	struct tl_summary interval;	/* since the last interval summary */
 	struct tl_summary total;
+	struct tl_opensum *open;	/* what is open at the summary's tick */
+	bool hide_open;			/* at the end: the open ones are summed up,
+					 * not listed */
 	uint64_t start_ns;		/* first tick; 0 before it */
 	uint64_t last_summary_ns;
 	uint64_t now_ns;		/* last tick */
@@ -32,6 +36,7 @@ struct tl_session_opts tl_session_opts_of(const struct tl_cli *cli, FILE *out,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
 		.boot_to_real_ns = boot_to_real_ns, .out = out,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
+		.open_list = cli->open_list,
 	};
 }
 
@@ -51,6 +56,9 @@ static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
 	if (s->opts.leaks)
 		return;
 	tl_summary_add(&s->interval, lc);
+	/* an ended lifecycle's path ends CLOSED; the others are still open */
+	if (s->hide_open && lc->nstates && lc->states[lc->nstates - 1].state != TL_STATE_CLOSED)
+		return;
 	tl_output_lifecycle(&s->out, lc);
 }
 
@@ -76,7 +84,7 @@ static void print_summary(struct tl_session *s, bool final)
 	if (final)
 		fold_interval(s);
 	tl_output_summary(&s->out, final ? &s->total : &s->interval, s->now_ns,
-			  s->now_ns - since, final, lost, evicted);
+			  s->now_ns - since, final, lost, evicted, s->open);
 	if (!final)
 		fold_interval(s);
 }
@@ -116,7 +124,8 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 		sink.transition = NULL;
 	s->engine = tl_engine_new(&eopts, &sink);
 	s->stacks = tl_stacks_new();
-	if (!s->engine || !s->stacks) {
+	s->open = calloc(1, sizeof(*s->open));
+	if (!s->engine || !s->stacks || !s->open) {
 		tl_session_free(s);
 		return NULL;
 	}
@@ -141,10 +150,12 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	if (!s->start_ns)
 		s->start_ns = s->last_summary_ns = ev->ts_ns;
 	if (tl_session_interval_due(s, ev->ts_ns)) {
-		if (s->opts.leaks)
+		if (s->opts.leaks) {
 			print_leaks(s, false);
-		else
+		} else {
+			tl_opensum_collect(s->open, s->engine, s->now_ns, s->opts.pid);
 			print_summary(s, false);
+		}
 		s->last_summary_ns = ev->ts_ns;
 	}
 }
@@ -174,7 +185,12 @@ void tl_session_finish(struct tl_session *s)
 		tl_output_flush(&s->out);
 		return;
 	}
-	tl_output_at_end(&s->out);
+	/* what is open, summed up before the engine lets it go */
+	tl_opensum_collect(s->open, s->engine, s->now_ns, s->opts.pid);
+	if (s->opts.fmt == TL_FMT_TEXT && !s->opts.open_list)
+		s->hide_open = true;
+	else
+		tl_output_at_end(&s->out);
 	tl_engine_finish(s->engine, s->now_ns);
 	print_summary(s, true);
 	tl_output_flush(&s->out);
@@ -196,6 +212,9 @@ void tl_session_free(struct tl_session *s)
 		tl_engine_free(s->engine);
 		tl_stacks_free(s->stacks);
 		tl_threads_free(&s->threads);
+		if (s->open)
+			tl_opensum_free(s->open);
+		free(s->open);
 	}
 	free(s);
 }

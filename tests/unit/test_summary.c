@@ -465,7 +465,7 @@ static char *capture_json(uint64_t ts, uint64_t interval, bool final,
 	struct tl_textbuf tb;
 
 	tb_init_grow(&tb, small, sizeof(small));
-	tl_summary_json(&tb, &rep, ts, interval, final, lost, evicted);
+	tl_summary_json(&tb, &rep, ts, interval, final, lost, evicted, NULL);
 	return captured(&tb);
 }
 
@@ -475,7 +475,7 @@ static char *capture_text(const char *title, uint64_t lost, uint64_t evicted)
 	struct tl_textbuf tb;
 
 	tb_init_grow(&tb, small, sizeof(small));
-	tl_summary_text(&tb, &rep, title, lost, evicted);
+	tl_summary_text(&tb, &rep, title, lost, evicted, NULL);
 	return captured(&tb);
 }
 
