@@ -187,10 +187,8 @@ void tl_session_finish(struct tl_session *s)
 	}
 	/* what is open, summed up before the engine lets it go */
 	tl_opensum_collect(s->open, s->engine, s->now_ns, s->opts.pid);
-	if (s->opts.fmt == TL_FMT_TEXT && !s->opts.open_list)
-		s->hide_open = true;
-	else
-		tl_output_at_end(&s->out);
+	s->hide_open = s->opts.fmt == TL_FMT_TEXT && !s->opts.open_list;
+	tl_output_at_end(&s->out);
 	tl_engine_finish(s->engine, s->now_ns);
 	print_summary(s, true);
 	tl_output_flush(&s->out);
