@@ -236,34 +236,33 @@ static void print_table(struct tl_textbuf *tb, const struct tl_opensum *o)
 		tb_str(tb, "+ a lower bound: some sockets were in this state before tracing began\n");
 }
 
-static void put_addr(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr)
+/* A top list entry's key, as text ("4321 app", "8080", "10.0.0.1:80",
+ * "[::1]:80") or as JSON fields. */
+static void put_key(struct tl_textbuf *tb, int by, const struct tl_open_key *k, bool json)
 {
-	if (family == AF_INET6) {
-		tb_chr(tb, '[');
-		tb_ipv6(tb, addr);
-		tb_chr(tb, ']');
-	} else {
-		tb_ipv4(tb, addr);
-	}
-}
+	if (by == TL_OPEN_BY_LPORT) {
+		tb_printf(tb, json ? "\"port\":%u" : "%u", k->lport);
+	} else if (by == TL_OPEN_BY_REMOTE) {
+		bool v6 = k->family == AF_INET6;
 
-static void put_text_key(struct tl_textbuf *tb, int by, const struct tl_open_key *k)
-{
-	switch (by) {
-	case TL_OPEN_BY_OWNER:
-		if (k->owner.pid < 0) {
+		tb_str(tb, json ? "\"addr\":\"" : v6 ? "[" : "");
+		if (v6)
+			tb_ipv6(tb, k->raddr);
+		else
+			tb_ipv4(tb, k->raddr);
+		tb_printf(tb, json ? "\",\"port\":%u" : v6 ? "]:%u" : ":%u", k->rport);
+	} else if (k->owner.pid < 0) {
+		if (json)
+			tb_str(tb, k->owner.none ? "\"pid\":null,\"comm\":null,\"ownerless\":true"
+						 : "\"pid\":null,\"comm\":null");
+		else
 			tb_str(tb, k->owner.none ? "(none)" : "-");
-			break;
-		}
+	} else if (json) {
+		tb_printf(tb, "\"pid\":%" PRId32 ",\"comm\":", k->owner.pid);
+		tb_json_str(tb, k->owner.comm, sizeof(k->owner.comm));
+	} else {
 		tb_printf(tb, "%" PRId32 " ", k->owner.pid);
 		tb_text_str(tb, k->owner.comm, sizeof(k->owner.comm));
-		break;
-	case TL_OPEN_BY_LPORT:
-		tb_printf(tb, "%u", k->lport);
-		break;
-	default:
-		put_addr(tb, k->family, k->raddr);
-		tb_printf(tb, ":%u", k->rport);
 	}
 }
 
@@ -282,7 +281,7 @@ static void print_top_line(struct tl_textbuf *tb, const char *state, const char 
 		struct tl_textbuf item;
 
 		tb_init(&item, buf, sizeof(buf));
-		put_text_key(&item, by, &t->top[by][i].key);
+		put_key(&item, by, &t->top[by][i].key, false);
 		tb_printf(&item, " (%" PRIu64 ")", t->top[by][i].count);
 		if (i && col + 2 + item.len >= TEXT_WIDTH) {
 			tb_printf(tb, ",\n%*s", TOP_INDENT, "");
@@ -314,31 +313,6 @@ void tl_opensum_text(struct tl_textbuf *tb, const struct tl_opensum *o)
 		tb_str(tb, "(out of memory: the top lists miss sockets)\n");
 }
 
-static void json_key(struct tl_textbuf *tb, int by, const struct tl_open_key *k)
-{
-	switch (by) {
-	case TL_OPEN_BY_OWNER:
-		if (k->owner.pid < 0) {
-			tb_str(tb, k->owner.none ? "\"pid\":null,\"comm\":null,\"ownerless\":true"
-						 : "\"pid\":null,\"comm\":null");
-			break;
-		}
-		tb_printf(tb, "\"pid\":%" PRId32 ",\"comm\":", k->owner.pid);
-		tb_json_str(tb, k->owner.comm, sizeof(k->owner.comm));
-		break;
-	case TL_OPEN_BY_LPORT:
-		tb_printf(tb, "\"port\":%u", k->lport);
-		break;
-	default:
-		tb_str(tb, "\"addr\":\"");
-		if (k->family == AF_INET6)
-			tb_ipv6(tb, k->raddr);
-		else
-			tb_ipv4(tb, k->raddr);
-		tb_printf(tb, "\",\"port\":%u", k->rport);
-	}
-}
-
 static void json_top(struct tl_textbuf *tb, const struct tl_open_top *t)
 {
 	static const char *const key[TL_OPEN_BY_MAX] = { "owners", "local_ports", "remote" };
@@ -348,7 +322,7 @@ static void json_top(struct tl_textbuf *tb, const struct tl_open_top *t)
 		tb_printf(tb, "%s\"%s\":[", by ? "," : "", key[by]);
 		for (int i = 0; i < t->n[by]; i++) {
 			tb_str(tb, i ? ",{" : "{");
-			json_key(tb, by, &t->top[by][i].key);
+			put_key(tb, by, &t->top[by][i].key, true);
 			tb_printf(tb, ",\"count\":%" PRIu64 "}", t->top[by][i].count);
 		}
 		tb_chr(tb, ']');

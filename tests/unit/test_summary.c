@@ -661,23 +661,14 @@ static struct tl_lifecycle open_lc(int state, uint64_t age, int32_t pid, const c
 	return lc;
 }
 
-static char *capture_open_text(void)
+/* What tl_opensum_text() or tl_opensum_json() wrote of open_sum. */
+static char *capture_open(void (*write)(struct tl_textbuf *, const struct tl_opensum *))
 {
 	char small[64];
 	struct tl_textbuf tb;
 
 	tb_init_grow(&tb, small, sizeof(small));
-	tl_opensum_text(&tb, &open_sum);
-	return captured(&tb);
-}
-
-static char *capture_open_json(void)
-{
-	char small[64];
-	struct tl_textbuf tb;
-
-	tb_init_grow(&tb, small, sizeof(small));
-	tl_opensum_json(&tb, &open_sum);
+	write(&tb, &open_sum);
 	return captured(&tb);
 }
 
@@ -727,7 +718,7 @@ static void test_open_lower_bound(void)
 	CHECK(open_sum.state[TL_TCP_CLOSE_WAIT].lower_bound);
 	CHECK(!open_sum.state[TL_TCP_TIME_WAIT].lower_bound);
 	CHECK_EQ_U64(open_sum.state[TL_TCP_CLOSE_WAIT].age.max, 7 * SEC);
-	char *txt = capture_open_text();
+	char *txt = capture_open(tl_opensum_text);
 
 	CHECK(strstr(txt, "CLOSE_WAIT          1     7000.000+     7000.000+     7000.000+\n") != NULL);
 	CHECK(strstr(txt, "TIME_WAIT           1     1000.000      1000.000      1000.000\n") != NULL);
@@ -790,7 +781,7 @@ static void test_open_top(void)
 	CHECK(tw->top[TL_OPEN_BY_OWNER][0].key.owner.none);
 	CHECK_EQ_U64(open_sum.top[0].n[TL_OPEN_BY_OWNER], 0);	/* FIN_WAIT2: none */
 
-	char *js = capture_open_json();
+	char *js = capture_open(tl_opensum_json);
 
 	CHECK(strstr(js, ",\"open\":{\"FIN_WAIT2\":{\"count\":0,\"p50_ns\":0,\"p99_ns\":0,"
 		     "\"max_ns\":0,\"lower_bound\":false,\"top\":{\"owners\":[],"
@@ -810,7 +801,7 @@ static void test_open_top(void)
 		     "\"max_ns\":1000000000,\"lower_bound\":false}") != NULL);
 	free(js);
 
-	char *txt = capture_open_text();
+	char *txt = capture_open(tl_opensum_text);
 
 	CHECK(strstr(txt, "\nOpen now: 16 sockets\n") == txt);
 	CHECK(strstr(txt, "CLOSE_WAIT   by owner    7 app (6), 3 other (2), 9 one (1), 10 one (1),\n"
