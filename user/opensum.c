@@ -148,6 +148,8 @@ static void rank_by(struct tl_opensum *o, int by)
 {
 	size_t i = 0, j;
 
+	if (!o->nsamples)	/* qsort's base must not be NULL, even for none */
+		return;
 	sort_key = key_cmps[by];
 	qsort(o->samples, o->nsamples, sizeof(*o->samples), cmp_sample);
 	while (i < o->nsamples) {

@@ -677,7 +677,11 @@ static void test_open_ages(void)
 	struct tl_lifecycle lc;
 	uint64_t i;
 
+	/* nothing open: nothing to rank (and no qsort of NULL) */
 	tl_opensum_reset(&open_sum);
+	tl_opensum_rank(&open_sum);
+	CHECK_EQ_U64(open_sum.sockets, 0);
+	CHECK_EQ_U64(open_sum.top[2].n[TL_OPEN_BY_OWNER], 0);
 	/* TIME_WAIT ages 1..100 s: p50 50 s, p99 99 s, max 100 s. */
 	for (i = 1; i <= 100; i++) {
 		lc = open_lc(TL_TCP_TIME_WAIT, i * SEC, -1, NULL, (uint16_t)(40000 + i), 1, 80);
