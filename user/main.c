@@ -27,6 +27,7 @@ const char *argp_program_version = "tcplinger 0.1";
 enum {
 	OPT_NETNS = 1000, OPT_MAX_CONNS, OPT_RINGBUF, OPT_LISTENERS, OPT_CSV,
 	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO, OPT_LEAKS, OPT_MIN_AGE, OPT_MAX_STACKS,
+	OPT_OPEN_LIST,
 };
 
 #define DEFAULT_MIN_AGE_NS (30 * NS_PER_SEC)
@@ -42,6 +43,8 @@ static const struct argp_option report_options[] = {
 	{ "wide", 'W', NULL, 0, "Text columns wide enough for IPv6 addresses", 1 },
 	{ "pid", 'p', "PID", 0, "Only connections owned by this process", 1 },
 	{ "listeners", OPT_LISTENERS, NULL, 0, "Report listening sockets too", 1 },
+	{ "open-list", OPT_OPEN_LIST, NULL, 0,
+	  "Text: at the end, list every lifecycle still open (the summary counts them)", 1 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0,
 	  "Track at most N connections; the least recently active are evicted "
 	  "(default 1048576)", 1 },
@@ -119,8 +122,9 @@ static const char trace_doc[] =
 	"CLOSE_WAIT and TIME_WAIT, for how long, and who owns them.\v"
 	"Prints one line per finished lifecycle; --events prints every state "
 	"transition instead (TIME_WAIT included, which sock:inet_sock_set_state "
-	"alone cannot show).  Ctrl-C ends the trace and prints the lifecycles "
-	"still open (marked incomplete) and a summary.\n\n"
+	"alone cannot show).  Ctrl-C ends the trace and prints a summary: what "
+	"ended, and what is still open, per state (--json and --csv, or "
+	"--open-list, also give the open lifecycles, marked incomplete).\n\n"
 	"Subcommands: trace (the default), record, replay, leaks; "
 	"`tcplinger SUBCOMMAND --help` for each.\n\n"
 	"Examples:\n"
@@ -325,6 +329,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_LISTENERS:
 		c->listeners = true;
+		break;
+	case OPT_OPEN_LIST:
+		c->open_list = true;
 		break;
 	case OPT_MAX_CONNS:
 		if (!parse_u64(arg, UINT32_MAX - 1, &v) || !v)

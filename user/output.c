@@ -693,7 +693,8 @@ void tl_output_at_end(struct tl_output *out)
 }
 
 void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint64_t ts_ns,
-		       uint64_t span_ns, bool final, uint64_t lost, uint64_t evicted)
+		       uint64_t span_ns, bool final, uint64_t lost, uint64_t evicted,
+		       const struct tl_opensum *open)
 {
 	struct line l;
 	struct tl_textbuf *tb = line_start(&l);
@@ -706,7 +707,7 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 
 		/* the summary's own writer knows nothing of wall clocks: "ts"
 		 * goes in after its "ts_ns" */
-		tl_summary_json(b, sum, ts_ns, span_ns, final, lost, evicted);
+		tl_summary_json(b, sum, ts_ns, span_ns, final, lost, evicted, open);
 		ts = strstr(tb_cstr(b), key);
 		rest = ts ? ts + strlen(key) + strspn(ts + strlen(key), "0123456789") : b->buf;
 		tb_mem(tb, b->buf, (size_t)(rest - b->buf));
@@ -721,7 +722,7 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 					     : "Summary of the last %.1f s",
 		 (double)span_ns / NS_PER_SEC);
 	tb_chr(tb, '\n');
-	tl_summary_text(tb, sum, title, lost, evicted);
+	tl_summary_text(tb, sum, title, lost, evicted, open);
 	emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
 	if (out->fmt == TL_FMT_TEXT)
 		out->header_done = false;	/* repeat the header after it */

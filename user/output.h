@@ -59,10 +59,12 @@ void tl_output_flush(struct tl_output *out);
 void tl_output_at_end(struct tl_output *out);
 
 struct tl_summary;
-/* A summary of span_ns up to ts_ns: a JSON line, or text (on stderr for
- * CSV, which holds lifecycles only). */
+struct tl_opensum;
+/* A summary of span_ns up to ts_ns, with what is open at ts_ns (open):
+ * a JSON line, or text (on stderr for CSV, which holds lifecycles only). */
 void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint64_t ts_ns,
-		       uint64_t span_ns, bool final, uint64_t lost, uint64_t evicted);
+		       uint64_t span_ns, bool final, uint64_t lost, uint64_t evicted,
+		       const struct tl_opensum *open);
 
 struct tl_leaks;
 struct tl_stacks;

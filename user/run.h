@@ -18,6 +18,7 @@ struct tl_cli {
 	bool wide;
 	bool verbose;
 	bool listeners;
+	bool open_list;		/* text: list the lifecycles open at the end */
 	bool print;		/* record: also report live */
 	bool leaks;		/* leaks, record --leaks, replay --leaks */
 	uint64_t min_age_ns;	/* leaks: CLOSE_WAIT this long makes one */

@@ -4,6 +4,7 @@
 #include "connerr.h"
 #include "leaks.h"
 #include "ports.h"
+#include "opensum.h"
 #include "run.h"
 #include "session.h"
 #include "stacks.h"
@@ -23,6 +24,9 @@ struct tl_session {
 	size_t nfinal, capfinal;
 	struct tl_summary interval;	/* since the last interval summary */
 	struct tl_summary total;
+	struct tl_opensum *open;	/* what is open at the summary's tick */
+	bool hide_open;			/* at the end: the open ones are summed up,
+					 * not listed */
 	uint64_t start_ns;		/* first tick; 0 before it */
 	uint64_t last_summary_ns;
 	uint64_t now_ns;		/* last tick */
@@ -39,6 +43,7 @@ struct tl_session_opts tl_session_opts_of(const struct tl_cli *cli, FILE *out,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
 		.boot_to_real_ns = boot_to_real_ns, .out = out,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
+		.open_list = cli->open_list,
 	};
 }
 
@@ -58,6 +63,9 @@ static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
 	if (s->opts.leaks)
 		return;
 	tl_summary_add(&s->interval, lc);
+	/* an ended lifecycle's path ends CLOSED; the others are still open */
+	if (s->hide_open && lc->nstates && lc->states[lc->nstates - 1].state != TL_STATE_CLOSED)
+		return;
 	tl_output_lifecycle(&s->out, lc);
 }
 
@@ -140,7 +148,7 @@ static void print_summary(struct tl_session *s, bool final)
 	/* before the summary, which stays the report's last line */
 	print_pressure(s, final);
 	tl_output_summary(&s->out, final ? &s->total : &s->interval, s->now_ns,
-			  s->now_ns - since, final, lost, evicted);
+			  s->now_ns - since, final, lost, evicted, s->open);
 	if (!final)
 		fold_interval(s);
 }
@@ -181,7 +189,8 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 	s->engine = tl_engine_new(&eopts, &sink);
 	s->stacks = tl_stacks_new();
 	s->ports = tl_ports_new();
-	if (!s->engine || !s->stacks || !s->ports) {
+	s->open = calloc(1, sizeof(*s->open));
+	if (!s->engine || !s->stacks || !s->ports || !s->open) {
 		tl_session_free(s);
 		return NULL;
 	}
@@ -209,10 +218,12 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	if (!s->start_ns)
 		s->start_ns = s->last_summary_ns = ev->ts_ns;
 	if (tl_session_interval_due(s, ev->ts_ns)) {
-		if (s->opts.leaks)
+		if (s->opts.leaks) {
 			print_leaks(s, false);
-		else
+		} else {
+			tl_opensum_collect(s->open, s->engine, s->now_ns, s->opts.pid);
 			print_summary(s, false);
+		}
 		s->last_summary_ns = ev->ts_ns;
 	}
 }
@@ -243,6 +254,9 @@ void tl_session_finish(struct tl_session *s)
 		return;
 	}
 	tl_connerrs_due(&s->connerrs, s->now_ns, true, on_connerr, s);
+	/* what is open, summed up before the engine lets it go */
+	tl_opensum_collect(s->open, s->engine, s->now_ns, s->opts.pid);
+	s->hide_open = s->opts.fmt == TL_FMT_TEXT && !s->opts.open_list;
 	tl_output_at_end(&s->out);
 	/* ports in use are those open before the engine lets them go */
 	tl_ports_report(s->ports, s->engine, s->now_ns, true, keep_pressure, s);
@@ -270,6 +284,9 @@ void tl_session_free(struct tl_session *s)
 		tl_connerrs_free(&s->connerrs);
 		tl_ports_free(s->ports);
 		free(s->final_pressure);
+		if (s->open)
+			tl_opensum_free(s->open);
+		free(s->open);
 	}
 	free(s);
 }

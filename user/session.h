@@ -26,6 +26,8 @@ struct tl_session_opts {
 	bool leaks;		/* report CLOSE_WAIT leaks instead of lifecycles */
 	uint64_t min_age_ns;	/* leaks: time in CLOSE_WAIT that makes one */
 	uint32_t max_stacks;	/* leaks: stacks kept (0: TL_STACKS_KEEP) */
+	bool open_list;		/* text: list every lifecycle still open at the
+				 * end, besides summing them up */
 	FILE *out;
 };
 

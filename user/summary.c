@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include "opensum.h"
 #include "units.h"
 #include "summary.h"
 #include "textbuf.h"
@@ -72,8 +73,7 @@ void tl_summary_merge(struct tl_summary *dst, const struct tl_summary *src)
 	dst->incomplete += src->incomplete;
 }
 
-/* Headline states first, then the rest in kernel order. */
-static int state_at(int i)
+int tl_summary_state_at(int i)
 {
 	int rest = i - 3, st;
 
@@ -108,7 +108,7 @@ static void print_table(struct tl_textbuf *tb, const struct tl_summary *rep)
 
 	tb_printf(tb, "%-12s %8s %12s %12s %12s %12s\n",
 		"STATE", "COUNT", "P50_ms", "P90_ms", "P99_ms", "MAX_ms");
-	for (i = 0; (st = state_at(i)) >= 0; i++) {
+	for (i = 0; (st = tl_summary_state_at(i)) >= 0; i++) {
 		const struct tl_hist *h = &rep->state[st];
 
 		if (!state_shown(rep, st))
@@ -192,7 +192,7 @@ static void print_hists(struct tl_textbuf *tb, const struct tl_summary *rep)
 }
 
 void tl_summary_text(struct tl_textbuf *tb, const struct tl_summary *rep, const char *title,
-		     uint64_t lost_events, uint64_t evicted)
+		     uint64_t lost_events, uint64_t evicted, const struct tl_opensum *open)
 {
 	int e;
 
@@ -206,6 +206,8 @@ void tl_summary_text(struct tl_textbuf *tb, const struct tl_summary *rep, const 
 		tb_printf(tb, " %s=%" PRIu64, tl_end_name(e), rep->ends[e]);
 	tb_printf(tb, "\n%" PRIu64 " events lost, %" PRIu64 " evicted\n",
 		lost_events, evicted);
+	if (open)
+		tl_opensum_text(tb, open);
 }
 
 static void json_state(struct tl_textbuf *tb, const struct tl_hist *h, int st)
@@ -231,7 +233,8 @@ static void json_state(struct tl_textbuf *tb, const struct tl_hist *h, int st)
 }
 
 void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64_t ts_ns,
-		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted)
+		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted,
+		     const struct tl_opensum *open)
 {
 	int e, i, st;
 	bool first = true;
@@ -245,7 +248,7 @@ void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64
 		tb_printf(tb, "%s\"%s\":%" PRIu64, e > TL_END_NONE + 1 ? "," : "",
 			tl_end_name(e), rep->ends[e]);
 	tb_str(tb, "},\"states\":{");
-	for (i = 0; (st = state_at(i)) >= 0; i++) {
+	for (i = 0; (st = tl_summary_state_at(i)) >= 0; i++) {
 		if (!state_shown(rep, st))
 			continue;
 		if (!first)
@@ -253,5 +256,8 @@ void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64
 		json_state(tb, &rep->state[st], st);
 		first = false;
 	}
-	tb_str(tb, "}}\n");
+	tb_chr(tb, '}');
+	if (open)
+		tl_opensum_json(tb, open);
+	tb_str(tb, "}\n");
 }

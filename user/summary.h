@@ -14,6 +14,7 @@
 #include "lifecycle.h"
 
 struct tl_textbuf;
+struct tl_opensum;
 
 struct tl_summary {
 	/* By enum tl_tcp_state; fed by complete lifecycles only, since an
@@ -27,16 +28,21 @@ struct tl_summary {
 
 /* The headline states, in print order. */
 extern const int tl_summary_headline[3];
+/* The i-th state in print order: the headline ones, then the rest in
+ * kernel order; -1 past the last. */
+int tl_summary_state_at(int i);
 
 void tl_summary_reset(struct tl_summary *rep);
 void tl_summary_add(struct tl_summary *rep, const struct tl_lifecycle *lc);
 void tl_summary_merge(struct tl_summary *dst, const struct tl_summary *src);
 
-/* Multi-line human summary: table, log2 histograms, end reasons. */
+/* Multi-line human summary: table, log2 histograms, end reasons, then
+ * what is open now when open is not NULL. */
 void tl_summary_text(struct tl_textbuf *tb, const struct tl_summary *rep, const char *title,
-		     uint64_t lost_events, uint64_t evicted);
-/* One JSON line, {"type":"summary",...}. */
+		     uint64_t lost_events, uint64_t evicted, const struct tl_opensum *open);
+/* One JSON line, {"type":"summary",...}, with "open" unless open is NULL. */
 void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64_t ts_ns,
-		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted);
+		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted,
+		     const struct tl_opensum *open);
 
 #endif /* TCPLINGER_SUMMARY_H */

@@ -18,7 +18,8 @@ import subprocess
 import time
 
 from .checks import Checker, Session, check_lifecycle, check_summary, fmt_s, jline, names, span
-from .common import AS_NOBODY, NS_PER_MS, ROOT, SANITIZER_RE, TestFailure, TestSkip, run, san_env
+from .common import (AS_NOBODY, NS_PER_MS, NS_PER_S, ROOT, SANITIZER_RE, TestFailure, TestSkip,
+                     boot_ns, run, san_env)
 from .procs import Recorder, Replay
 
 CSV_STATES = ["SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "CLOSING",
@@ -275,6 +276,67 @@ class RecordReplay:
             raise TestFailure(ck.errors[0], ck.errors[1:] + rp.details(4) + rec.stderr_tail(6))
         return "%d lifecycles, %d transitions, log %d bytes: %.2f bytes/transition" % (
             len(sess.lifecycles), len(sess.transitions), size, per)
+
+    def t_open_summary(self, t):
+        """Interval summaries count what is open now: per state, the sockets
+        that ss shows in TIME_WAIT, CLOSE_WAIT and FIN_WAIT2, with the
+        CLOSE_WAIT owner and local port; a replay gives the same."""
+        n_tw, samples, facts = 40, [], {}
+
+        def drive(ctx):
+            sc = self.start_scenario(t, ctx.ns, "linger_mix", ["-n", str(n_tw)], stdin_pipe=True)
+            ctx.scens.append(sc)
+            sc.fact("ready")
+            # a few interval summaries while ss looks at the same sockets
+            end = time.monotonic() + 3.5
+            while time.monotonic() < end:
+                counts = [len(ctx.ns.ss("state", st).splitlines())
+                          for st in ("time-wait", "close-wait", "fin-wait-2")]
+                samples.append((boot_ns(), counts))
+                time.sleep(0.2)
+            sc.send_line()
+            sc.finish()
+            facts.update(sc.int_facts())
+
+        ctx = self.recording(t, ["--print", "--json", "-i", "1"], drive, sanitized=True)
+        ck = Checker()
+        live = [r for r in ctx.rec.records if r.get("type") == "summary"]
+        during = [s for s in live if not s.get("final") and
+                  samples and samples[0][0] <= s.get("ts_ns", 0) <= samples[-1][0]]
+        ck.true(len(during) >= 2, "%d interval summaries while ss looked, expected >= 2" % len(during))
+        ck.true(all(c == [n_tw, 7, 7] for _, c in samples),
+                "ss (TIME_WAIT, CLOSE_WAIT, FIN_WAIT2) counts %s, the scenario made [%d, 7, 7]"
+                % (sorted(set(tuple(c) for _, c in samples)), n_tw))
+        for s in during:
+            ts = s.get("ts_ns")
+            _, near = min(samples, key=lambda x: abs(x[0] - ts))
+            op = s.get("open") or {}
+            got = [op.get(st, {}).get("count") for st in ("TIME_WAIT", "CLOSE_WAIT", "FIN_WAIT2")]
+            ck.eq(got, near, "summary at %d: open (TIME_WAIT, CLOSE_WAIT, FIN_WAIT2) vs ss" % ts)
+            cw = op.get("CLOSE_WAIT", {})
+            top = cw.get("top", {})
+            owners, ports = top.get("owners") or [{}], top.get("local_ports") or [{}]
+            ck.eq((owners[0].get("pid"), owners[0].get("count")), (facts.get("pid"), 7),
+                  "summary at %d: top CLOSE_WAIT owner (pid, count)" % ts)
+            ck.eq((ports[0].get("port"), ports[0].get("count")), (facts.get("server_port"), 7),
+                  "summary at %d: top CLOSE_WAIT local port (port, count)" % ts)
+            tw = op.get("TIME_WAIT", {})
+            ck.true(0 < tw.get("p50_ns", 0) <= tw.get("p99_ns", 0) <= tw.get("max_ns", 0) <
+                    ts - facts.get("t_ready", ts) + 10 * NS_PER_S,
+                    "summary at %d: TIME_WAIT ages p50 <= p99 <= max, under the scenario's age: %s"
+                    % (ts, jline(tw)))
+            rem = tw.get("top", {}).get("remote") or [{}]
+            ck.eq((rem[0].get("port"), rem[0].get("count")), (facts.get("server_port"), n_tw),
+                  "summary at %d: top TIME_WAIT remote (port, count)" % ts)
+        rp = self.replay_ok(ctx.rec.log, ["--json", "-i", "1"])
+        replayed = [r for r in rp.records() if r.get("type") == "summary"]
+        ck.eq([s.get("open") for s in replayed], [s.get("open") for s in live],
+              "open counts of every summary, replay vs live")
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors[1:] + ["live summary: " + jline(s)
+                                                             for s in during[:2]])
+        return "%d interval summaries matched ss: %d TIME_WAIT, 7 CLOSE_WAIT, 7 FIN_WAIT2" % (
+            len(during), n_tw)
 
     def t_replay_csv(self, t):
         facts = {}

@@ -3,8 +3,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "unit.h"
 #include "hist.h"
+#include "opensum.h"
 #include "summary.h"
 #include "textbuf.h"
 
@@ -15,6 +17,7 @@
 /* Big structs live here, not on the stack. */
 static struct tl_hist h, h2, h3;
 static struct tl_summary rep;
+static struct tl_opensum open_sum;
 static uint64_t data[N];
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -465,7 +468,7 @@ static char *capture_json(uint64_t ts, uint64_t interval, bool final,
 	struct tl_textbuf tb;
 
 	tb_init_grow(&tb, small, sizeof(small));
-	tl_summary_json(&tb, &rep, ts, interval, final, lost, evicted);
+	tl_summary_json(&tb, &rep, ts, interval, final, lost, evicted, NULL);
 	return captured(&tb);
 }
 
@@ -475,7 +478,7 @@ static char *capture_text(const char *title, uint64_t lost, uint64_t evicted)
 	struct tl_textbuf tb;
 
 	tb_init_grow(&tb, small, sizeof(small));
-	tl_summary_text(&tb, &rep, title, lost, evicted);
+	tl_summary_text(&tb, &rep, title, lost, evicted, NULL);
 	return captured(&tb);
 }
 
@@ -632,6 +635,197 @@ static void test_report_merge(void)
 	CHECK_EQ_U64(a.state[TL_TCP_TIME_WAIT].max, 60 * SEC);
 }
 
+/* ---- what is open now ---- */
+
+/* An open lifecycle: path ending in state, age ns in it so far. */
+static struct tl_lifecycle open_lc(int state, uint64_t age, int32_t pid, const char *comm,
+				   uint16_t lport, uint8_t raddr_last, uint16_t rport)
+{
+	static const struct span sp[] = {
+		{ TL_TCP_ESTABLISHED, 5 * SEC }, { TL_TCP_FIN_WAIT1, MS },
+	};
+	struct tl_lifecycle lc = mk_lc(sp, 2, TL_END_UNKNOWN, false);
+
+	lc.states[2].state = (uint8_t)state;
+	lc.states[2].ns = age;
+	lc.nstates = 3;
+	lc.owner.pid = pid;
+	if (comm)
+		snprintf(lc.owner.comm, sizeof(lc.owner.comm), "%s", comm);
+	lc.owner.none = pid < 0 && !comm;
+	lc.tuple.family = AF_INET;
+	lc.tuple.sport = lport;
+	lc.tuple.dport = rport;
+	lc.tuple.daddr[0] = 10;
+	lc.tuple.daddr[3] = raddr_last;
+	return lc;
+}
+
+/* What tl_opensum_text() or tl_opensum_json() wrote of open_sum. */
+static char *capture_open(void (*write)(struct tl_textbuf *, const struct tl_opensum *))
+{
+	char small[64];
+	struct tl_textbuf tb;
+
+	tb_init_grow(&tb, small, sizeof(small));
+	write(&tb, &open_sum);
+	return captured(&tb);
+}
+
+static void test_open_ages(void)
+{
+	struct tl_lifecycle lc;
+	uint64_t i;
+
+	/* nothing open: nothing to rank (and no qsort of NULL) */
+	tl_opensum_reset(&open_sum);
+	tl_opensum_rank(&open_sum);
+	CHECK_EQ_U64(open_sum.sockets, 0);
+	CHECK_EQ_U64(open_sum.top[2].n[TL_OPEN_BY_OWNER], 0);
+	/* TIME_WAIT ages 1..100 s: p50 50 s, p99 99 s, max 100 s. */
+	for (i = 1; i <= 100; i++) {
+		lc = open_lc(TL_TCP_TIME_WAIT, i * SEC, -1, NULL, (uint16_t)(40000 + i), 1, 80);
+		tl_opensum_add(&open_sum, &lc);
+	}
+	/* ended (path ends CLOSED): not open, not counted */
+	lc = open_lc(TL_STATE_CLOSED, 0, -1, NULL, 1, 1, 80);
+	tl_opensum_add(&open_sum, &lc);
+	tl_opensum_rank(&open_sum);
+	const struct tl_hist *h = &open_sum.state[TL_TCP_TIME_WAIT].age;
+
+	CHECK_EQ_U64(open_sum.sockets, 100);
+	CHECK_EQ_U64(h->count, 100);
+	CHECK_EQ_U64(h->max, 100 * SEC);
+	/* the histogram's bucket of the true rank: under 1/64 off */
+	CHECK(tl_hist_bucket(tl_hist_percentile(h, 50)) == tl_hist_bucket(50 * SEC));
+	CHECK(tl_hist_bucket(tl_hist_percentile(h, 99)) == tl_hist_bucket(99 * SEC));
+	CHECK(!open_sum.state[TL_TCP_TIME_WAIT].lower_bound);
+	CHECK(open_sum.samples == NULL);	/* ranking freed them */
+	tl_opensum_reset(&open_sum);
+}
+
+static void test_open_lower_bound(void)
+{
+	static const struct span seeded[] = { { TL_TCP_CLOSE_WAIT, 7 * SEC } };
+	struct tl_lifecycle lc = mk_lc(seeded, 1, TL_END_UNKNOWN, false);
+
+	tl_opensum_reset(&open_sum);
+	lc.seeded = true;
+	lc.start_exact = false;
+	tl_opensum_add(&open_sum, &lc);
+	/* seeded, but it moved since: its entry into TIME_WAIT was seen */
+	lc = open_lc(TL_TCP_TIME_WAIT, SEC, -1, NULL, 1, 1, 80);
+	lc.seeded = true;
+	lc.start_exact = false;
+	tl_opensum_add(&open_sum, &lc);
+	tl_opensum_rank(&open_sum);
+	CHECK(open_sum.state[TL_TCP_CLOSE_WAIT].lower_bound);
+	CHECK(!open_sum.state[TL_TCP_TIME_WAIT].lower_bound);
+	CHECK_EQ_U64(open_sum.state[TL_TCP_CLOSE_WAIT].age.max, 7 * SEC);
+	char *txt = capture_open(tl_opensum_text);
+
+	CHECK(strstr(txt, "CLOSE_WAIT          1     7000.000+     7000.000+     7000.000+\n") != NULL);
+	CHECK(strstr(txt, "TIME_WAIT           1     1000.000      1000.000      1000.000\n") != NULL);
+	CHECK(strstr(txt, "+ a lower bound") != NULL);
+	free(txt);
+	tl_opensum_reset(&open_sum);
+}
+
+static void test_open_top(void)
+{
+	struct tl_lifecycle lc;
+	int i;
+
+	tl_opensum_reset(&open_sum);
+	/* CLOSE_WAIT: pid 7 holds 6 on port 8080, pid 3 holds 2, pids 9..14
+	 * one each; peers 10.0.0.1..8 */
+	for (i = 0; i < 6; i++) {
+		lc = open_lc(TL_TCP_CLOSE_WAIT, SEC, 7, "app", 8080, (uint8_t)(1 + i % 2), 5000);
+		tl_opensum_add(&open_sum, &lc);
+	}
+	for (i = 0; i < 2; i++) {
+		lc = open_lc(TL_TCP_CLOSE_WAIT, SEC, 3, "other", 9090, 3, 5000);
+		tl_opensum_add(&open_sum, &lc);
+	}
+	for (i = 9; i <= 14; i++) {
+		lc = open_lc(TL_TCP_CLOSE_WAIT, SEC, i, "one", (uint16_t)(1000 + i), (uint8_t)i, 5000);
+		tl_opensum_add(&open_sum, &lc);
+	}
+	/* TIME_WAIT held by no one; ESTABLISHED gets no top list */
+	lc = open_lc(TL_TCP_TIME_WAIT, SEC, -1, NULL, 5000, 1, 80);
+	tl_opensum_add(&open_sum, &lc);
+	lc = open_lc(TL_TCP_ESTABLISHED, SEC, 7, "app", 5000, 1, 80);
+	tl_opensum_add(&open_sum, &lc);
+	tl_opensum_rank(&open_sum);
+
+	const struct tl_open_top *cw = &open_sum.top[1];	/* CLOSE_WAIT */
+	const struct tl_open_top *tw = &open_sum.top[2];
+
+	CHECK_EQ_U64(tl_summary_headline[1], TL_TCP_CLOSE_WAIT);
+	CHECK_EQ_U64(cw->n[TL_OPEN_BY_OWNER], TL_OPEN_TOP);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_OWNER][0].key.owner.pid, 7);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_OWNER][0].count, 6);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_OWNER][1].key.owner.pid, 3);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_OWNER][1].count, 2);
+	/* ties of one: the lowest keys, in order */
+	for (i = 2; i < TL_OPEN_TOP; i++) {
+		CHECK_EQ_U64(cw->top[TL_OPEN_BY_OWNER][i].key.owner.pid, 9 + i - 2);
+		CHECK_EQ_U64(cw->top[TL_OPEN_BY_OWNER][i].count, 1);
+	}
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_LPORT][0].key.lport, 8080);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_LPORT][0].count, 6);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_LPORT][1].key.lport, 9090);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_LPORT][2].key.lport, 1009);
+	/* peers 10.0.0.1 and .2 three each, .3 two */
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_REMOTE][0].key.raddr[3], 1);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_REMOTE][0].count, 3);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_REMOTE][1].key.raddr[3], 2);
+	CHECK_EQ_U64(cw->top[TL_OPEN_BY_REMOTE][2].count, 2);
+	CHECK_EQ_U64(tw->n[TL_OPEN_BY_OWNER], 1);
+	CHECK(tw->top[TL_OPEN_BY_OWNER][0].key.owner.none);
+	CHECK_EQ_U64(open_sum.top[0].n[TL_OPEN_BY_OWNER], 0);	/* FIN_WAIT2: none */
+
+	char *js = capture_open(tl_opensum_json);
+
+	CHECK(strstr(js, ",\"open\":{\"FIN_WAIT2\":{\"count\":0,\"p50_ns\":0,\"p99_ns\":0,"
+		     "\"max_ns\":0,\"lower_bound\":false,\"top\":{\"owners\":[],"
+		     "\"local_ports\":[],\"remote\":[]}},") == js);
+	CHECK(strstr(js, "\"CLOSE_WAIT\":{\"count\":14,\"p50_ns\":1000000000,"
+		     "\"p99_ns\":1000000000,\"max_ns\":1000000000,\"lower_bound\":false,"
+		     "\"top\":{\"owners\":[{\"pid\":7,\"comm\":\"app\",\"count\":6},"
+		     "{\"pid\":3,\"comm\":\"other\",\"count\":2},") != NULL);
+	CHECK(strstr(js, "\"local_ports\":[{\"port\":8080,\"count\":6},{\"port\":9090,\"count\":2},")
+	      != NULL);
+	CHECK(strstr(js, "\"remote\":[{\"addr\":\"10.0.0.1\",\"port\":5000,\"count\":3},") != NULL);
+	CHECK(strstr(js, "\"TIME_WAIT\":{\"count\":1,") != NULL);
+	CHECK(strstr(js, "\"owners\":[{\"pid\":null,\"comm\":null,\"ownerless\":true,\"count\":1}]")
+	      != NULL);
+	/* ESTABLISHED is open too, without a top list */
+	CHECK(strstr(js, "\"ESTABLISHED\":{\"count\":1,\"p50_ns\":1000000000,\"p99_ns\":1000000000,"
+		     "\"max_ns\":1000000000,\"lower_bound\":false}") != NULL);
+	free(js);
+
+	char *txt = capture_open(tl_opensum_text);
+
+	CHECK(strstr(txt, "\nOpen now: 16 sockets\n") == txt);
+	CHECK(strstr(txt, "CLOSE_WAIT   by owner    7 app (6), 3 other (2), 9 one (1), 10 one (1),\n"
+		     "                         11 one (1)\n") != NULL);
+	CHECK(strstr(txt, "CLOSE_WAIT   by lport    8080 (6), 9090 (2), 1009 (1), 1010 (1), 1011 (1)\n")
+	      != NULL);
+	CHECK(strstr(txt, "TIME_WAIT    by owner    (none) (1)\n") != NULL);
+	CHECK(strstr(txt, "FIN_WAIT2    by") == NULL);
+	for (char *l = txt; *l; ) {	/* 80 columns */
+		char *nl = strchr(l, '\n');
+
+		CHECK(nl && nl - l < 80);
+		if (!nl)
+			break;
+		l = nl + 1;
+	}
+	free(txt);
+	tl_opensum_reset(&open_sum);
+}
+
 int main(void)
 {
 	RUN(test_hist_geometry);
@@ -651,5 +845,8 @@ int main(void)
 	RUN(test_report_inexact_start);
 	RUN(test_report_text);
 	RUN(test_report_merge);
+	RUN(test_open_ages);
+	RUN(test_open_lower_bound);
+	RUN(test_open_top);
 	return UNIT_END();
 }
