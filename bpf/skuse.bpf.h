@@ -8,8 +8,9 @@
  * sockets instead keep their sk_use in a slot of an array chosen by their
  * cookie (unique for the boot, never reused): the slot is theirs while it
  * holds their cookie, and is given back once the application has closed
- * the socket.  A socket whose slot is taken keeps its sk_use in socket
- * storage; so does one that arrives when its slot has been freed since.
+ * the socket, or once that socket is found gone (its cookie no longer at
+ * its address: a live socket's cookie never changes).  A socket whose slot
+ * is taken keeps its sk_use in socket storage.
  */
 #ifndef TCPLINGER_SKUSE_BPF_H
 #define TCPLINGER_SKUSE_BPF_H
@@ -30,6 +31,7 @@ struct {
 
 struct sk_use_slot {
 	__u64 cookie;		/* 0: free */
+	__u64 addr;		/* the socket's address */
 	struct sk_use use;
 };
 
@@ -47,6 +49,21 @@ static __always_inline struct sk_use_slot *sk_use_slot(__u64 cookie)
 	return bpf_map_lookup_elem(&sk_use_slots, &i);
 }
 
+/* Whether the slot's socket is certainly gone: its memory now holds
+ * another cookie (sock memory is only reused for socks; a failed read is
+ * memory given back).  Freed but not reused yet looks alive. */
+static __always_inline bool sk_use_slot_stale(const struct sk_use_slot *s)
+{
+	__u64 cookie = 0;
+
+	if (!s->cookie)
+		return true;
+	if (bpf_probe_read_kernel(&cookie, sizeof(cookie), (const void *)(s->addr +
+			bpf_core_field_offset(struct sock_common, skc_cookie))))
+		return true;
+	return cookie != s->cookie;
+}
+
 /* The sk_use of sk (zeroed the first time), or NULL. */
 static __always_inline struct sk_use *sk_use_of(struct sock *sk)
 {
@@ -59,13 +76,16 @@ static __always_inline struct sk_use *sk_use_of(struct sock *sk)
 	if (s->cookie == cookie)
 		return &s->use;
 	u = bpf_sk_storage_get(&sk_use, sk, 0, 0);
-	if (u || s->cookie)
-		return u ? u : bpf_sk_storage_get(&sk_use, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (u)
+		return u;
+	if (!sk_use_slot_stale(s))
+		return bpf_sk_storage_get(&sk_use, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	/* Two sockets claiming one free slot at once: the loser finds it
 	 * taken on its next send/recv and starts over in socket storage,
 	 * its first use reported again -- never one use too few. */
 	s->use.tid = 0;
 	s->use.eof = 0;
+	addr_via(&s->addr, sk);
 	s->cookie = cookie;
 	return &s->use;
 }

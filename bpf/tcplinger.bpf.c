@@ -89,9 +89,6 @@ struct {
 /* Stack windows for unwinding in user space (unwind.bpf.h). */
 #include "unwind.bpf.h"
 
-/* Who did a socket's last send/recv (skuse.bpf.h). */
-#include "skuse.bpf.h"
-
 extern const void tw_timer_handler __ksym;
 extern const int __preempt_count __ksym __weak;
 extern int CONFIG_HZ __kconfig;
@@ -319,6 +316,9 @@ static __always_inline void emit_owner(void *ctx, const struct sock *sk, __u8 ro
 	ev->aux = aux;
 	ev_submit(ev);
 }
+
+/* Leak hunting: who did a socket's last send/recv, and its EOF read. */
+#include "skuse.bpf.h"
 
 /* Key tying a tw sock to the full sock it replaces: tcp_time_wait()
  * copies the port pair and the hash. */
