@@ -89,20 +89,6 @@ struct {
 /* Stack windows for unwinding in user space (unwind.bpf.h). */
 #include "unwind.bpf.h"
 
-/* Per socket, freed with it: who did its last send/recv, and whether the
- * application has read its EOF. */
-struct sk_use {
-	__u32 tid;
-	__u32 eof;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct sk_use);
-} sk_use SEC(".maps");
-
 extern const void tw_timer_handler __ksym;
 extern const int __preempt_count __ksym __weak;
 extern int CONFIG_HZ __kconfig;
@@ -297,29 +283,42 @@ static __always_inline __u32 user_stack(void *ctx)
 	__u32 kstack;
 	long id;
 
-	if (!own_stacks)
-		return 0;
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	kstack = id < 0 ? 0 : (__u32)id + 1;
 	return kstack | uwin_take(kstack) << TL_KSTACK_BITS;
 }
 
-/* TL_EV_OWNER for a full TCP socket (a BTF pointer), in process context. */
-static __always_inline void emit_owner(const struct sock *sk, __u8 role, __u64 aux)
+/* The roles whose aux carries where in the program it happened. */
+static __always_inline bool role_has_stack(__u8 role)
+{
+	return role == TL_OWN_CONNECT || role == TL_OWN_ACCEPT || role == TL_OWN_EOF;
+}
+
+/* TL_EV_OWNER for a full TCP socket (a BTF pointer), in process context;
+ * the user stack is or'ed into aux's low half for the roles that have
+ * one, and taken only for sockets the filters let through. */
+static __always_inline void emit_owner(void *ctx, const struct sock *sk, __u8 role, __u64 aux)
 {
 	struct tl_event *ev;
+	struct tl_key k;
 
-	if (!gate_open)
+	if (!gate_open || !read_key(&sk->__sk_common, false, &k))
 		return;
-	ev = ev_reserve_sock(TL_EV_OWNER, &sk->__sk_common, false, sk);
+	if (own_stacks && role_has_stack(role))
+		aux |= user_stack(ctx);
+	ev = ev_reserve(TL_EV_OWNER);
 	if (!ev)
 		return;
+	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
 	fill_task(ev);
 	ev->old_state = role;	/* tl_owner_role() */
 	ev->new_state = sk->__sk_common.skc_state;
 	ev->aux = aux;
 	ev_submit(ev);
 }
+
+/* Leak hunting: who did a socket's last send/recv, and its EOF read. */
+#include "skuse.bpf.h"
 
 /* Key tying a tw sock to the full sock it replaces: tcp_time_wait()
  * copies the port pair and the hash. */
@@ -419,9 +418,13 @@ static __always_inline int on_state(const void *ctx, const struct sock *sk, int 
 	ev->old_state = oldstate;
 	ev->new_state = newstate;
 	ev_submit(ev);
+	if (!own_stacks)
+		return 0;
 	/* connect(): where the socket was made, for leak hunting */
-	if (own_stacks && in_task && oldstate == TL_TCP_CLOSE && newstate == TL_TCP_SYN_SENT)
-		emit_owner(sk, TL_OWN_CONNECT, user_stack((void *)ctx));
+	if (in_task && oldstate == TL_TCP_CLOSE && newstate == TL_TCP_SYN_SENT)
+		emit_owner((void *)ctx, sk, TL_OWN_CONNECT, 0);
+	else if (newstate == TL_TCP_CLOSE && (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD)))
+		sk_use_release(sk);	/* closed by the application: no more send/recv */
 	return 0;
 }
 
@@ -726,7 +729,7 @@ static __always_inline int on_accept(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	sk = file_tcp_sock(task_file(fd));
 	if (sk)
-		emit_owner(sk, TL_OWN_ACCEPT, TL_OWN_AUX(user_stack(ctx), fd));
+		emit_owner(ctx, sk, TL_OWN_ACCEPT, TL_OWN_AUX(0, fd));
 	return 0;
 }
 
@@ -758,31 +761,32 @@ int tl_close(struct trace_event_raw_sys_enter *ctx)
 	if (!sk)
 		return 0;
 	ppid = bpf_get_current_task_btf()->real_parent->tgid;
-	emit_owner(sk, TL_OWN_CLOSE_SHARED, TL_OWN_AUX(ppid, fd));
+	emit_owner(ctx, sk, TL_OWN_CLOSE_SHARED, TL_OWN_AUX(ppid, fd));
 	return 0;
 }
 
 /* send/recv: an event only when another thread takes over the socket,
- * and once for the EOF read; the socket storage remembers. */
+ * and once for the EOF read; sk_use remembers. */
 static __always_inline int on_io(void *ctx, struct sock *sk, int ret, bool recv)
 {
 	struct sk_use *u;
+	struct tl_key k;
 	__u32 tid;
 
 	if (!gate_open || !sk || sk->sk_protocol != IPPROTO_TCP ||
-	    (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6))
+	    !read_key(&sk->__sk_common, false, &k))
 		return 0;
-	u = bpf_sk_storage_get(&sk_use, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	u = sk_use_of(sk);
 	if (!u)
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	if (recv && ret == 0 && !u->eof) {
 		u->eof = 1;
 		u->tid = tid;
-		emit_owner(sk, TL_OWN_EOF, user_stack(ctx));
+		emit_owner(ctx, sk, TL_OWN_EOF, 0);
 	} else if (u->tid != tid) {
 		u->tid = tid;
-		emit_owner(sk, TL_OWN_IO, 0);
+		emit_owner(ctx, sk, TL_OWN_IO, 0);
 	}
 	return 0;
 }

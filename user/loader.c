@@ -311,6 +311,7 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 		bpf_map__set_max_entries(s->maps.windows, getpagesize());
 		bpf_map__set_max_entries(s->maps.uwin_seen, 1);
 		bpf_map__set_max_entries(s->maps.uwin_spent, 1);
+		bpf_map__set_max_entries(s->maps.sk_use_slots, 1);
 		bpf_map__set_autocreate(s->maps.sk_use, false);
 	}
 
