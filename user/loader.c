@@ -194,13 +194,10 @@ static int attach_all(struct tl_loader *l, bool use_pc, char *err,
 		{ s->progs.tl_accept4, &s->links.tl_accept4, "syscalls:sys_exit_accept4" },
 		{ s->progs.tl_accept, &s->links.tl_accept, "syscalls:sys_exit_accept" },
 	};
-	/* failed connect()/bind(): exits before entries, so that no entry
-	 * is left without its exit to take it out of the map */
+	/* failed connect()/bind(), read at the syscall's exit */
 	struct tp_prog call_tps[] = {
 		{ s->progs.tl_connect_exit, &s->links.tl_connect_exit, "syscalls:sys_exit_connect" },
 		{ s->progs.tl_bind_exit, &s->links.tl_bind_exit, "syscalls:sys_exit_bind" },
-		{ s->progs.tl_connect_enter, &s->links.tl_connect_enter, "syscalls:sys_enter_connect" },
-		{ s->progs.tl_bind_enter, &s->links.tl_bind_enter, "syscalls:sys_enter_bind" },
 	};
 	size_t i;
 	int ret;
