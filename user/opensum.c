@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "grow.h"
 #include "opensum.h"
 #include "summary.h"
 #include "textbuf.h"
@@ -39,16 +40,9 @@ static void add_sample(struct tl_opensum *o, int slot, const struct tl_lifecycle
 {
 	struct tl_open_sample *s;
 
-	if (o->nsamples == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 256;
-		void *p = realloc(o->samples, cap * sizeof(*o->samples));
-
-		if (!p) {
-			o->incomplete_top = true;
-			return;
-		}
-		o->samples = p;
-		o->cap = cap;
+	if (!tl_grow(&o->samples, &o->cap, o->nsamples, sizeof(*o->samples), 256)) {
+		o->incomplete_top = true;
+		return;
 	}
 	s = &o->samples[o->nsamples++];
 	memset(s, 0, sizeof(*s));

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "grow.h"
 #include "ports.h"
 #include "textbuf.h"
 
@@ -209,16 +210,9 @@ static void collect_use(const struct tl_lifecycle *lc, void *ctx)
 		return;
 	if (s && (lc->tuple.sport < s->port_lo || lc->tuple.sport > s->port_hi))
 		return;
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 256;
-		void *v = realloc(u->v, cap * sizeof(*u->v));
-
-		if (!v) {
-			u->nomem = true;
-			return;
-		}
-		u->v = v;
-		u->cap = cap;
+	if (!tl_grow(&u->v, &u->cap, u->n, sizeof(*u->v), 256)) {
+		u->nomem = true;
+		return;
 	}
 	x = &u->v[u->n];
 	dest_of(&lc->tuple, &x->d);
