@@ -279,6 +279,9 @@ SCENARIOS = {
         server=SERVER_CLOSES_SECOND,
         timing=[tw_lifetime_as_ss_saw_it]),
 }
+# The same paths and timings over IPv6.
+SCENARIOS["server_first_v6"] = dataclasses.replace(SCENARIOS["server_first"], prog="server_first",
+                                                   args=("-6",), family="IPv6")
 
 
 class Lifecycles:
