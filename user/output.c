@@ -701,20 +701,12 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 	char title[96];
 
 	if (out->fmt == TL_FMT_JSON) {
-		struct line body;
-		struct tl_textbuf *b = line_start(&body);
-		const char *key = "\"ts_ns\":", *ts, *rest;
+		char iso[48];
+		struct tl_textbuf t;
 
-		/* the summary's own writer knows nothing of wall clocks: "ts"
-		 * goes in after its "ts_ns" */
-		tl_summary_json(b, sum, ts_ns, span_ns, final, lost, evicted, open);
-		ts = strstr(tb_cstr(b), key);
-		rest = ts ? ts + strlen(key) + strspn(ts + strlen(key), "0123456789") : b->buf;
-		tb_mem(tb, b->buf, (size_t)(rest - b->buf));
-		if (ts)
-			put_json_time(out, tb, "ts", ts_ns);
-		tb_mem(tb, rest, b->len - (size_t)(rest - b->buf));
-		tb_release(b);
+		tb_init(&t, iso, sizeof(iso));
+		put_iso_time(out, &t, ts_ns);
+		tl_summary_json(tb, sum, ts_ns, tb_cstr(&t), span_ns, final, lost, evicted, open);
 		emit(out, &l);
 		return;
 	}

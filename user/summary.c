@@ -233,16 +233,18 @@ static void json_state(struct tl_textbuf *tb, const struct tl_hist *h, int st)
 }
 
 void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64_t ts_ns,
-		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted,
-		     const struct tl_opensum *open)
+		     const char *ts_iso, uint64_t interval_ns, bool final, uint64_t lost,
+		     uint64_t evicted, const struct tl_opensum *open)
 {
 	int e, i, st;
 	bool first = true;
 
-	tb_printf(tb, "{\"type\":\"summary\",\"ts_ns\":%" PRIu64 ",\"interval_ns\":%"
-		PRIu64 ",\"final\":%s,\"lifecycles\":%" PRIu64 ",\"incomplete\":%"
-		PRIu64 ",\"lost\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"ends\":{",
-		ts_ns, interval_ns, final ? "true" : "false", rep->lifecycles,
+	tb_printf(tb, "{\"type\":\"summary\",\"ts_ns\":%" PRIu64, ts_ns);
+	if (ts_iso)
+		tb_printf(tb, ",\"ts\":\"%s\"", ts_iso);
+	tb_printf(tb, ",\"interval_ns\":%" PRIu64 ",\"final\":%s,\"lifecycles\":%" PRIu64
+		",\"incomplete\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"evicted\":%" PRIu64
+		",\"ends\":{", interval_ns, final ? "true" : "false", rep->lifecycles,
 		rep->incomplete, lost, evicted);
 	for (e = TL_END_NONE + 1; e < TL_END_MAX; e++)
 		tb_printf(tb, "%s\"%s\":%" PRIu64, e > TL_END_NONE + 1 ? "," : "",

@@ -40,9 +40,10 @@ void tl_summary_merge(struct tl_summary *dst, const struct tl_summary *src);
  * what is open now when open is not NULL. */
 void tl_summary_text(struct tl_textbuf *tb, const struct tl_summary *rep, const char *title,
 		     uint64_t lost_events, uint64_t evicted, const struct tl_opensum *open);
-/* One JSON line, {"type":"summary",...}, with "open" unless open is NULL. */
+/* One JSON line, {"type":"summary",...}: "ts" after "ts_ns" unless ts_iso
+ * (the wall-clock time, made by the caller) is NULL, "open" unless open is. */
 void tl_summary_json(struct tl_textbuf *tb, const struct tl_summary *rep, uint64_t ts_ns,
-		     uint64_t interval_ns, bool final, uint64_t lost, uint64_t evicted,
-		     const struct tl_opensum *open);
+		     const char *ts_iso, uint64_t interval_ns, bool final, uint64_t lost,
+		     uint64_t evicted, const struct tl_opensum *open);
 
 #endif /* TCPLINGER_SUMMARY_H */

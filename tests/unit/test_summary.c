@@ -468,7 +468,7 @@ static char *capture_json(uint64_t ts, uint64_t interval, bool final,
 	struct tl_textbuf tb;
 
 	tb_init_grow(&tb, small, sizeof(small));
-	tl_summary_json(&tb, &rep, ts, interval, final, lost, evicted, NULL);
+	tl_summary_json(&tb, &rep, ts, NULL, interval, final, lost, evicted, NULL);
 	return captured(&tb);
 }
 
