@@ -108,7 +108,7 @@ $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 
 # Leak programs built as distributions build them (-O2 -g, no frame
 # pointers): the stacks of their leaks need the CFI.
-$(OUTPUT)/tests/scen_leak_o2: tests/scenarios/leak_o2.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/scen_leak_o2 $(OUTPUT)/tests/scen_leak_many: $(OUTPUT)/tests/scen_%: tests/scenarios/%.c | $(OUTPUT)/tests
 	$(call msg,CC-SCEN,$@)
 	$(Q)$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP $< -lpthread -o $@
 

@@ -280,12 +280,24 @@ static __always_inline struct tl_event *ev_reserve_sock(__u8 type, const struct 
  * none could be taken. */
 static __always_inline __u32 user_stack(void *ctx)
 {
-	__u32 kstack;
+	struct tl_upath_key place = {};
+	struct upath path = {};
+	int known = upath_of(&path, &place);
+	__u32 kstack, ref, *seen;
 	long id;
 
+	/* a call path seen before: its reference, without a stack walk */
+	if (known == UPATH_KNOWN) {
+		seen = bpf_map_lookup_elem(&upath_seen, &path);
+		if (seen)
+			return *seen;
+	}
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	kstack = id < 0 ? 0 : (__u32)id + 1;
-	return kstack | uwin_take(kstack) << TL_KSTACK_BITS;
+	ref = kstack | uwin_take(kstack, known == UPATH_UNKNOWN ? &place : NULL) << TL_KSTACK_BITS;
+	if (known == UPATH_KNOWN && TL_KSTACK_WINDOW(ref))
+		bpf_map_update_elem(&upath_seen, &path, &ref, BPF_ANY);
+	return ref;
 }
 
 /* The roles whose aux carries where in the program it happened. */

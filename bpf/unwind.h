@@ -37,4 +37,35 @@ struct tl_uwin {
 	__u8 data[TL_UWIN_BYTES];
 };
 
+/*
+ * Call paths: how the collector knows a call path again without walking the
+ * stack.  Without frame pointers the words near sp tell call sites apart
+ * only while the caller's registers and locals there stay the same; in a
+ * real server they change with every call, so each call would cost a window
+ * and a stack walk, and once the budget is spent the stacks would stop at
+ * the wrapper.  Having unwound a window with the CFI, user space knows where
+ * each return address lay above sp: it posts those offsets per (process, pc
+ * in the wrapper, return address into the wrapper's caller), and where that
+ * return address itself lies under the key whose ret1 is 0.  A later call
+ * from there reads just those words; the same return addresses are the same
+ * call path (to TL_UPATH_DEPTH frames past the wrapper), and the reference
+ * taken the first time (stack map id and window) is reused.  Frame sizes
+ * are fixed per pc, so offsets learned on one path can only misread another
+ * path that differs from two frames past the wrapper on: its words then
+ * differ, a miss, never a merge.
+ */
+#define TL_UPATH_DEPTH	12
+
+struct tl_upath_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 pc;		/* in the wrapper, at the syscall */
+	__u64 ret1;		/* the return address into its caller; 0: where it is */
+};
+
+struct tl_upath_recipe {
+	__u32 n;			/* offsets that follow */
+	__u16 off[TL_UPATH_DEPTH];	/* bytes above sp of each return address */
+};
+
 #endif /* TCPLINGER_UNWIND_EVENTS_H */

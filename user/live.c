@@ -273,6 +273,24 @@ static bool out_watchable(void)
 	return !fstat(STDOUT_FILENO, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
+/* Events handled, after waiting up to POLL_MS for them.  Hunting leaks,
+ * stack windows wake the wait too: each is unwound as it comes, so that
+ * the collector learns its call path (bpf/unwind.h) at once. */
+static int wait_events(struct live *lv)
+{
+	struct pollfd p[2] = {
+		{ .fd = tl_loader_epoll_fd(lv->loader), .events = POLLIN },
+		{ .fd = lv->refs ? tl_stackrefs_epoll_fd(lv->refs) : -1, .events = POLLIN },
+	};
+
+	if (p[1].fd < 0)
+		return tl_loader_poll(lv->loader, POLL_MS);
+	if (poll(p, 2, POLL_MS) < 0 && errno != EINTR)
+		return -errno;
+	tl_stackrefs_pump(lv->refs);
+	return tl_loader_poll(lv->loader, 0);
+}
+
 /*
  * After each poll: has writing to stdout failed, or its reader gone
  * (`tcplinger | head -1`)?  Checked even when nothing was written, so a
@@ -386,6 +404,7 @@ int tl_run_live(const struct tl_cli *cli)
 	}
 	if (cli->leaks) {
 		lv.refs = tl_stackrefs_new(cli->max_stacks, tl_loader_windows_fd(lv.loader),
+					  tl_loader_upaths_fd(lv.loader),
 					  read_kernel_stack, deliver_stack, &lv);
 		if (!lv.refs) {
 			fprintf(stderr, "tcplinger: out of memory\n");
@@ -430,7 +449,7 @@ int tl_run_live(const struct tl_cli *cli)
 			cli->events ? " (every transition)" : "");
 
 	while (!stop) {
-		ret = tl_loader_poll(lv.loader, POLL_MS);
+		ret = wait_events(&lv);
 		if (ret < 0 && ret != -EINTR) {
 			fprintf(stderr, "tcplinger: reading events failed: %s\n", strerror(-ret));
 			code = 1;

@@ -308,6 +308,9 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 		bpf_map__set_max_entries(s->maps.windows, getpagesize());
 		bpf_map__set_max_entries(s->maps.uwin_seen, 1);
 		bpf_map__set_max_entries(s->maps.uwin_spent, 1);
+		bpf_map__set_max_entries(s->maps.upath_recipes, 1);
+		bpf_map__set_max_entries(s->maps.upath_seen, 1);
+		bpf_map__set_max_entries(s->maps.upath_awaited, 1);
 		bpf_map__set_max_entries(s->maps.sk_use_slots, 1);
 		bpf_map__set_autocreate(s->maps.sk_use, false);
 	}
@@ -490,6 +493,11 @@ int tl_loader_poll(struct tl_loader *l, int timeout_ms)
 	return ret < 0 ? ret : l->handled;
 }
 
+int tl_loader_epoll_fd(const struct tl_loader *l)
+{
+	return ring_buffer__epoll_fd(l->rb);
+}
+
 int tl_loader_drain(struct tl_loader *l)
 {
 	int ret;
@@ -503,6 +511,12 @@ int tl_loader_drain(struct tl_loader *l)
 int tl_loader_windows_fd(const struct tl_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.windows);
+}
+
+/* Call-path recipes (bpf/unwind.h), which user/unwind.c posts. */
+int tl_loader_upaths_fd(const struct tl_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.upath_recipes);
 }
 
 int tl_loader_stack(struct tl_loader *l, uint32_t ref, uint64_t *ips, int max)

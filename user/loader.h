@@ -37,6 +37,8 @@ int tl_loader_seed(struct tl_loader *l, tl_event_fn fn, void *ctx, int *skipped)
 /* Waits up to timeout_ms for events and hands them to on_event.
  * Returns events handled, or a negative errno (-EINTR on a signal). */
 int tl_loader_poll(struct tl_loader *l, int timeout_ms);
+/* Readable when events have come in. */
+int tl_loader_epoll_fd(const struct tl_loader *l);
 /* Hands over what is queued now without waiting. */
 int tl_loader_drain(struct tl_loader *l);
 /* The user stack a TL_EV_OWNER refers to (aux's low 32 bits, > 0): up to
@@ -45,6 +47,8 @@ int tl_loader_drain(struct tl_loader *l);
 int tl_loader_stack(struct tl_loader *l, uint32_t ref, uint64_t *ips, int max);
 /* The fd of the stack windows' ring (bpf/unwind.h). */
 int tl_loader_windows_fd(const struct tl_loader *l);
+/* The fd of the call-path recipes' map (bpf/unwind.h). */
+int tl_loader_upaths_fd(const struct tl_loader *l);
 /* Events the kernel could not queue since load (ring buffer full). */
 uint64_t tl_loader_drops(struct tl_loader *l);
 void tl_loader_close(struct tl_loader *l);

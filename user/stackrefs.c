@@ -22,8 +22,8 @@ struct tl_stackrefs {
 	void *ctx;
 };
 
-struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, int windows_fd, tl_kstack_fn read,
-				      tl_stack_fn emit, void *ctx)
+struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, int windows_fd, int upaths_fd,
+				      tl_kstack_fn read, tl_stack_fn emit, void *ctx)
 {
 	struct tl_stackrefs *r = calloc(1, sizeof(*r));
 
@@ -31,7 +31,7 @@ struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, int windows_fd, tl_ks
 		return NULL;
 	r->sym = tl_sym_new();
 	r->stacks = tl_stacks_new();
-	r->unwind = r->sym ? tl_unwind_new(r->sym, windows_fd) : NULL;
+	r->unwind = r->sym ? tl_unwind_new(r->sym, windows_fd, upaths_fd) : NULL;
 	if (!r->sym || !r->stacks || !r->unwind) {
 		tl_stackrefs_free(r);
 		return NULL;
@@ -53,6 +53,16 @@ void tl_stackrefs_free(struct tl_stackrefs *r)
 	tl_stacks_free(r->stacks);
 	tl_idmap_free(&r->cache);
 	free(r);
+}
+
+int tl_stackrefs_pump(struct tl_stackrefs *r)
+{
+	return tl_unwind_pump(r->unwind);
+}
+
+int tl_stackrefs_epoll_fd(const struct tl_stackrefs *r)
+{
+	return tl_unwind_epoll_fd(r->unwind);
 }
 
 uint64_t tl_stackrefs_dropped(const struct tl_stackrefs *r)

@@ -22,11 +22,16 @@ typedef void (*tl_stack_fn)(const struct tl_event *ev, const char *blob, size_t 
 struct tl_stackrefs;
 
 /* max_stacks: distinct stacks kept (0: TL_STACKS_KEEP); windows_fd: the
- * ring of stack windows to unwind with the CFI (-1: frame pointers only).
+ * ring of stack windows to unwind with the CFI (-1: frame pointers only);
+ * upaths_fd: the collector's call-path recipes (bpf/unwind.h; -1: none).
  * NULL when out of memory. */
-struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, int windows_fd, tl_kstack_fn read,
-				      tl_stack_fn emit, void *ctx);
+struct tl_stackrefs *tl_stackrefs_new(uint32_t max_stacks, int windows_fd, int upaths_fd,
+				      tl_kstack_fn read, tl_stack_fn emit, void *ctx);
 void tl_stackrefs_free(struct tl_stackrefs *r);
+/* Unwinds the stack windows that have come in (see unwind.h). */
+int tl_stackrefs_pump(struct tl_stackrefs *r);
+/* Readable when stack windows have come in; -1 without a ring. */
+int tl_stackrefs_epoll_fd(const struct tl_stackrefs *r);
 /* The reference of the kernel's stack kref taken in ev's task; 0 if it
  * cannot be kept, or r is NULL. */
 uint32_t tl_stackrefs_kernel(struct tl_stackrefs *r, const struct tl_event *ev, uint32_t kref);

@@ -8,19 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "idmap.h"
 #include "unwind.h"
 
-/* Windows waiting for their stack (each up to 8 KiB): the oldest go first. */
+/* Windows unwound, waiting for the event that names them: the oldest go
+ * first. */
 #define MAX_WINDOWS 256
+
+/* A window's stack, unwound as it arrived. */
+struct unwound {
+	uint32_t pid, id;
+	int n;
+	bool truncated;
+	uint64_t ips[];
+};
 
 struct tl_unwinder {
 	struct tl_symbolizer *sym;
 	struct ring_buffer *ring;
-	struct tl_uwin *slots[MAX_WINDOWS];	/* a FIFO of windows */
+	struct unwound *slots[MAX_WINDOWS];	/* a FIFO */
 	uint32_t next;				/* the slot to fill next */
 	struct tl_idmap by_id;			/* pid << 32 | id -> slot */
+	int upaths_fd;				/* call-path recipes, or -1 */
 };
 
 /* One unwinding: the window, and the frames found so far. */
@@ -34,6 +45,7 @@ struct walk {
 	bool sp_pc_only;	/* a blocked thread's: the other registers are not known */
 	bool fp_known;		/* then: rbp found after all (guess_fp()) */
 	uint64_t fp;
+	struct tl_upath_recipe *path;	/* where the return addresses lay, or NULL */
 };
 
 static uint64_t window_key(uint32_t pid, uint32_t id)
@@ -43,7 +55,7 @@ static uint64_t window_key(uint32_t pid, uint32_t id)
 
 static void drop_slot(struct tl_unwinder *u, uint32_t i)
 {
-	struct tl_uwin *w = u->slots[i];
+	struct unwound *w = u->slots[i];
 	uint32_t at;
 
 	if (!w)
@@ -54,41 +66,20 @@ static void drop_slot(struct tl_unwinder *u, uint32_t i)
 	u->slots[i] = NULL;
 }
 
-int tl_unwind_add(struct tl_unwinder *u, const struct tl_uwin *w, size_t size)
-{
-	size_t head = offsetof(struct tl_uwin, data);
-	struct tl_uwin *copy;
-	uint32_t i = u->next;
-
-	if (size < head || w->len > TL_UWIN_BYTES || size < head + w->len || !w->id)
-		return -EINVAL;
-	copy = malloc(head + w->len);
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, w, head + w->len);
-	drop_slot(u, i);
-	if (!tl_idmap_put(&u->by_id, window_key(w->pid, w->id), i)) {
-		free(copy);
-		return -ENOMEM;
-	}
-	u->slots[i] = copy;
-	u->next = (i + 1) % MAX_WINDOWS;
-	return 0;
-}
-
 static int on_window(void *ctx, void *data, size_t size)
 {
 	tl_unwind_add(ctx, data, size);
 	return 0;
 }
 
-struct tl_unwinder *tl_unwind_new(struct tl_symbolizer *sym, int ring_fd)
+struct tl_unwinder *tl_unwind_new(struct tl_symbolizer *sym, int ring_fd, int upaths_fd)
 {
 	struct tl_unwinder *u = calloc(1, sizeof(*u));
 
 	if (!u)
 		return NULL;
 	u->sym = sym;
+	u->upaths_fd = upaths_fd;
 	/* no ring: frame-pointer stacks only */
 	if (ring_fd >= 0 && !(u->ring = ring_buffer__new(ring_fd, on_window, u, NULL))) {
 		free(u);
@@ -195,6 +186,33 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = initial_registers,
 };
 
+/* The word at addr in w's window; false outside it. */
+static bool window_word(const struct tl_uwin *w, uint64_t addr, uint64_t *val)
+{
+	uint64_t off = addr - w->regs[7];
+
+	if (addr < w->regs[7] || off > w->len || w->len - off < 8 || addr % 8)
+		return false;
+	memcpy(val, w->data + off, 8);
+	return true;
+}
+
+/* Frame i's return address (i > 0) lay just under its sp, the CFA of the
+ * frame it returns to: noted for the call-path recipe while every frame so
+ * far has one there (a frame walked by its frame pointer may not). */
+static void note_return_slot(struct walk *wk, Dwfl_Frame *frame, int i, uint64_t pc)
+{
+	struct tl_upath_recipe *p = wk->path;
+	Dwarf_Word sp;
+	uint64_t word;
+
+	if (!p || i == 0 || p->n != (uint32_t)i - 1 || p->n >= TL_UPATH_DEPTH)
+		return;
+	if (dwfl_frame_reg(frame, 7, &sp) || !window_word(wk->w, sp - 8, &word) || word != pc)
+		return;
+	p->off[p->n++] = (uint16_t)(sp - 8 - wk->w->regs[7]);
+}
+
 static int on_frame(Dwfl_Frame *frame, void *arg)
 {
 	struct walk *wk = arg;
@@ -206,22 +224,12 @@ static int on_frame(Dwfl_Frame *frame, void *arg)
 	 * (pc - 1). */
 	if (!dwfl_frame_pc(frame, &pc, NULL) || !pc)
 		return DWARF_CB_ABORT;
+	note_return_slot(wk, frame, wk->n, pc);
 	wk->ips[wk->n++] = pc;
 	if (wk->n == wk->max || !know_module(wk, pc - 1) || !know_module(wk, pc) ||
 	    !dwfl_frame_pc(frame, &pc, &activation))
 		return DWARF_CB_ABORT;
 	return DWARF_CB_OK;
-}
-
-/* The word at addr in w's window; false outside it. */
-static bool window_word(const struct tl_uwin *w, uint64_t addr, uint64_t *val)
-{
-	uint64_t off = addr - w->regs[7];
-
-	if (addr < w->regs[7] || off > w->len || w->len - off < 8 || addr % 8)
-		return false;
-	memcpy(val, w->data + off, 8);
-	return true;
 }
 
 static bool is_code(struct tl_unwinder *u, uint32_t pid, uint64_t addr)
@@ -258,10 +266,10 @@ static bool guess_fp(struct tl_unwinder *u, const struct tl_uwin *w, uint64_t *f
 /* Up to max return addresses of window w, unwound from all its registers
  * or from sp and pc alone. */
 static int walk_window(struct tl_unwinder *u, const struct tl_uwin *w, bool sp_pc_only,
-		       uint64_t *ips, int max, bool *truncated)
+		       uint64_t *ips, int max, bool *truncated, struct tl_upath_recipe *path)
 {
 	struct walk wk = { .sym = u->sym, .w = w, .ips = ips, .max = max,
-			   .sp_pc_only = sp_pc_only };
+			   .sp_pc_only = sp_pc_only, .path = path };
 
 	if (sp_pc_only)
 		wk.fp_known = guess_fp(u, w, &wk.fp);
@@ -282,19 +290,84 @@ static int walk_window(struct tl_unwinder *u, const struct tl_uwin *w, bool sp_p
 	return wk.n;
 }
 
+/* Tells the collector where w's call path lies (bpf/unwind.h): where the
+ * return address into the wrapper's caller is, and then where they all are
+ * on the path through that caller. */
+static void post_upath(struct tl_unwinder *u, const struct tl_uwin *w, const uint64_t *ips,
+		       const struct tl_upath_recipe *path)
+{
+	struct tl_upath_key key = { .pid = w->pid, .pc = w->regs[16] };
+	struct tl_upath_recipe first = { .n = 1 };
+
+	if (u->upaths_fd < 0 || !path->n || w->regs[7] % 8)
+		return;
+	first.off[0] = path->off[0];
+	if (bpf_map_update_elem(u->upaths_fd, &key, &first, BPF_ANY))
+		return;
+	key.ret1 = ips[1];
+	bpf_map_update_elem(u->upaths_fd, &key, path, BPF_ANY);
+}
+
+/* Unwound as it arrives, so that the collector learns its call path
+ * before the next call from there costs another window. */
+int tl_unwind_add(struct tl_unwinder *u, const struct tl_uwin *w, size_t size)
+{
+	size_t head = offsetof(struct tl_uwin, data);
+	struct tl_upath_recipe path = { 0 };
+	uint64_t ips[TL_UNWIND_FRAMES];
+	struct unwound *uw;
+	uint32_t i = u->next;
+	bool truncated;
+	int n;
+
+	if (size < head || w->len > TL_UWIN_BYTES || size < head + w->len || !w->id)
+		return -EINVAL;
+	n = walk_window(u, w, false, ips, TL_UNWIND_FRAMES, &truncated, &path);
+	if (n < 0)
+		return n;
+	if (n > 1)
+		post_upath(u, w, ips, &path);
+	uw = malloc(sizeof(*uw) + (size_t)n * sizeof(*ips));
+	if (!uw)
+		return -ENOMEM;
+	*uw = (struct unwound){ .pid = w->pid, .id = w->id, .n = n, .truncated = truncated };
+	memcpy(uw->ips, ips, (size_t)n * sizeof(*ips));
+	drop_slot(u, i);
+	if (!tl_idmap_put(&u->by_id, window_key(w->pid, w->id), i)) {
+		free(uw);
+		return -ENOMEM;
+	}
+	u->slots[i] = uw;
+	u->next = (i + 1) % MAX_WINDOWS;
+	return 0;
+}
+
+int tl_unwind_pump(struct tl_unwinder *u)
+{
+	return u->ring ? ring_buffer__consume(u->ring) : 0;
+}
+
+int tl_unwind_epoll_fd(const struct tl_unwinder *u)
+{
+	return u->ring ? ring_buffer__epoll_fd(u->ring) : -1;
+}
+
 int tl_unwind_window(struct tl_unwinder *u, uint32_t id, uint32_t pid, uint64_t *ips, int max,
 		     bool *truncated)
 {
+	struct unwound *uw;
 	uint32_t slot;
 	int n;
 
 	*truncated = false;
-	if (u->ring)
-		ring_buffer__consume(u->ring);
+	tl_unwind_pump(u);
 	if (!id || !tl_idmap_get(&u->by_id, window_key(pid, id), &slot))
 		return -ENOENT;
-	n = walk_window(u, u->slots[slot], false, ips, max, truncated);
-	drop_slot(u, slot);	/* unwound once: the stack store keeps the result */
+	uw = u->slots[slot];
+	n = uw->n < max ? uw->n : max;
+	memcpy(ips, uw->ips, (size_t)n * sizeof(*ips));
+	*truncated = uw->truncated || n < uw->n;
+	drop_slot(u, slot);	/* asked for once: the stack store keeps the result */
 	return n;
 }
 
@@ -361,6 +434,9 @@ static int frames_of(struct tl_unwinder *u, int pid, uint64_t *ips, int n, bool 
 	}
 	if (n <= 0)
 		return 0;
+	/* a syscall wrapper is never the outermost frame: its caller is missing */
+	if (nwrap == n)
+		truncated = true;
 	err = tl_sym_resolve(u->sym, pid, ips, n, out);
 	if (err != n)
 		return err < 0 ? err : -EIO;
@@ -399,7 +475,7 @@ int tl_unwind_blocked(struct tl_unwinder *u, const struct tl_uwin *w, char **out
 
 	if (w->len > TL_UWIN_BYTES)
 		return -EINVAL;
-	n = walk_window(u, w, true, ips, TL_UNWIND_FRAMES, &truncated);
+	n = walk_window(u, w, true, ips, TL_UNWIND_FRAMES, &truncated, NULL);
 	if (n <= 0)
 		return n;
 	return frames_of(u, (int)w->pid, ips, n, truncated, out);

@@ -13,8 +13,8 @@
  *     offset: "accept4 (libc.so.6)", so one call site is one group;
  *   - a frame outside every executable mapping ends the stack, marked by
  *     a last frame TL_UNWIND_TRUNCATED, as does a window too short.
- * Windows are read from their ring when a stack needs one and unwound
- * once; what is kept is bounded.
+ * Windows are unwound as they arrive, and what is kept until a stack asks
+ * for it is bounded.
  */
 #ifndef TCPLINGER_UNWIND_H
 #define TCPLINGER_UNWIND_H
@@ -29,13 +29,19 @@
 
 struct tl_unwinder;
 
-/* ring_fd: the windows' ring (tl_loader_windows_fd), -1 for none.  The
- * symbolizer is the caller's and must outlive the unwinder.  NULL when
- * out of memory. */
-struct tl_unwinder *tl_unwind_new(struct tl_symbolizer *sym, int ring_fd);
+/* ring_fd: the windows' ring (tl_loader_windows_fd), -1 for none;
+ * upaths_fd: the map of call-path recipes to post to (tl_loader_upaths_fd,
+ * bpf/unwind.h), -1 for none.  The symbolizer is the caller's and must
+ * outlive the unwinder.  NULL when out of memory. */
+struct tl_unwinder *tl_unwind_new(struct tl_symbolizer *sym, int ring_fd, int upaths_fd);
 void tl_unwind_free(struct tl_unwinder *u);
-/* Keeps a window (as the ring delivers it) until a stack asks for it. */
+/* Unwinds a window (as the ring delivers it), posts its call path's
+ * recipe, and keeps its stack until an event asks for it. */
 int tl_unwind_add(struct tl_unwinder *u, const struct tl_uwin *w, size_t size);
+/* Takes in the windows the ring holds; a negative errno on failure. */
+int tl_unwind_pump(struct tl_unwinder *u);
+/* To wait for windows: readable when the ring has some; -1 without one. */
+int tl_unwind_epoll_fd(const struct tl_unwinder *u);
 /* Up to max return addresses of the window id taken in pid (ips[0] the
  * exact pc); *truncated when the unwinding stopped before the outermost
  * frame.  Returns how many, or -ENOENT without such a window. */

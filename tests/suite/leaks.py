@@ -360,6 +360,50 @@ class Leaks:
                         ["live:"] + self.leak_lines(live, 6), rp.details(4))
         return "%d groups, stack %r" % (len(lg), lg[0].get("stack")[:2] if lg else None)
 
+    LEAK_MANY_PORT = 5130
+    LEAK_MANY_N = 100
+
+    def t_leaks_many(self, t):
+        """leak_many: a -O2 server without frame pointers leaks 2 x 101
+        sockets from two request loops through one guilty function, its
+        stack contents different at every call: far more than the
+        per-process budget of stack windows.  Exactly two groups, each
+        naming read_request() and its own loop, none cut short."""
+        with t.scope():
+            ns = t.netns()
+            tracer = self.leak_tracer(t, ns, ["--min-age", "1", "-d", "120"])
+            tracer.start()
+            sc = self.start_scenario(t, ns, "leak_many", ["-p", str(self.LEAK_MANY_PORT), "-n",
+                                                          str(self.LEAK_MANY_N)], stdin_pipe=True)
+            progs = {"leak_many": sc}
+            t.explain(lambda: self.leak_facts(progs))
+            sc.fact("ready")
+            time.sleep(LEAK_HOLD_S)
+            recs = tracer.stop()
+            self.leak_go(progs)
+        pid, per_path = sc.ifact("leak_pid"), sc.ifact("per_path")
+        groups = self.leak_groups(recs, pid)
+        ck = Checker()
+        ck.eq(len(groups), 2, "groups (one per request loop)")
+        for loop in ("serve_admin", "serve_public"):
+            # gcc -O2 may name a clone "serve_admin.constprop.0"
+            at = re.compile(r"%s(\.[a-z]+\.\d+)*\+0x" % loop)
+            mine = [g for g in groups if any(isinstance(f, str) and at.match(f)
+                                             for f in g.get("stack") or [])]
+            if not ck.eq(len(mine), 1, "groups whose stack has %s" % loop):
+                continue
+            g = mine[0]
+            ck.eq(g.get("count"), per_path, "%s: sockets in the group" % loop)
+            ck.eq(g.get("eof_seen"), True, "%s: eof_seen" % loop)
+            for key in ("stack", "eof_stack"):
+                frames = g.get(key) or []
+                ck.true(len(frames) > 2 and frames[1].startswith("read_request+0x") and
+                        bool(at.match(frames[2])), "%s %s: not wrapper, read_request, "
+                        "%s: %r" % (loop, key, loop, frames[:4]))
+                ck.true("[truncated]" not in frames, "%s %s cut short: %r" % (loop, key, frames))
+        self.leak_raise(ck, progs, self.leak_lines(recs, 6), [])
+        return "%d groups of %s" % (len(groups), [g.get("count") for g in groups])
+
     def t_leaks_preexisting(self, t):
         """A leak older than the tracer: found from /proc and kernel state."""
         name = "leak_forget"

@@ -51,7 +51,7 @@ static void test_blocked_thread(void)
 {
 	volatile pid_t tid = 0;
 	struct tl_symbolizer *sym = tl_sym_new();
-	struct tl_unwinder *u = tl_unwind_new(sym, -1);
+	struct tl_unwinder *u = tl_unwind_new(sym, -1, -1);
 	struct tl_uwin *w = calloc(1, sizeof(*w));
 	char *frames[TL_UNWIND_FRAMES];
 	struct tl_task_now t;

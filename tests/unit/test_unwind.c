@@ -64,7 +64,7 @@ static void free_frames(char **frames, int n)
 static int unwind_own(uint32_t len, char **frames)
 {
 	struct tl_symbolizer *sym = tl_sym_new();
-	struct tl_unwinder *u = tl_unwind_new(sym, -1);
+	struct tl_unwinder *u = tl_unwind_new(sym, -1, -1);
 	uint32_t kref;
 	int n = -1;
 
@@ -117,7 +117,7 @@ static void test_short_window_truncates(void)
 static void test_window_unknown(void)
 {
 	struct tl_symbolizer *sym = tl_sym_new();
-	struct tl_unwinder *u = tl_unwind_new(sym, -1);
+	struct tl_unwinder *u = tl_unwind_new(sym, -1, -1);
 	struct tl_uwin bad = { .id = 7, .len = TL_UWIN_BYTES + 1 };
 	uint64_t ips[4];
 	bool truncated;
