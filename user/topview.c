@@ -99,7 +99,7 @@ static void header(struct screen *s, const struct tl_top_frame *f)
 	tb_printf(&s->line, "tcplinger top  up %" PRIu64 ":%02" PRIu64 ":%02" PRIu64
 		  "  open %" PRIu64 "  ended %" PRIu64 "  lost %" PRIu64 "  every ",
 		  up / 3600, up / 60 % 60, up % 60, f->open->sockets, f->ended, f->lost);
-	put_age(&s->line, f->refresh_ns, false, 6);
+	put_age(&s->line, f->refresh_ns, false, 1);
 	tb_str(&s->line, " h:help");
 	put(s, true);
 }
