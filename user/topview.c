@@ -248,8 +248,9 @@ static void leaks(struct screen *s, const struct tl_top_frame *f)
 {
 	const struct tl_leaks *L = f->leaks;
 
-	tb_printf(&s->line, "CLOSE_WAIT leaks (%.1f s or more): %" PRIu64 " sockets in %u groups",
-		  (double)f->min_age_ns / NS_PER_SEC, L->sockets, L->ngroups);
+	tb_printf(&s->line, "CLOSE_WAIT leaks (%.1f s or more): %" PRIu64 " socket%s in %u group%s",
+		  (double)f->min_age_ns / NS_PER_SEC, L->sockets, L->sockets == 1 ? "" : "s",
+		  L->ngroups, L->ngroups == 1 ? "" : "s");
 	put(s, true);
 	put_text(s, "  COUNT   OLDEST     PID COMM             DIAGNOSIS", true);
 	for (size_t i = 0; i < shown(L->ngroups); i++) {
