@@ -25,6 +25,7 @@ CFLAGS ?= -g -O2
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(SANFLAGS) -I$(OUTPUT) -Iuser -Ibpf $(LIBBPF_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 LDLIBS := $(LIBBPF_LIBS) -ldw -lelf -lz -ldeflate -lm
 
 # System include dirs so BPF code finds asm/ headers, as libbpf-bootstrap does.
@@ -47,8 +48,8 @@ USER_SRCS := $(sort $(wildcard user/*.c))
 # Python stacks read out of process (pyframes.h); not part of replay.
 PY_STACK_SRCS := user/pyframes.c user/pylayout.c user/pylinetable.c user/pyproc.c
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-# Pure logic (no BPF, no CLI): what unit tests and fuzz targets link against.
-LOGIC_SRCS := $(filter-out user/main.c user/loader.c user/live.c,$(USER_SRCS))
+# Pure logic (no BPF, no CLI, no terminal): what unit tests and fuzz targets link against.
+LOGIC_SRCS := $(filter-out user/main.c user/loader.c user/live.c user/top.c,$(USER_SRCS))
 LOGIC_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LOGIC_SRCS))
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -58,7 +59,7 @@ SCEN_SRCS := $(sort $(wildcard tests/scenarios/*.c))
 SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
 
 DEPS_PKGS := clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libdeflate-dev \
-	pkg-config gcc make iproute2 python3 procps util-linux time
+	pkg-config gcc make iproute2 python3 procps util-linux time libncurses-dev tmux
 # Optional: a JavaScript runtime for the test of JIT frames (skipped without).
 DEPS_OPT_PKGS := nodejs
 
@@ -93,7 +94,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(SKEL) $(OUTPUT)/user
 
 $(OUTPUT)/tcplinger: $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) $(NCURSES_LIBS) -o $@
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LOGIC_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)

@@ -51,5 +51,9 @@ void tl_leaks_finish(struct tl_leaks *L);
 /* Keeps only the groups owned by pid (0: all), in their order. */
 void tl_leaks_only_pid(struct tl_leaks *L, long pid);
 void tl_leaks_free(struct tl_leaks *L);
+/* init, every open connection of e at now_ns, finish, only_pid: the report
+ * as of now_ns; tl_leaks_free() after. */
+void tl_leaks_collect(struct tl_leaks *L, struct tl_engine *e, uint64_t now_ns,
+		      uint64_t min_age_ns, long pid);
 
 #endif /* TCPLINGER_LEAKS_H */

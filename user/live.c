@@ -441,7 +441,9 @@ int tl_run_live(const struct tl_cli *cli)
 	if (cli->path)
 		fprintf(stderr, "Recording TCP socket lifecycles to %s... Hit Ctrl-C to end.\n",
 			strcmp(cli->path, "-") ? cli->path : "stdout");
-	else if (cli->leaks)
+	else if (cli->view) {
+		/* the view says it all */
+	} else if (cli->leaks)
 		fprintf(stderr, "Watching for sockets in CLOSE_WAIT for %.1f s or more... "
 			"Hit Ctrl-C to end.\n", (double)cli->min_age_ns / NS_PER_SEC);
 	else
@@ -465,7 +467,11 @@ int tl_run_live(const struct tl_cli *cli)
 		}
 		if (cli->duration_ns && t - start >= cli->duration_ns)
 			break;
+		if (cli->view && !cli->view->tick(cli->view->ctx, lv.session, t))
+			break;
 	}
+	if (cli->view)
+		cli->view->end(cli->view->ctx);
 
 	clock_tick(&lv);
 	/* tw socks may have turned TIME_WAIT without a trace: look again

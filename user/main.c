@@ -63,11 +63,32 @@ static const struct argp_option filter_options[] = {
 	{ 0 },
 };
 
-static const struct argp_option live_options[] = {
+static const struct argp_option duration_options[] = {
 	{ NULL, 0, NULL, 0, "Tracing:", 3 },
 	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 60, 90s, 5m)", 3 },
+	{ 0 },
+};
+
+static const struct argp_option live_options[] = {
+	{ NULL, 0, NULL, 0, "Tracing:", 3 },
 	{ "ringbuf-size", OPT_RINGBUF, "MIB", 0, "BPF ring buffer size in MiB (default 16)", 3 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's diagnostics", 3 },
+	{ 0 },
+};
+
+/* top's -d is its refresh delay, as in top(1). */
+static const struct argp_option top_options[] = {
+	{ NULL, 0, NULL, 0, "Screen:", 1 },
+	{ "delay", 'd', "TIME", 0, "Refresh every TIME (default 2s; 500ms, 1, 5s, ...)", 1 },
+	{ "batch", 'b', NULL, 0, "Plain text frames on stdout, no terminal needed "
+	  "($COLUMNS wide, default 80)", 1 },
+	{ "iterations", 'n', "N", 0, "End after N frames", 1 },
+	{ "pid", 'p', "PID", 0, "Only sockets owned by this process", 1 },
+	{ "leaks", OPT_LEAKS, NULL, 0, "Also hunt CLOSE_WAIT leaks, as the leaks subcommand does: "
+	  "their groups and diagnoses", 1 },
+	{ "min-age", OPT_MIN_AGE, "TIME", 0, "With --leaks: CLOSE_WAIT this long makes a leak "
+	  "(default 30)", 1 },
+	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Track at most N connections (default 1048576)", 1 },
 	{ 0 },
 };
 
@@ -125,7 +146,7 @@ static const char trace_doc[] =
 	"alone cannot show).  Ctrl-C ends the trace and prints a summary: what "
 	"ended, and what is still open, per state (--json and --csv, or "
 	"--open-list, also give the open lifecycles, marked incomplete).\n\n"
-	"Subcommands: trace (the default), record, replay, leaks; "
+	"Subcommands: trace (the default), top, record, replay, leaks; "
 	"`tcplinger SUBCOMMAND --help` for each.\n\n"
 	"Examples:\n"
 	"  tcplinger                     # lifecycles as they end\n"
@@ -150,6 +171,20 @@ static const char leaks_doc[] =
 	"Examples:\n"
 	"  tcplinger leaks -i 10                 # refresh every 10 s\n"
 	"  tcplinger leaks --min-age 5 -d 60 --json | jq .diagnosis\n";
+
+static const char top_doc[] =
+	"A live view of what lingers now, refreshed every -d TIME: open sockets "
+	"and their ages per state, the owners, local ports or peers that hold "
+	"the FIN_WAIT2, CLOSE_WAIT and TIME_WAIT ones, connect() errors, port "
+	"pressure and, with --leaks, CLOSE_WAIT leaks.\v"
+	"Keys: q quits; s or > sorts by the next column (count, max age, p99 "
+	"age), < by the previous; g groups by owner, local port or remote "
+	"endpoint; space refreshes; h or ? shows help.  Needs a terminal on "
+	"stdout, 40 columns or more, unless -b.\n\n"
+	"Examples:\n"
+	"  tcplinger top                         # the whole host\n"
+	"  tcplinger top --netns /run/netns/web -L 443 -d 1\n"
+	"  tcplinger top -b -n 3 -d 5s > frames.txt\n";
 
 static const char replay_doc[] =
 	"Replay a recorded log through the same reports as live tracing; "
@@ -304,8 +339,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			die_usage("invalid --interval '%s': " DURATION_HINT, arg);
 		break;
 	case 'd':
-		if (!tl_parse_duration(arg, false, &c->duration_ns))
+		if (c->top && !tl_parse_duration(arg, false, &c->interval_ns))
+			die_usage("invalid --delay '%s': " DURATION_HINT, arg);
+		if (!c->top && !tl_parse_duration(arg, false, &c->duration_ns))
 			die_usage("invalid --duration '%s': " DURATION_HINT, arg);
+		break;
+	case 'b':
+		c->batch = true;
+		break;
+	case 'n':
+		if (!parse_u64(arg, UINT32_MAX, &v) || !v)
+			die_usage("invalid --iterations '%s': expected a positive count", arg);
+		c->iterations = v;
 		break;
 	case 'L':
 		parse_ports(arg, c->filter.lports, &c->filter.n_lports);
@@ -417,21 +462,24 @@ static void record_cmdline(struct tl_cli *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct argp_option *const trace_groups[] = {
-		report_options, filter_options, live_options, NULL };
+		report_options, filter_options, duration_options, live_options, NULL };
+	static const struct argp_option *const top_groups[] = {
+		top_options, filter_options, live_options, NULL };
 	static const struct argp_option *const replay_groups[] = {
 		report_options, filter_options, replay_options, replay_leak_options, NULL };
 	static const struct argp_option *const leaks_groups[] = {
-		leak_options, filter_options, live_options, NULL };
+		leak_options, filter_options, duration_options, live_options, NULL };
 	static const struct argp_option *const record_groups[] = {
 		record_options, record_leak_options, report_options, filter_options,
-		live_options, NULL };
+		duration_options, live_options, NULL };
 	const char *cmd = "trace";
 	struct tl_cli cli = { .fmt = TL_FMT_TEXT };
 	struct argp argp = { .parser = parse_opt };
 
 	record_cmdline(&cli, argc, argv);
 	if (argc > 1 && (!strcmp(argv[1], "trace") || !strcmp(argv[1], "record") ||
-			 !strcmp(argv[1], "replay") || !strcmp(argv[1], "leaks"))) {
+			 !strcmp(argv[1], "replay") || !strcmp(argv[1], "leaks") ||
+			 !strcmp(argv[1], "top"))) {
 		static char name[32];
 
 		cmd = argv[1];
@@ -447,6 +495,10 @@ int main(int argc, char **argv)
 		argp.options = options_of(leaks_groups);
 		argp.doc = leaks_doc;
 		cli.leaks = true;
+	} else if (!strcmp(cmd, "top")) {
+		argp.options = options_of(top_groups);
+		argp.doc = top_doc;
+		cli.top = true;
 	} else if (!strcmp(cmd, "replay")) {
 		argp.options = options_of(replay_groups);
 		argp.doc = replay_doc;
@@ -474,6 +526,10 @@ int main(int argc, char **argv)
 		if (cli.to_ns && cli.to_ns <= cli.from_ns)
 			die_usage("%s", "--to must come after --from");
 		return tl_run_replay(&cli);
+	}
+	if (cli.top) {
+		check_live_targets(&cli);
+		return tl_run_top(&cli);
 	}
 	if (!strcmp(cmd, "record")) {
 		if (!cli.path)

@@ -12,6 +12,8 @@
 /* One socket of a headline state: what the top lists count. */
 struct tl_open_sample {
 	uint8_t slot;		/* index in tl_summary_headline */
+	bool lower_bound;	/* age_ns is a lower bound */
+	uint64_t age_ns;	/* time in the state so far */
 	struct tl_open_key key;
 };
 
@@ -47,6 +49,8 @@ static void add_sample(struct tl_opensum *o, int slot, const struct tl_lifecycle
 	s = &o->samples[o->nsamples++];
 	memset(s, 0, sizeof(*s));
 	s->slot = (uint8_t)slot;
+	s->age_ns = lc->states[lc->nstates - 1].ns;
+	s->lower_bound = lc->seeded && !lc->start_exact && lc->nstates == 1;
 	s->key.owner = lc->owner;
 	s->key.lport = lc->tuple.sport;
 	s->key.rport = lc->tuple.dport;
@@ -177,13 +181,102 @@ static void collect_one(const struct tl_lifecycle *lc, void *ctx)
 		tl_opensum_add(c->o, lc);
 }
 
-void tl_opensum_collect(struct tl_opensum *o, struct tl_engine *e, uint64_t now_ns, long pid)
+void tl_opensum_gather(struct tl_opensum *o, struct tl_engine *e, uint64_t now_ns, long pid)
 {
 	struct collect_ctx c = { .o = o, .pid = pid };
 
 	tl_opensum_reset(o);
 	tl_engine_each_open(e, now_ns, collect_one, &c);
+}
+
+void tl_opensum_collect(struct tl_opensum *o, struct tl_engine *e, uint64_t now_ns, long pid)
+{
+	tl_opensum_gather(o, e, now_ns, pid);
 	tl_opensum_rank(o);
+}
+
+/* ---- groups: sort by (key, age), one group per run of a key ---- */
+
+static int cmp_sample_age(const void *pa, const void *pb)
+{
+	const struct tl_open_sample *a = pa, *b = pb;
+	int c = sort_key(&a->key, &b->key);
+
+	if (c)
+		return c;
+	return (a->age_ns > b->age_ns) - (a->age_ns < b->age_ns);
+}
+
+/* A run of samples of one key, oldest last. */
+static void make_group(struct tl_open_group *g, const struct tl_open_sample *run, size_t n)
+{
+	/* nearest rank, as exact as the ages: ceil(0.99 n) - 1 */
+	size_t p99 = (n * 99 + 99) / 100 - 1;
+
+	memset(g, 0, sizeof(*g));
+	g->key = run[0].key;
+	g->total = n;
+	g->p99_ns = run[p99].age_ns;
+	g->max_ns = run[n - 1].age_ns;
+	for (size_t i = 0; i < n; i++) {
+		g->count[run[i].slot]++;
+		g->lower_bound |= run[i].lower_bound;
+	}
+}
+
+static uint64_t group_value(const struct tl_open_group *g, enum tl_open_sort sort)
+{
+	switch (sort) {
+	case TL_OPEN_SORT_MAX_AGE:
+		return g->max_ns;
+	case TL_OPEN_SORT_P99_AGE:
+		return g->p99_ns;
+	default:
+		return g->total;
+	}
+}
+
+static enum tl_open_sort group_sort;
+
+/* Largest first; equal values keep key order (by the index they had). */
+static int cmp_group(const void *pa, const void *pb)
+{
+	const struct tl_open_group *a = pa, *b = pb;
+	uint64_t va = group_value(a, group_sort), vb = group_value(b, group_sort);
+
+	if (va != vb)
+		return va > vb ? -1 : 1;
+	if (a->total != b->total)
+		return a->total > b->total ? -1 : 1;
+	return sort_key(&a->key, &b->key);
+}
+
+size_t tl_opensum_groups(struct tl_opensum *o, enum tl_open_by by, enum tl_open_sort sort,
+			 struct tl_open_group *out, size_t max)
+{
+	struct tl_open_group *all;
+	size_t i = 0, j, n = 0;
+
+	if (!o->nsamples)
+		return 0;
+	all = calloc(o->nsamples, sizeof(*all));
+	if (!all) {
+		o->incomplete_top = true;
+		return 0;
+	}
+	sort_key = key_cmps[by];
+	qsort(o->samples, o->nsamples, sizeof(*o->samples), cmp_sample_age);
+	for (; i < o->nsamples; i = j) {
+		for (j = i + 1; j < o->nsamples && !sort_key(&o->samples[i].key, &o->samples[j].key);
+		     j++)
+			;
+		make_group(&all[n++], &o->samples[i], j - i);
+	}
+	group_sort = sort;
+	qsort(all, n, sizeof(*all), cmp_group);
+	memcpy(out, all, (n < max ? n : max) * sizeof(*out));
+	free(all);
+	return n;
 }
 
 /* ---- output ---- */
@@ -260,6 +353,11 @@ static void put_key(struct tl_textbuf *tb, int by, const struct tl_open_key *k, 
 		tb_printf(tb, "%" PRId32 " ", k->owner.pid);
 		tb_text_str(tb, k->owner.comm, sizeof(k->owner.comm));
 	}
+}
+
+void tl_opensum_key_text(struct tl_textbuf *tb, enum tl_open_by by, const struct tl_open_key *k)
+{
+	put_key(tb, by, k, false);
 }
 
 #define TEXT_WIDTH 80

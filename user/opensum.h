@@ -65,12 +65,40 @@ void tl_opensum_add(struct tl_opensum *o, const struct tl_lifecycle *lc);
 /* Makes the top lists out of what was added; frees the samples. */
 void tl_opensum_rank(struct tl_opensum *o);
 void tl_opensum_free(struct tl_opensum *o);
-/* reset, every open connection of e at now_ns owned by pid (0: any), rank */
+/* reset, then add every open connection of e at now_ns owned by pid (0: any) */
+void tl_opensum_gather(struct tl_opensum *o, struct tl_engine *e, uint64_t now_ns, long pid);
+/* gather, then rank */
 void tl_opensum_collect(struct tl_opensum *o, struct tl_engine *e, uint64_t now_ns, long pid);
+
+/* The sockets of the headline states that share a key (its `by` fields),
+ * for a live view that sorts them. */
+struct tl_open_group {
+	struct tl_open_key key;
+	uint64_t count[3];	/* by index in tl_summary_headline */
+	uint64_t total;
+	uint64_t p99_ns, max_ns;	/* their time in the state so far (nearest rank) */
+	bool lower_bound;	/* some ages are lower bounds */
+};
+
+enum tl_open_sort {
+	TL_OPEN_SORT_COUNT,
+	TL_OPEN_SORT_MAX_AGE,
+	TL_OPEN_SORT_P99_AGE,
+	TL_OPEN_SORT_MAX,
+};
+
+/* Between tl_opensum_add() (or _gather()) and tl_opensum_rank(): the first
+ * max groups by `by`, largest `sort` first (ties: most sockets, then key
+ * order), into out.  Returns how many groups there are in all. */
+size_t tl_opensum_groups(struct tl_opensum *o, enum tl_open_by by, enum tl_open_sort sort,
+			 struct tl_open_group *out, size_t max);
 
 struct tl_textbuf;
 /* "Open now" table and top lists, for the text summary. */
 void tl_opensum_text(struct tl_textbuf *tb, const struct tl_opensum *o);
+/* A top list entry's key as text: "4321 app", "8080", "10.0.0.1:80" or
+ * "[::1]:80". */
+void tl_opensum_key_text(struct tl_textbuf *tb, enum tl_open_by by, const struct tl_open_key *k);
 /* ,"open":{"TIME_WAIT":{...},...} to append to the JSON summary object. */
 void tl_opensum_json(struct tl_textbuf *tb, const struct tl_opensum *o);
 

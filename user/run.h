@@ -11,6 +11,20 @@
 #include "filter.h"
 #include "output.h"
 
+struct tl_session;
+struct tl_connerr;
+
+/* A live view in place of the printed report (top). */
+struct tl_live_view {
+	/* After each tick (about every 100 ms): false ends the trace. */
+	bool (*tick)(void *ctx, struct tl_session *s, uint64_t now_ns);
+	/* Each connect() error window as it closes. */
+	void (*connerr)(const struct tl_connerr *ce, void *ctx);
+	/* The trace ends: the terminal goes back as it was. */
+	void (*end)(void *ctx);
+	void *ctx;
+};
+
 struct tl_cli {
 	struct tl_filter filter;
 	enum tl_format fmt;
@@ -34,10 +48,17 @@ struct tl_cli {
 	const char *path;	/* record: -w; replay: the log */
 	bool want_file;		/* replay: FILE is an argument */
 	char cmdline[512];	/* as recorded in a log's header */
+	/* top */
+	bool top;		/* -d is the refresh delay (interval_ns) */
+	const struct tl_live_view *view;	/* NULL: print the report */
+	bool batch;		/* -b: plain text frames, no terminal needed */
+	uint64_t iterations;	/* -n: frames before it ends; 0 = no end */
 };
 
 /* trace and record: live from the kernel.  Returns the exit code. */
 int tl_run_live(const struct tl_cli *cli);
+/* top: a live view of what lingers now.  Returns the exit code. */
+int tl_run_top(struct tl_cli *cli);
 /* replay: from a log.  Returns the exit code. */
 int tl_run_replay(const struct tl_cli *cli);
 struct tl_log_reader;

@@ -44,6 +44,9 @@ struct tl_session_opts tl_session_opts_of(const struct tl_cli *cli, FILE *out,
 		.boot_to_real_ns = boot_to_real_ns, .out = out,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
 		.open_list = cli->open_list,
+		.quiet = cli->view != NULL,
+		.view_connerr = cli->view ? cli->view->connerr : NULL,
+		.view_ctx = cli->view ? cli->view->ctx : NULL,
 	};
 }
 
@@ -60,7 +63,7 @@ static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
 {
 	struct tl_session *s = ctx;
 
-	if (s->opts.leaks)
+	if (s->opts.leaks || s->opts.quiet)
 		return;
 	tl_summary_add(&s->interval, lc);
 	/* an ended lifecycle's path ends CLOSED; the others are still open */
@@ -80,7 +83,10 @@ static void on_connerr(const struct tl_connerr *ce, void *ctx)
 {
 	struct tl_session *s = ctx;
 
-	tl_output_connect_error(&s->out, ce);
+	if (!s->opts.quiet)
+		tl_output_connect_error(&s->out, ce);
+	else if (s->opts.view_connerr)
+		s->opts.view_connerr(ce, s->opts.view_ctx);
 }
 
 static void on_pressure(const struct tl_pressure *pr, void *ctx)
@@ -153,21 +159,11 @@ static void print_summary(struct tl_session *s, bool final)
 		fold_interval(s);
 }
 
-static void add_leak(const struct tl_lifecycle *lc, void *ctx)
-{
-	struct tl_leaks *L = ctx;
-
-	tl_leaks_add(L, lc);
-}
-
 static void print_leaks(struct tl_session *s, bool final)
 {
 	struct tl_leaks L;
 
-	tl_leaks_init(&L, s->opts.min_age_ns, tl_engine_last_scan(s->engine));
-	tl_engine_each_open(s->engine, s->now_ns, add_leak, &L);
-	tl_leaks_finish(&L);
-	tl_leaks_only_pid(&L, s->opts.pid);
+	tl_leaks_collect(&L, s->engine, s->now_ns, s->opts.min_age_ns, s->opts.pid);
 	tl_output_leaks(&s->out, &L, s->stacks, &s->threads, s->now_ns, final);
 	tl_leaks_free(&L);
 }
@@ -218,7 +214,9 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	if (!s->start_ns)
 		s->start_ns = s->last_summary_ns = ev->ts_ns;
 	if (tl_session_interval_due(s, ev->ts_ns)) {
-		if (s->opts.leaks) {
+		if (s->opts.quiet) {
+			/* the view reads the state itself */
+		} else if (s->opts.leaks) {
 			print_leaks(s, false);
 		} else {
 			tl_opensum_collect(s->open, s->engine, s->now_ns, s->opts.pid);
@@ -247,6 +245,10 @@ void tl_session_stack_limit(struct tl_session *s, size_t bytes)
 
 void tl_session_finish(struct tl_session *s)
 {
+	if (s->opts.quiet) {
+		tl_engine_finish(s->engine, s->now_ns);
+		return;
+	}
 	if (s->opts.leaks) {
 		print_leaks(s, true);
 		tl_engine_finish(s->engine, s->now_ns);
@@ -273,6 +275,12 @@ const struct tl_stacks *tl_session_stacks(const struct tl_session *s)
 void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats *st)
 {
 	tl_engine_stats(s->engine, st);
+}
+
+void tl_session_view(struct tl_session *s, struct tl_session_view *v)
+{
+	*v = (struct tl_session_view){ .engine = s->engine, .ports = s->ports,
+				       .start_ns = s->start_ns, .now_ns = s->now_ns };
 }
 
 void tl_session_free(struct tl_session *s)

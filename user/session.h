@@ -29,10 +29,24 @@ struct tl_session_opts {
 	bool open_list;		/* text: list every lifecycle still open at the
 				 * end, besides summing them up */
 	FILE *out;
+	/* A live view (top) reads the state itself: nothing is printed, and
+	 * each connect() error window, as it closes, goes to view_connerr. */
+	bool quiet;
+	void (*view_connerr)(const struct tl_connerr *ce, void *ctx);
+	void *view_ctx;
+};
+
+/* What a live view makes its screen of, as of the last tick. */
+struct tl_session_view {
+	struct tl_engine *engine;
+	struct tl_ports *ports;
+	uint64_t start_ns, now_ns;	/* first and last tick */
 };
 
 struct tl_session;
 struct tl_cli;
+struct tl_connerr;
+struct tl_ports;
 
 /* A run's session options, as its command line says; the report goes to
  * out, text times shifted by boot_to_real_ns. */
@@ -54,6 +68,7 @@ void tl_session_finish(struct tl_session *s);
  * tl_stacks_dropped()). */
 const struct tl_stacks *tl_session_stacks(const struct tl_session *s);
 void tl_session_engine_stats(const struct tl_session *s, struct tl_engine_stats *st);
+void tl_session_view(struct tl_session *s, struct tl_session_view *v);
 void tl_session_free(struct tl_session *s);
 
 #endif /* TCPLINGER_SESSION_H */

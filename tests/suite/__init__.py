@@ -11,9 +11,10 @@ from .leaks import Leaks
 from .lifecycles import Lifecycles
 from .ports import Ports
 from .record_replay import RecordReplay
+from .top import Top
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Leaks, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Leaks, Top, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):
