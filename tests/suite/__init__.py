@@ -7,13 +7,14 @@ joins the subjects; its tests run in the order of SUBJECTS."""
 from .base import Base, test_methods
 from .cli import Cli
 from .fuzz import Fuzz
+from .layout import Layout
 from .leaks import Leaks
 from .lifecycles import Lifecycles
 from .ports import Ports
 from .record_replay import RecordReplay
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Leaks, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):
