@@ -158,18 +158,34 @@ void tl_connerr_json(struct tl_textbuf *tb, const struct tl_connerr *ce)
 
 void tl_connerr_text(struct tl_textbuf *tb, const struct tl_connerr *ce)
 {
-	char ebuf[16];
+	tl_connerr_text_fit(tb, ce, false);
+}
 
-	tb_str(tb, ce->call == TL_CALL_BIND ? "bind() failed    " : "connect() failed ");
-	tb_str_w(tb, tl_errno_name(ce->err, ebuf), -14);
+void tl_connerr_text_fit(struct tl_textbuf *tb, const struct tl_connerr *ce, bool narrow)
+{
+	char ebuf[16];
+	bool bind = ce->call == TL_CALL_BIND;
+
+	if (narrow)
+		tb_str(tb, bind ? "bind()    " : "connect() ");
+	else
+		tb_str(tb, bind ? "bind() failed    " : "connect() failed ");
+	tb_str_w(tb, tl_errno_name(ce->err, ebuf), -13);
 	tb_chr(tb, ' ');
 	tb_u64_w(tb, ce->pid, -7);
 	tb_chr(tb, ' ');
-	tb_text_str_w(tb, ce->comm, sizeof(ce->comm), -16);
-	tb_str(tb, ce->call == TL_CALL_BIND ? " at " : " to ");
+	if (narrow) {
+		tb_text_str_w(tb, ce->comm, 12, -12);
+		tb_chr(tb, ' ');
+	} else {
+		tb_text_str_w(tb, ce->comm, sizeof(ce->comm), -16);
+		tb_str(tb, bind ? " at " : " to ");
+	}
 	tl_put_endpoint(tb, ce->family, ce->addr, ce->port);
-	tb_str(tb, " netns ");
-	tb_u64(tb, ce->netns);
+	if (!narrow) {
+		tb_str(tb, " netns ");
+		tb_u64(tb, ce->netns);
+	}
 	if (ce->count > 1) {
 		tb_str(tb, " x");
 		tb_u64(tb, ce->count);

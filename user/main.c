@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "layout.h"
 #include "netns.h"
 #include "units.h"
 #include "run.h"
@@ -27,7 +28,7 @@ const char *argp_program_version = "tcplinger 0.1";
 enum {
 	OPT_NETNS = 1000, OPT_MAX_CONNS, OPT_RINGBUF, OPT_LISTENERS, OPT_CSV,
 	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO, OPT_LEAKS, OPT_MIN_AGE, OPT_MAX_STACKS,
-	OPT_OPEN_LIST,
+	OPT_OPEN_LIST, OPT_WIDTH,
 };
 
 #define DEFAULT_MIN_AGE_NS (30 * NS_PER_SEC)
@@ -41,6 +42,8 @@ static const struct argp_option report_options[] = {
 	{ "csv", OPT_CSV, NULL, 0, "CSV: one row per lifecycle, one column per state", 1 },
 	{ "interval", 'i', "TIME", 0, "A per-state linger summary every TIME (10, 500ms, 30s, 5m, 1h; a bare number is seconds)", 1 },
 	{ "wide", 'W', NULL, 0, "Text columns wide enough for IPv6 addresses", 1 },
+	{ "width", OPT_WIDTH, "COLS", 0, "Lay text out for COLS columns: under 120, the narrow "
+	  "layout that fits 80 (default: a terminal's width, else 120)", 1 },
 	{ "pid", 'p', "PID", 0, "Only connections owned by this process", 1 },
 	{ "listeners", OPT_LISTENERS, NULL, 0, "Report listening sockets too", 1 },
 	{ "open-list", OPT_OPEN_LIST, NULL, 0,
@@ -109,6 +112,8 @@ static const struct argp_option leak_options[] = {
 	{ "pid", 'p', "PID", 0, "Only sockets owned by this process", 5 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Track at most N connections (default 1048576)", 5 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Keep at most N distinct stacks (default 16384)", 5 },
+	{ "width", OPT_WIDTH, "COLS", 0, "Lay text out for COLS columns (default: a terminal's "
+	  "width, else 120)", 5 },
 	{ 0 },
 };
 
@@ -377,6 +382,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_OPEN_LIST:
 		c->open_list = true;
+		break;
+	case OPT_WIDTH:
+		if (!parse_u64(arg, TL_COLS_MAX, &v) || v < TL_COLS_MIN)
+			die_usage("invalid --width '%s': expected a number of columns, 40 to 10000", arg);
+		c->cols = (int)v;
 		break;
 	case OPT_MAX_CONNS:
 		if (!parse_u64(arg, UINT32_MAX - 1, &v) || !v)

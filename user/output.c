@@ -8,6 +8,7 @@
 #include <time.h>
 #include "units.h"
 #include "connerr.h"
+#include "layout.h"
 #include "leaks.h"
 #include "output.h"
 #include "ports.h"
@@ -16,9 +17,6 @@
 #include "summary.h"
 #include "textbuf.h"
 
-
-#define ADDR_W		21	/* "255.255.255.255" with room to spare */
-#define ADDR_W_WIDE	39	/* a full IPv6 address */
 
 /* One output line: most fit the stack buffer; a longer one (a leak group
  * whose escaped stack and command line run long) moves to the heap, since
@@ -437,9 +435,29 @@ static void csv_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 
 /* ---- text ---- */
 
-static int addr_w(const struct tl_output *out)
+/*
+ * Two layouts (layout.h).  Wide, 120 columns for endpoints up to 17
+ * characters ("10.100.20.3:51234") and paths up to 18 ("SS>ES>FW1>FW2>TW"
+ * is 16); a longer endpoint pushes the rest of its row right, and the path
+ * comes last so that only an unusual one runs past:
+ *   TIME         PID     COMM            LOCAL             REMOTE              FW2    CW    TW END        STATES
+ * Narrow, 80 columns for any IPv4 endpoint: the time to the second, COMM
+ * cut to 12, the local port alone, and in place of the three times and the
+ * path one LINGER column, the state that lingered longest and how long:
+ *   TIME     PID     COMM       LPORT REMOTE                LINGER    END
+ * -W widens endpoints to any IPv6 address.  --events rows keep CONN, which
+ * ties a connection's transitions together.
+ */
+#define EP_W		18	/* an endpoint, wide layout */
+#define EP_W_NARROW	21	/* "255.255.255.255:65535" */
+#define EP_W_IPV6	47	/* "[" a full IPv6 address "]:65535" */
+#define COMM_W		15	/* TASK_COMM_LEN - 1 */
+#define COMM_W_NARROW	10
+#define DUR_W		5	/* tb_dur() */
+
+static int ep_w(const struct tl_output *out)
 {
-	return out->wide ? ADDR_W_WIDE : ADDR_W;
+	return out->wide ? EP_W_IPV6 : out->narrow ? EP_W_NARROW : EP_W;
 }
 
 /* A column and the blank after it; negative widths align left. */
@@ -449,26 +467,51 @@ static void put_col(struct tl_textbuf *tb, const char *s, int width)
 	tb_chr(tb, ' ');
 }
 
-static void put_header(struct tl_output *out, struct tl_textbuf *tb, const char *tail)
+/* "10.0.0.1:80", "[::1]:80"; the port "-" where there is none (a
+ * connect() that failed before it got one). */
+static void put_endpoint(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr,
+			 uint16_t port, int width)
 {
-	int w = addr_w(out);
+	char buf[64];
+	struct tl_textbuf e;
 
-	put_col(tb, "TIME", -12);
-	put_col(tb, "CONN", -4);
+	tb_init(&e, buf, sizeof(buf));
+	if (family == AF_INET6)
+		tb_chr(&e, '[');
+	put_addr(&e, family, addr);
+	tb_str(&e, family == AF_INET6 ? "]:" : ":");
+	if (port)
+		tb_u64(&e, port);
+	else
+		tb_chr(&e, '-');
+	tb_mem_w(tb, buf, e.len, width);
+	tb_chr(tb, ' ');
+}
+
+/* The columns every row starts with, up to the endpoints; conn (CONN)
+ * only for transitions. */
+static void put_header(struct tl_output *out, struct tl_textbuf *tb, bool conn, const char *tail)
+{
+	put_col(tb, "TIME", out->narrow ? -8 : -12);
+	if (conn)
+		put_col(tb, "CONN", -5);
 	put_col(tb, "PID", -7);
-	put_col(tb, "COMM", -16);
+	put_col(tb, "COMM", out->narrow ? -COMM_W_NARROW : -COMM_W);
 	if (out->netns_col)
 		put_col(tb, "NETNS", -10);
-	put_col(tb, "LADDR", -w);
-	put_col(tb, "LPORT", -5);
-	put_col(tb, "RADDR", -w);
-	put_col(tb, "RPORT", -5);
+	if (out->narrow) {
+		put_col(tb, "LPORT", -5);
+		put_col(tb, "REMOTE", -ep_w(out));
+	} else {
+		put_col(tb, "LOCAL", -ep_w(out));
+		put_col(tb, "REMOTE", -ep_w(out));
+	}
 	tb_str(tb, tail);
 	tb_chr(tb, '\n');
 	out->header_done = true;
 }
 
-/* HH:MM:SS.mmm, local time. */
+/* HH:MM:SS.mmm (narrow: HH:MM:SS), local time. */
 static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
 {
 	int64_t real = wall_ns(boot_ns, out->boot_to_real_ns);
@@ -488,37 +531,34 @@ static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot
 		tb_u64_zero(&c, (uint64_t)tm.tm_min, 2);
 		tb_chr(&c, ':');
 		tb_u64_zero(&c, (uint64_t)tm.tm_sec, 2);
-		tb_chr(&c, '.');
 		out->clock_sec = sec;
 		out->clock_len = c.len;
 	}
 	tb_mem(tb, out->clock, out->clock_len);
-	tb_u64_zero(tb, (uint64_t)(real % (int64_t)NS_PER_SEC / (int64_t)NS_PER_MS), 3);
+	if (!out->narrow) {
+		tb_chr(tb, '.');
+		tb_u64_zero(tb, (uint64_t)(real % (int64_t)NS_PER_SEC / (int64_t)NS_PER_MS), 3);
+	}
 	tb_chr(tb, ' ');
 }
 
-static void put_text_comm(struct tl_textbuf *tb, const struct tl_owner *o)
+static void put_text_comm(const struct tl_output *out, struct tl_textbuf *tb,
+			  const struct tl_owner *o)
 {
+	int w = out->narrow ? COMM_W_NARROW : COMM_W;
+
 	if (o->pid < 0) {
 		put_col(tb, "-", -7);
-		put_col(tb, o->none ? "(none)" : "-", -16);
+		put_col(tb, o->none ? "(none)" : "-", -w);
 		return;
 	}
 	tb_i64_w(tb, o->pid, -7);
 	tb_chr(tb, ' ');
 	if (o->comm[0])
-		tb_text_str_w(tb, o->comm, TL_COMM_LEN, -16);
+		tb_text_str_w(tb, o->comm, (size_t)w, -w);
 	else
-		tb_str_w(tb, "-", -16);
+		tb_str_w(tb, "-", -w);
 	tb_chr(tb, ' ');
-}
-
-static void put_text_port(struct tl_textbuf *tb, uint16_t port)
-{
-	if (port)
-		tb_u64_w(tb, port, -5);
-	else
-		tb_str_w(tb, "-", -5);
 }
 
 /* Rows print as lifecycles end, so the tool cannot know at the first row
@@ -537,43 +577,31 @@ static void note_netns(struct tl_output *out, uint32_t netns)
 	}
 }
 
-static void put_text_conn(const struct tl_output *out, struct tl_textbuf *tb,
-			  uint64_t conn, const struct tl_owner *o,
+/* TIME, then CONN (transitions), PID, COMM, NETNS and the endpoints. */
+static void put_text_conn(struct tl_output *out, struct tl_textbuf *tb, uint64_t ts_ns,
+			  const uint64_t *conn, const struct tl_owner *o,
 			  const struct tl_tuple *tp)
 {
-	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
-	int w = addr_w(out);
-
-	tb_u64_w(tb, conn, -4);
-	tb_chr(tb, ' ');
-	put_text_comm(tb, o);
+	put_time(out, tb, ts_ns);
+	if (conn) {
+		tb_u64_w(tb, *conn, -5);
+		tb_chr(tb, ' ');
+	}
+	put_text_comm(out, tb, o);
 	if (out->netns_col) {
 		tb_u64_w(tb, tp->netns, -10);
 		tb_chr(tb, ' ');
 	}
-	tb_mem_w(tb, sa, fmt_addr(sa, tp->family, tp->saddr), -w);
-	tb_chr(tb, ' ');
-	put_text_port(tb, tp->sport);
-	tb_chr(tb, ' ');
-	tb_mem_w(tb, da, fmt_addr(da, tp->family, tp->daddr), -w);
-	tb_chr(tb, ' ');
-	put_text_port(tb, tp->dport);
-	tb_chr(tb, ' ');
-}
-
-static void text_transition(struct tl_output *out, struct tl_textbuf *tb,
-			    const struct tl_transition *t)
-{
-	note_netns(out, t->tuple.netns);
-	if (!out->header_done)
-		put_header(out, tb, "OLDSTATE    -> NEWSTATE    MS");
-	put_time(out, tb, t->ts_ns);
-	put_text_conn(out, tb, t->conn, &t->owner, &t->tuple);
-	tb_str_w(tb, state_name(t->old_state), -11);
-	tb_str(tb, " -> ");
-	put_col(tb, state_name(t->new_state), -11);
-	tb_ms(tb, t->in_old_ns, 0);
-	tb_chr(tb, '\n');
+	if (out->narrow) {
+		if (tp->sport)
+			tb_u64_w(tb, tp->sport, -5);
+		else
+			tb_str_w(tb, "-", -5);
+		tb_chr(tb, ' ');
+	} else {
+		put_endpoint(tb, tp->family, tp->saddr, tp->sport, -ep_w(out));
+	}
+	put_endpoint(tb, tp->family, tp->daddr, tp->dport, -ep_w(out));
 }
 
 static const char *state_abbrev(int state)
@@ -598,13 +626,59 @@ static const char *state_abbrev(int state)
 	return "?";
 }
 
+static void text_transition(struct tl_output *out, struct tl_textbuf *tb,
+			    const struct tl_transition *t)
+{
+	note_netns(out, t->tuple.netns);
+	if (!out->header_done)
+		put_header(out, tb, true, out->narrow ? "OLD -> NEW AFTER"
+						      : "OLDSTATE    -> NEWSTATE    MS");
+	put_text_conn(out, tb, t->ts_ns, &t->conn, &t->owner, &t->tuple);
+	if (out->narrow) {
+		tb_str_w(tb, state_abbrev(t->old_state), -3);
+		tb_str(tb, " -> ");
+		put_col(tb, state_abbrev(t->new_state), -3);
+		tb_dur(tb, t->in_old_ns, DUR_W);
+	} else {
+		tb_str_w(tb, state_name(t->old_state), -11);
+		tb_str(tb, " -> ");
+		put_col(tb, state_name(t->new_state), -11);
+		tb_ms(tb, t->in_old_ns, 0);
+	}
+	tb_chr(tb, '\n');
+}
+
 static void put_linger(struct tl_textbuf *tb, const struct tl_lifecycle *lc, int state,
-		       uint64_t ns, int width)
+		       uint64_t ns)
 {
 	if (visited(lc, state, ns))
-		tb_ms(tb, ns, width);
+		tb_dur(tb, ns, DUR_W);
 	else
-		tb_str_w(tb, "-", width);
+		tb_str_w(tb, "-", DUR_W);
+	tb_chr(tb, ' ');
+}
+
+/* Narrow: the lingering state visited the longest, "TW 60.7s", or "-". */
+static void put_longest_linger(struct tl_textbuf *tb, const struct tl_lifecycle *lc)
+{
+	static const int states[] = { TL_TCP_FIN_WAIT2, TL_TCP_CLOSE_WAIT, TL_TCP_TIME_WAIT };
+	const uint64_t ns[] = { lc->fin_wait2_ns, lc->close_wait_ns, lc->time_wait_ns };
+	char buf[32];
+	struct tl_textbuf c;
+	int best = -1;
+
+	for (int i = 0; i < 3; i++)
+		if (visited(lc, states[i], ns[i]) && (best < 0 || ns[i] > ns[best]))
+			best = i;
+	tb_init(&c, buf, sizeof(buf));
+	if (best < 0) {
+		tb_chr(&c, '-');
+	} else {
+		tb_str(&c, state_abbrev(states[best]));
+		tb_chr(&c, ' ');
+		tb_dur(&c, ns[best], 0);
+	}
+	tb_mem_w(tb, buf, c.len, -9);
 	tb_chr(tb, ' ');
 }
 
@@ -614,24 +688,29 @@ static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	char end[32];
 	struct tl_textbuf e;
 	bool first = true;
-	int i;
 
 	note_netns(out, lc->tuple.netns);
 	if (!out->header_done)
-		put_header(out, tb, "FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES");
-	put_time(out, tb, lc->end_ns);
-	put_text_conn(out, tb, lc->conn, &lc->owner, &lc->tuple);
-	put_linger(tb, lc, TL_TCP_FIN_WAIT2, lc->fin_wait2_ns, 12);
-	put_linger(tb, lc, TL_TCP_CLOSE_WAIT, lc->close_wait_ns, 13);
-	put_linger(tb, lc, TL_TCP_TIME_WAIT, lc->time_wait_ns, 12);
-	/* starred when incomplete */
+		put_header(out, tb, false, out->narrow ? "LINGER    END"
+						       : "  FW2    CW    TW END        STATES");
+	put_text_conn(out, tb, lc->end_ns, NULL, &lc->owner, &lc->tuple);
+	/* END starred when incomplete */
 	tb_init(&e, end, sizeof(end));
 	tb_str(&e, end_name(lc->end));
 	if (!lc->complete)
 		tb_chr(&e, '*');
-	tb_mem_w(tb, end, e.len, -11);
+	if (out->narrow) {
+		put_longest_linger(tb, lc);
+		tb_mem(tb, end, e.len);
+		tb_chr(tb, '\n');
+		return;
+	}
+	put_linger(tb, lc, TL_TCP_FIN_WAIT2, lc->fin_wait2_ns);
+	put_linger(tb, lc, TL_TCP_CLOSE_WAIT, lc->close_wait_ns);
+	put_linger(tb, lc, TL_TCP_TIME_WAIT, lc->time_wait_ns);
+	tb_mem_w(tb, end, e.len, -10);
 	tb_chr(tb, ' ');
-	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
+	for (int i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
 		if (lc->states[i].state == TL_STATE_CLOSED)
 			continue;
 		if (!first)
@@ -911,8 +990,25 @@ static void text_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
 		tb_printf(tb, "    and %" PRIu64 " more thread%s\n", s.more, s.more == 1 ? "" : "s");
 }
 
-static void text_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
-		      const struct tl_stacks *stacks, const struct tl_threads *threads)
+/* Prose, escaped (it quotes comms), wrapped at TL_COLS_PROSE under its
+ * label ("    diagnosis: "). */
+static void put_wrapped_text(struct tl_textbuf *tb, const char *label, const char *s,
+			     size_t max)
+{
+	char buf[1024];
+	struct tl_textbuf t;
+
+	tb_init_grow(&t, buf, sizeof(buf));
+	tb_text_str(&t, s, max);
+	tb_str(tb, label);
+	tl_wrap(tb, t.buf, t.len, strlen(label), TL_COLS_PROSE, strlen(label));
+	tb_chr(tb, '\n');
+	tb_release(&t);
+}
+
+static void text_leak(const struct tl_output *out, struct tl_textbuf *tb,
+		      const struct tl_leak_group *g, const struct tl_stacks *stacks,
+		      const struct tl_threads *threads)
 {
 	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
 	const struct tl_usage *u = &g->usage;
@@ -920,14 +1016,11 @@ static void text_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
 
 	fmt_addr(sa, g->tuple.family, g->tuple.saddr);
 	fmt_addr(da, g->tuple.family, g->tuple.daddr);
-	put_text_comm(tb, &g->owner);
+	put_text_comm(out, tb, &g->owner);
 	tb_printf(tb, "%6" PRIu64 " %9.1f%s %-3s  %s:%u -> %s:%u\n", g->count,
 		  (double)g->oldest_ns / NS_PER_SEC, g->oldest_exact ? " " : "+",
 		  g->eof_seen ? "yes" : "no", sa, g->tuple.sport, da, g->tuple.dport);
-	/* The diagnosis quotes comms: escaped whole. */
-	tb_str(tb, "    diagnosis: ");
-	tb_text_str(tb, g->diagnosis, sizeof(g->diagnosis));
-	tb_chr(tb, '\n');
+	put_wrapped_text(tb, "    diagnosis: ", g->diagnosis, sizeof(g->diagnosis));
 	if (st && st->nframes) {
 		tb_printf(tb, "    made by %s() at:\n", created_name(g->created_by));
 		for (int i = 0; i < st->nframes; i++) {
@@ -978,16 +1071,17 @@ void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
 	tb = line_start(&l);
 	tb_chr(tb, '\n');
 	put_time(out, tb, ts_ns);
-	tb_printf(tb, "%s: %" PRIu64 " socket%s in CLOSE_WAIT for %.1f s or more, %" PRIu32
+	tb_printf(tb, "%s: %" PRIu64 " socket%s for %.1f s or more, %" PRIu32
 		  " group%s\n", final ? "CLOSE_WAIT leaks at the end" : "CLOSE_WAIT leaks",
 		  L->sockets, L->sockets == 1 ? "" : "s", (double)L->min_age_ns / NS_PER_SEC,
 		  L->ngroups, L->ngroups == 1 ? "" : "s");
 	if (L->ngroups)
-		tb_printf(tb, "%-7s %-16s %6s %10s %-3s  %s\n", "PID", "COMM", "COUNT", "OLDEST_s",
-			  "EOF", "EXAMPLE (oldest)");
+		tb_printf(tb, "%-7s %-*s %6s %10s %-3s  %s\n", "PID",
+			  out->narrow ? COMM_W_NARROW : COMM_W, "COMM", "COUNT", "OLDEST_s", "EOF",
+			  "EXAMPLE (oldest)");
 	emit(out, &l);
 	for (uint32_t i = 0; i < L->ngroups; i++) {
-		text_leak(line_start(&l), &L->groups[i], stacks, threads);
+		text_leak(out, line_start(&l), &L->groups[i], stacks, threads);
 		emit(out, &l);
 	}
 }
@@ -1003,7 +1097,7 @@ void tl_output_connect_error(struct tl_output *out, const struct tl_connerr *ce)
 		tl_connerr_json(tb, ce);
 	} else {
 		put_time(out, tb, ce->ts_ns);
-		tl_connerr_text(tb, ce);
+		tl_connerr_text_fit(tb, ce, out->narrow);
 	}
 	tb_chr(tb, '\n');
 	emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);

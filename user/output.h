@@ -29,6 +29,7 @@ struct tl_output {
 	bool transitions;
 	bool at_end;
 	bool wide;			/* text: address columns fit any IPv6 */
+	bool narrow;			/* text: the 80-column layout (layout.h) */
 	/* text: the network namespace of the first row; a NETNS column from
 	 * the first row in another one on (netns_col) */
 	uint32_t first_netns;

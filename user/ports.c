@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "grow.h"
+#include "layout.h"
 #include "ports.h"
 #include "textbuf.h"
 
@@ -453,15 +454,11 @@ void tl_pressure_json(struct tl_textbuf *tb, const struct tl_pressure *pr, bool 
 	tb_chr(tb, '}');
 }
 
-void tl_pressure_text(struct tl_textbuf *tb, const struct tl_pressure *pr)
+/* How many of the destination's ports are taken. */
+static void pressure_counts(struct tl_textbuf *tb, const struct tl_pressure *pr)
 {
 	const struct tl_netsysctl *s = pr->sysctl;
 
-	tb_str(tb, "Port pressure towards ");
-	tl_put_endpoint(tb, pr->dest.family, pr->dest.daddr, pr->dest.dport);
-	tb_str(tb, " (netns ");
-	tb_u64(tb, pr->dest.netns);
-	tb_str(tb, "): ");
 	tb_u64(tb, pr->in_use);
 	if (s) {
 		tb_printf(tb, " of %u local ports in use (%u-%u)", tl_netsysctl_ports(s),
@@ -473,7 +470,24 @@ void tl_pressure_text(struct tl_textbuf *tb, const struct tl_pressure *pr)
 	tb_u64(tb, pr->time_wait);
 	tb_str(tb, " in TIME_WAIT, ");
 	tb_u64(tb, pr->errors);
-	tb_str(tb, " connect() errors\n");
+	tb_str(tb, " connect() errors");
+}
+
+/* The headline and the advice are prose: wrapped at TL_COLS_PROSE. */
+void tl_pressure_text(struct tl_textbuf *tb, const struct tl_pressure *pr)
+{
+	char buf[2048];
+	struct tl_textbuf t;
+
+	tb_str(tb, "Port pressure towards ");
+	tl_put_endpoint(tb, pr->dest.family, pr->dest.daddr, pr->dest.dport);
+	tb_str(tb, " (netns ");
+	tb_u64(tb, pr->dest.netns);
+	tb_str(tb, "):\n    ");
+	tb_init(&t, buf, sizeof(buf));
+	pressure_counts(&t, pr);
+	tl_wrap(tb, t.buf, t.len, 4, TL_COLS_PROSE, 4);
+	tb_chr(tb, '\n');
 	for (int i = 0; i < pr->npids; i++) {
 		tb_str(tb, "    pid ");
 		tb_u64_w(tb, pr->pids[i].pid, -7);
@@ -485,7 +499,9 @@ void tl_pressure_text(struct tl_textbuf *tb, const struct tl_pressure *pr)
 		tb_u64(tb, pr->pids[i].sockets);
 		tb_str(tb, " sockets\n");
 	}
+	tb_init(&t, buf, sizeof(buf));
+	tl_ports_advice(&t, pr);
 	tb_str(tb, "    advice: ");
-	tl_ports_advice(tb, pr);
+	tl_wrap(tb, t.buf, t.len, 12, TL_COLS_PROSE, 12);
 	tb_chr(tb, '\n');
 }

@@ -30,6 +30,7 @@ struct tl_cli {
 	enum tl_format fmt;
 	bool events;
 	bool wide;
+	int cols;		/* --width; 0: the terminal's (layout.h) */
 	bool verbose;
 	bool listeners;
 	bool open_list;		/* text: list the lifecycles open at the end */

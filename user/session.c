@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include "connerr.h"
+#include "layout.h"
 #include "leaks.h"
 #include "ports.h"
 #include "opensum.h"
@@ -41,6 +42,7 @@ struct tl_session_opts tl_session_opts_of(const struct tl_cli *cli, FILE *out,
 		.fmt = cli->fmt, .events = cli->events, .interval_ns = cli->interval_ns,
 		.pid = cli->pid, .max_conns = cli->max_conns, .listeners = cli->listeners,
 		.wide = cli->wide || cli->filter.family == AF_INET6,
+		.narrow = tl_layout_narrow(tl_layout_cols(cli->cols, out ? fileno(out) : -1)),
 		.boot_to_real_ns = boot_to_real_ns, .out = out,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
 		.open_list = cli->open_list,
@@ -195,6 +197,7 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 	tl_output_init(&s->out, opts->out, opts->fmt, opts->wide);
 	s->out.boot_to_real_ns = opts->boot_to_real_ns;
 	s->out.transitions = opts->events;
+	s->out.narrow = opts->narrow;
 	tl_summary_reset(&s->interval);
 	tl_summary_reset(&s->total);
 	return s;

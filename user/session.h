@@ -18,6 +18,7 @@ struct tl_session_opts {
 	enum tl_format fmt;
 	bool events;		/* report every transition */
 	bool wide;		/* text: columns wide enough for IPv6 */
+	bool narrow;		/* text: the 80-column layout */
 	uint64_t interval_ns;	/* summary every interval_ns of event time; 0 = none */
 	long pid;		/* only lifecycles owned by pid; 0 = any */
 	size_t max_conns;
@@ -49,7 +50,8 @@ struct tl_connerr;
 struct tl_ports;
 
 /* A run's session options, as its command line says; the report goes to
- * out, text times shifted by boot_to_real_ns. */
+ * out, text times shifted by boot_to_real_ns, laid out for --width or, by
+ * default, for out's terminal (tl_layout_cols()). */
 struct tl_session_opts tl_session_opts_of(const struct tl_cli *cli, FILE *out,
 					  int64_t boot_to_real_ns);
 struct tl_session *tl_session_new(const struct tl_session_opts *opts);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "opensum.h"
+#include "layout.h"
 #include "units.h"
 #include "summary.h"
 #include "textbuf.h"
@@ -191,20 +192,31 @@ static void print_hists(struct tl_textbuf *tb, const struct tl_summary *rep)
 	}
 }
 
+/* "ends: closed=N reset=N ...", wrapped at TL_COLS_PROSE. */
+static void print_ends(struct tl_textbuf *tb, const struct tl_summary *rep)
+{
+	char buf[512];
+	struct tl_textbuf t;
+
+	tb_init(&t, buf, sizeof(buf));
+	for (int e = TL_END_NONE + 1; e < TL_END_MAX; e++)
+		tb_printf(&t, "%s%s=%" PRIu64, e > TL_END_NONE + 1 ? " " : "", tl_end_name(e),
+			  rep->ends[e]);
+	tb_str(tb, "\nends: ");
+	tl_wrap(tb, t.buf, t.len, 6, TL_COLS_PROSE, 6);
+	tb_chr(tb, '\n');
+}
+
 void tl_summary_text(struct tl_textbuf *tb, const struct tl_summary *rep, const char *title,
 		     uint64_t lost_events, uint64_t evicted, const struct tl_opensum *open)
 {
-	int e;
-
 	tb_printf(tb, "%s: %" PRIu64 " lifecycles (%" PRIu64 " complete, %" PRIu64
 		" incomplete)\n", title ? title : "summary", rep->lifecycles,
 		rep->complete, rep->incomplete);
 	print_table(tb, rep);
 	print_hists(tb, rep);
-	tb_str(tb, "\nends:");
-	for (e = TL_END_NONE + 1; e < TL_END_MAX; e++)
-		tb_printf(tb, " %s=%" PRIu64, tl_end_name(e), rep->ends[e]);
-	tb_printf(tb, "\n%" PRIu64 " events lost, %" PRIu64 " evicted\n",
+	print_ends(tb, rep);
+	tb_printf(tb, "%" PRIu64 " events lost, %" PRIu64 " evicted\n",
 		lost_events, evicted);
 	if (open)
 		tl_opensum_text(tb, open);

@@ -198,6 +198,49 @@ void tb_ms(struct tl_textbuf *tb, uint64_t ns, int width)
 	tb_mem_w(tb, p, (size_t)(end - p), width);
 }
 
+/* tb_dur's candidate forms, tried in order: the first whose rounded
+ * value stays under its limit fits in 5 characters. */
+static const struct dur_form {
+	uint64_t step;		/* ns per unit of the last digit */
+	int decimals;
+	uint64_t limit;		/* in steps */
+	const char *unit;
+} dur_forms[] = {
+	{ NS_PER_US / 10, 1, 100, "us" },
+	{ NS_PER_US, 0, 1000, "us" },
+	{ NS_PER_MS / 10, 1, 100, "ms" },
+	{ NS_PER_MS, 0, 1000, "ms" },
+	{ NS_PER_SEC / 100, 2, 1000, "s" },
+	{ NS_PER_SEC / 10, 1, 1000, "s" },
+	{ NS_PER_SEC, 0, 10000, "s" },
+	{ 360 * NS_PER_SEC, 1, 1000, "h" },
+	{ 3600 * NS_PER_SEC, 0, UINT64_MAX, "h" },
+};
+
+void tb_dur(struct tl_textbuf *tb, uint64_t ns, int width)
+{
+	char buf[U64_DIGITS + 4], *end = buf + sizeof(buf), *p = end;
+	const struct dur_form *f = dur_forms;
+	uint64_t steps;
+
+	for (;; f++) {
+		/* rounded half up, without overflowing ns + step / 2 */
+		steps = ns / f->step + (ns % f->step >= f->step - f->step / 2);
+		if (steps < f->limit)
+			break;
+	}
+	p -= strlen(f->unit);
+	memcpy(p, f->unit, strlen(f->unit));
+	for (int i = 0; i < f->decimals; i++) {
+		*--p = (char)('0' + steps % 10);
+		steps /= 10;
+	}
+	if (f->decimals)
+		*--p = '.';
+	p = digits(p, steps);
+	tb_mem_w(tb, p, (size_t)(end - p), width);
+}
+
 void tb_ipv4(struct tl_textbuf *tb, const uint8_t addr[4])
 {
 	char buf[sizeof("255.255.255.255")];

@@ -98,6 +98,11 @@ void tb_u64_zero(struct tl_textbuf *tb, uint64_t v, int min_digits);
 /* A duration in ns as milliseconds to the microsecond, "1234.567", in a
  * field of width: "%*s" of "%" PRIu64 ".%03" PRIu64. */
 void tb_ms(struct tl_textbuf *tb, uint64_t ns, int width);
+/* A duration in ns in at most 5 characters, its unit picked for its size,
+ * two or three significant digits, rounded: "0.4us" "8.1us" "999us"
+ * "1.5ms" "201ms" "1.50s" "60.7s" "9999s" "27.8h" (past 999.5 h, whole
+ * hours, wider), in a field of width. */
+void tb_dur(struct tl_textbuf *tb, uint64_t ns, int width);
 /* Seconds since the epoch (>= 0) as UTC in ISO 8601, strftime's
  * "%Y-%m-%dT%H:%M:%S" under gmtime_r(). */
 void tb_utc_seconds(struct tl_textbuf *tb, int64_t sec);

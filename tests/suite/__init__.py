@@ -7,6 +7,7 @@ joins the subjects; its tests run in the order of SUBJECTS."""
 from .base import Base, test_methods
 from .cli import Cli
 from .fuzz import Fuzz
+from .layout import Layout
 from .leaks import Leaks
 from .lifecycles import Lifecycles
 from .ports import Ports
@@ -14,7 +15,7 @@ from .record_replay import RecordReplay
 from .top import Top
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Leaks, Top, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):

@@ -15,6 +15,7 @@ import time
 from .checks import Checker, fmt_s, jline
 from .common import (NS_PER_S, ROOT, SANITIZER_RE, TRACER_STOP_TIMEOUT, TestFailure, TestSkip,
                      boot_ns, run)
+from .layout import stack_or_command, too_wide
 from .procs import Scenario
 
 # Programs (tests/scenarios/leak_*.c) that leave one socket in
@@ -284,6 +285,16 @@ class Leaks:
         ck.eq(sorted(g.get("pid") for g in self.leak_groups(recs)),
               sorted(g.get("pid") for g in self.leak_groups(live)),
               "pids of the replayed groups vs the live ones")
+        # The text report fits 120 columns, and 80 with --width 80 but for
+        # stack frames and command lines, which are never cut.
+        for cols in (120, 80):
+            tx = self.replay(log, ["--leaks", "--min-age", "1", "--width", str(cols)])
+            lines = (tx.out or b"").decode("utf-8", "replace").splitlines()
+            ck.true(tx.rc == 0 and sum(l.startswith("    diagnosis: ") for l in lines) == 4,
+                    "text replay --width %d: exit %d, %d diagnoses" % (
+                        cols, tx.rc, sum(l.startswith("    diagnosis: ") for l in lines)))
+            ck.eq(too_wide("\n".join(lines), cols, stack_or_command if cols == 80 else
+                           lambda l: False)[:4], [], "text replay lines past %d columns" % cols)
         self.leak_raise(ck, progs, ["replayed:"] + self.leak_lines(recs, 6) + ["live:"] +
                         self.leak_lines(live, 6), rp.details(4))
         return "%d groups, log %d bytes" % (len(self.leak_groups(recs)), os.path.getsize(log))

@@ -265,11 +265,11 @@ static void test_json_ipv6(void)
 }
 
 static const char trans_hdr[] =
-	"TIME         CONN PID     COMM             LADDR                 LPORT "
-	"RADDR                 RPORT OLDSTATE    -> NEWSTATE    MS\n";
+	"TIME         CONN  PID     COMM            LOCAL              REMOTE             "
+	"OLDSTATE    -> NEWSTATE    MS\n";
 static const char lc_hdr[] =
-	"TIME         CONN PID     COMM             LADDR                 LPORT "
-	"RADDR                 RPORT FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms END         STATES\n";
+	"TIME         PID     COMM            LOCAL              REMOTE               "
+	"FW2    CW    TW END        STATES\n";
 
 /* A NETNS column from the first row in a second namespace on, under a
  * header of its own; rows before it were all in the first. */
@@ -294,15 +294,12 @@ static void test_text_netns_column(void)
 	CHECK(second != NULL);
 	if (second) {
 		CHECK_STR(second,
-			  "TIME         CONN PID     COMM             NETNS      LADDR                 "
-			  "LPORT RADDR                 RPORT FIN_WAIT2_ms CLOSE_WAIT_ms TIME_WAIT_ms "
-			  "END         STATES\n"
-			  "12:35:56.794 12   999     wget             4026532174 192.168.1.10          "
-			  "51234 93.184.216.34         443          4.000             -    60000.000 "
-			  "tw_expired  SS>ES>FW1>FW2>TW\n"
-			  "12:35:56.794 12   999     wget             4026531840 192.168.1.10          "
-			  "51234 93.184.216.34         443          4.000             -    60000.000 "
-			  "tw_expired  SS>ES>FW1>FW2>TW\n");
+			  "TIME         PID     COMM            NETNS      LOCAL              "
+			  "REMOTE               FW2    CW    TW END        STATES\n"
+			  "12:35:56.794 999     wget            4026532174 192.168.1.10:51234 "
+			  "93.184.216.34:443  4.0ms     - 60.0s tw_expired SS>ES>FW1>FW2>TW\n"
+			  "12:35:56.794 999     wget            4026531840 192.168.1.10:51234 "
+			  "93.184.216.34:443  4.0ms     - 60.0s tw_expired SS>ES>FW1>FW2>TW\n");
 		CHECK(strstr(second + 1, "TIME ") == NULL);
 	}
 	free(got);
@@ -335,10 +332,10 @@ static void test_text_transition(void)
 	got = cap_close(&c);
 	CHECK(!strncmp(got, trans_hdr, strlen(trans_hdr)));
 	CHECK_STR(got + strlen(trans_hdr),
-		  "12:34:56.789 7    4242    curl             127.0.0.1             40000 "
-		  "10.0.0.2              8080  FIN_WAIT2   -> TIME_WAIT   1.234\n"
-		  "12:34:58.289 7    -       -                127.0.0.1             40000 "
-		  "10.0.0.2              8080  TIME_WAIT   -> CLOSE       60000.000\n");
+		  "12:34:56.789 7     4242    curl            127.0.0.1:40000    "
+		  "10.0.0.2:8080      FIN_WAIT2   -> TIME_WAIT   1.234\n"
+		  "12:34:58.289 7     -       -               127.0.0.1:40000    "
+		  "10.0.0.2:8080      TIME_WAIT   -> CLOSE       60000.000\n");
 	/* The header once, and nothing else in it. */
 	CHECK(strstr(got + 1, "TIME ") == NULL);
 	free(got);
@@ -368,36 +365,80 @@ static void test_text_lifecycle(void)
 	got = cap_close(&c);
 	CHECK(!strncmp(got, lc_hdr, strlen(lc_hdr)));
 	CHECK_STR(got + strlen(lc_hdr),
-		  "12:35:56.794 12   999     wget             192.168.1.10          51234 "
-		  "93.184.216.34         443          4.000             -    60000.000 "
-		  "tw_expired  SS>ES>FW1>FW2>TW\n"
-		  "12:34:56.789 13   999     ng\\x09inx        192.168.1.10          51234 "
-		  "93.184.216.34         443              -         0.300            - "
-		  "unknown*    SR>ES>CW\n");
+		  "12:35:56.794 999     wget            192.168.1.10:51234 93.184.216.34:443  "
+		  "4.0ms     - 60.0s tw_expired SS>ES>FW1>FW2>TW\n"
+		  "12:34:56.789 999     ng\\x09inx       192.168.1.10:51234 93.184.216.34:443  "
+		  "    - 300us     - unknown*   SR>ES>CW\n");
 	free(got);
 }
 
-/* Every column of a row starts under its header's name. */
-static void test_text_alignment(void)
+/* Every column of a row lies under its header's name: a left-aligned
+ * one starts where the name does, a right-aligned one (times) ends where
+ * it ends.  Returns the number of columns. */
+static int check_aligned(const char *got)
 {
-	struct tl_lifecycle lc = mk_lifecycle();
-	char *got, *row;
-	const char *h;
+	const char *row = strchr(got, '\n') + 1, *h;
 	int cols = 0;
 
-	got = lifecycle_out(&lc, TL_FMT_TEXT);
-	row = strchr(got, '\n') + 1;
 	for (h = got; *h != '\n'; h++) {
-		size_t off = (size_t)(h - got);
+		size_t start = (size_t)(h - got), end = start;
 
 		if (*h == ' ' || (h > got && h[-1] != ' '))
 			continue;
+		while (got[end] != ' ' && got[end] != '\n')
+			end++;
 		cols++;
-		/* Left-aligned columns start at the name, right-aligned
-		 * ms columns end with it; either way a blank precedes. */
-		CHECK(off == 0 || row[off - 1] == ' ');
+		CHECK(start == 0 || row[start - 1] == ' ' || row[end] == ' ');
 	}
-	CHECK_EQ_U64(cols, 13);
+	return cols;
+}
+
+static void test_text_alignment(void)
+{
+	struct tl_lifecycle lc = mk_lifecycle();
+	char *got;
+
+	got = lifecycle_out(&lc, TL_FMT_TEXT);
+	CHECK_EQ_U64(check_aligned(got), 10);
+	free(got);
+}
+
+/* The narrow layout: 80 columns with any IPv4 endpoint; the lingering
+ * state that lasted longest in place of the three times and the path. */
+static void test_text_narrow(void)
+{
+	struct tl_lifecycle lc = mk_lifecycle();
+	struct tl_transition t = mk_transition();
+	struct cap c;
+	char *got;
+
+	cap_open(&c, TL_FMT_TEXT, false);
+	c.out.narrow = true;
+	tl_output_lifecycle(&c.out, &lc);
+	memcpy(lc.tuple.daddr, (uint8_t[]){ 255, 255, 255, 255 }, 4);
+	lc.tuple.dport = 65535;
+	lc.close_wait_ns = 0;
+	lc.end = TL_END_FIN_TIMEOUT;
+	lc.complete = false;
+	lc.time_wait_ns = 0;
+	lc.nstates = 4;		/* SS ES FW1 FW2: no TIME_WAIT */
+	tl_output_lifecycle(&c.out, &lc);
+	got = cap_close(&c);
+	CHECK_STR(got,
+		  "TIME     PID     COMM       LPORT REMOTE                LINGER    END\n"
+		  "12:35:56 999     wget       51234 93.184.216.34:443     TW 60.0s  tw_expired\n"
+		  "12:35:56 999     wget       51234 255.255.255.255:65535 FW2 4.0ms fin_timeout*\n");
+	for (char *l = got; *l; l = strchr(l, '\n') + 1)
+		CHECK(strchr(l, '\n') - l <= 80);
+	CHECK_EQ_U64(check_aligned(got), 7);
+	free(got);
+	cap_open(&c, TL_FMT_TEXT, false);
+	c.out.narrow = true;
+	tl_output_transition(&c.out, &t);
+	got = cap_close(&c);
+	CHECK_STR(got,
+		  "TIME     CONN  PID     COMM       LPORT REMOTE                OLD -> NEW AFTER\n"
+		  "12:34:56 7     4242    curl       40000 10.0.0.2:8080         FW2 -> TW  1.2ms\n");
 	free(got);
 }
 
@@ -408,10 +449,10 @@ static void test_text_wide(void)
 
 	tuple6(&t.tuple, "2001:db8:1:2:3:4:5:6", "::1");
 	got = transition_out(&t, TL_FMT_TEXT, true);
-	CHECK(strstr(got, " LADDR                                   LPORT "
-		      "RADDR                                   RPORT ") != NULL);
-	CHECK(strstr(got, " 2001:db8:1:2:3:4:5:6                    40000 "
-		      "::1                                     8080  FIN_WAIT2 ") != NULL);
+	CHECK(strstr(got, " LOCAL                                           "
+		      "REMOTE                                          OLDSTATE ") != NULL);
+	CHECK(strstr(got, " [2001:db8:1:2:3:4:5:6]:40000                    "
+		      "[::1]:8080                                      FIN_WAIT2 ") != NULL);
 	free(got);
 }
 
@@ -582,6 +623,7 @@ int main(void)
 	RUN(test_text_lifecycle);
 	RUN(test_text_netns_column);
 	RUN(test_text_alignment);
+	RUN(test_text_narrow);
 	RUN(test_text_wide);
 	RUN(test_leaks_text_escaped);
 	RUN(test_leaks_json_long);

@@ -607,7 +607,8 @@ static void test_report_text(void)
 		      "\nTIME_WAIT:\n     msecs               : count    distribution\n") != NULL);
 	/* 60000 ms: the last TIME_WAIT row. */
 	CHECK(strstr(got, "     32768 -> 65535      : 1        |****************************************|\n\nends:") != NULL);
-	snprintf(want, sizeof(want), "\nends: %s=0 %s=0 %s=1 %s=0 %s=0 %s=0 %s=0 %s=0 %s=0 %s=0\n"
+	/* wrapped at 80 columns */
+	snprintf(want, sizeof(want), "\nends: %s=0 %s=0 %s=1 %s=0 %s=0 %s=0\n      %s=0 %s=0 %s=0 %s=0\n"
 		 "7 events lost, 8 evicted\n",
 		 tl_end_name(TL_END_CLOSED), tl_end_name(TL_END_RESET),
 		 tl_end_name(TL_END_TW_EXPIRED), tl_end_name(TL_END_TW_KILLED),

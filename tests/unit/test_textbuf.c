@@ -8,6 +8,7 @@
 #include <time.h>
 #include "unit.h"
 #include "textbuf.h"
+#include "units.h"
 
 static char buf[4096];
 static struct tl_textbuf tb;
@@ -190,6 +191,37 @@ static void test_ms(void)
 			tb_ms(fresh(), ns, widths[w]);
 			CHECK_STR(tb_cstr(&tb), want);
 		}
+	}
+}
+
+/* Each form at its edges: rounding that reaches the next form's range
+ * takes that form, so no value passes 5 characters below 999.5 h. */
+static void test_dur(void)
+{
+	static const struct { uint64_t ns; const char *want; } cases[] = {
+		{ 0, "0.0us" }, { 49, "0.0us" }, { 50, "0.1us" }, { 8149, "8.1us" },
+		{ 9949, "9.9us" }, { 9950, "10us" }, { 13000, "13us" }, { 999499, "999us" },
+		{ 999500, "1.0ms" }, { 1500000, "1.5ms" }, { 9950000, "10ms" },
+		{ 201532000, "202ms" }, { 999500000, "1.00s" }, { 1503114000, "1.50s" },
+		{ 9995000000ull, "10.0s" }, { 60719880000ull, "60.7s" },
+		{ 99950000000ull, "100s" }, { 9999499999999ull, "9999s" },
+		{ 9999500000000ull, "2.8h" }, { 100000ull * 3600 * 1000000000, "100000h" },
+		{ UINT64_MAX, "5124096h" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tb_dur(fresh(), cases[i].ns, 0);
+		CHECK_STR(tb_cstr(&tb), cases[i].want);
+	}
+	tb_dur(fresh(), 1500000, 7);
+	CHECK_STR(tb_cstr(&tb), "  1.5ms");
+	tb_dur(fresh(), 1500000, -7);
+	CHECK_STR(tb_cstr(&tb), "1.5ms  ");
+	for (int i = 0; i < 100000; i++) {
+		uint64_t ns = rng() >> (rng() % 64);
+
+		tb_dur(fresh(), ns, 0);
+		CHECK(tb.len <= 5 || ns >= 9995 * 360 * NS_PER_SEC / 10);
 	}
 }
 
@@ -428,6 +460,7 @@ int main(void)
 	RUN(test_zero_padded);
 	RUN(test_utc_seconds);
 	RUN(test_ms);
+	RUN(test_dur);
 	RUN(test_addresses);
 	RUN(test_json_escape);
 	RUN(test_truncation);
