@@ -3,9 +3,10 @@
  * User-stack windows for unwinding with the CFI in user space (user/unwind.h),
  * shared by the BPF collector and user space.  At accept/connect/EOF-read the
  * collector takes, besides its frame-pointer stack, the user registers and
- * the stack above sp -- once per (process, frame-pointer stack, words at sp),
- * within a per-process budget -- and sends them on a ring of their own, so
- * that the events ring never waits behind 8 KiB records.
+ * the stack above sp -- once per call path (see below; before that path is
+ * known, once per (process, frame-pointer stack, words at sp)), within a
+ * per-process budget -- and sends them on a ring of their own, so that the
+ * events ring never waits behind 8 KiB records.
  */
 #ifndef TCPLINGER_UNWIND_EVENTS_H
 #define TCPLINGER_UNWIND_EVENTS_H
