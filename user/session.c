@@ -46,9 +46,7 @@ struct tl_session_opts tl_session_opts_of(const struct tl_cli *cli, FILE *out,
 		.boot_to_real_ns = boot_to_real_ns, .out = out,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
 		.open_list = cli->open_list,
-		.quiet = cli->view != NULL,
-		.view_connerr = cli->view ? cli->view->connerr : NULL,
-		.view_ctx = cli->view ? cli->view->ctx : NULL,
+		.view = cli->view,
 	};
 }
 
@@ -65,7 +63,7 @@ static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
 {
 	struct tl_session *s = ctx;
 
-	if (s->opts.leaks || s->opts.quiet)
+	if (s->opts.leaks || s->opts.view)
 		return;
 	tl_summary_add(&s->interval, lc);
 	/* an ended lifecycle's path ends CLOSED; the others are still open */
@@ -85,10 +83,10 @@ static void on_connerr(const struct tl_connerr *ce, void *ctx)
 {
 	struct tl_session *s = ctx;
 
-	if (!s->opts.quiet)
+	if (!s->opts.view)
 		tl_output_connect_error(&s->out, ce);
-	else if (s->opts.view_connerr)
-		s->opts.view_connerr(ce, s->opts.view_ctx);
+	else if (s->opts.view->connerr)
+		s->opts.view->connerr(ce, s->opts.view->ctx);
 }
 
 static void on_pressure(const struct tl_pressure *pr, void *ctx)
@@ -217,7 +215,7 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	if (!s->start_ns)
 		s->start_ns = s->last_summary_ns = ev->ts_ns;
 	if (tl_session_interval_due(s, ev->ts_ns)) {
-		if (s->opts.quiet) {
+		if (s->opts.view) {
 			/* the view reads the state itself */
 		} else if (s->opts.leaks) {
 			print_leaks(s, false);
@@ -248,7 +246,7 @@ void tl_session_stack_limit(struct tl_session *s, size_t bytes)
 
 void tl_session_finish(struct tl_session *s)
 {
-	if (s->opts.quiet) {
+	if (s->opts.view) {
 		tl_engine_finish(s->engine, s->now_ns);
 		return;
 	}

@@ -14,6 +14,8 @@
 #include "lifecycle.h"
 #include "output.h"
 
+struct tl_live_view;
+
 struct tl_session_opts {
 	enum tl_format fmt;
 	bool events;		/* report every transition */
@@ -30,11 +32,10 @@ struct tl_session_opts {
 	bool open_list;		/* text: list every lifecycle still open at the
 				 * end, besides summing them up */
 	FILE *out;
-	/* A live view (top) reads the state itself: nothing is printed, and
-	 * each connect() error window, as it closes, goes to view_connerr. */
-	bool quiet;
-	void (*view_connerr)(const struct tl_connerr *ce, void *ctx);
-	void *view_ctx;
+	/* A live view (top; NULL: none) reads the state itself: nothing is
+	 * printed, and each connect() error window, as it closes, goes to
+	 * its connerr. */
+	const struct tl_live_view *view;
 };
 
 /* What a live view makes its screen of, as of the last tick. */
