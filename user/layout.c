@@ -6,7 +6,7 @@
 #include "layout.h"
 #include "textbuf.h"
 
-static int columns_env(void)
+int tl_layout_columns_env(void)
 {
 	const char *s = getenv("COLUMNS");
 	char *end;
@@ -26,7 +26,7 @@ int tl_layout_cols(int cols, int fd)
 		return cols;
 	if (!isatty(fd))
 		return TL_COLS_WIDE;
-	cols = columns_env();
+	cols = tl_layout_columns_env();
 	if (cols)
 		return cols;
 	if (!ioctl(fd, TIOCGWINSZ, &ws) && ws.ws_col)

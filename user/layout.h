@@ -24,6 +24,8 @@ struct tl_textbuf;
  * terminal, $COLUMNS when it is a number, else the terminal's own width;
  * else (a pipe, a file, a terminal of unknown size) TL_COLS_WIDE. */
 int tl_layout_cols(int cols, int fd);
+/* $COLUMNS if it is a width (a whole number, 1 to TL_COLS_MAX), else 0. */
+int tl_layout_columns_env(void);
 /* Whether a width gets the narrow layout. */
 static inline bool tl_layout_narrow(int cols)
 {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "connerr.h"
 #include "grow.h"
+#include "layout.h"
 #include "leaks.h"
 #include "opensum.h"
 #include "ports.h"
@@ -239,10 +240,9 @@ static void on_end(void *ctx)
 
 static int batch_width(void)
 {
-	const char *cols = getenv("COLUMNS");
-	long w = cols ? strtol(cols, NULL, 10) : 0;
+	int w = tl_layout_columns_env();
 
-	return w >= TL_TOP_MIN_WIDTH && w <= TL_TOP_MAX_WIDTH ? (int)w : BATCH_WIDTH;
+	return w >= TL_TOP_MIN_WIDTH && w <= TL_TOP_MAX_WIDTH ? w : BATCH_WIDTH;
 }
 
 int tl_run_top(struct tl_cli *cli)
