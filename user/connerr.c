@@ -156,11 +156,6 @@ void tl_connerr_json(struct tl_textbuf *tb, const struct tl_connerr *ce)
 	tb_chr(tb, '}');
 }
 
-void tl_connerr_text(struct tl_textbuf *tb, const struct tl_connerr *ce)
-{
-	tl_connerr_text_fit(tb, ce, false);
-}
-
 void tl_connerr_text_fit(struct tl_textbuf *tb, const struct tl_connerr *ce, bool narrow)
 {
 	char ebuf[16];

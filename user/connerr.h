@@ -54,9 +54,8 @@ const char *tl_errno_name(uint32_t err, char buf[16]);
 /* {"type":"connect_error",...} without the newline. */
 void tl_connerr_json(struct tl_textbuf *tb, const struct tl_connerr *ce);
 /* The text line after its time stamp, without the newline: the wide
- * layout's (tl_connerr_text), or narrow, which leaves out the namespace
- * and cuts COMM to 12 to fit 80 columns after an 8-column time. */
-void tl_connerr_text(struct tl_textbuf *tb, const struct tl_connerr *ce);
+ * layout's, or narrow, which leaves out the namespace and cuts COMM to 12
+ * to fit 80 columns after an 8-column time. */
 void tl_connerr_text_fit(struct tl_textbuf *tb, const struct tl_connerr *ce, bool narrow);
 
 #endif /* TCPLINGER_CONNERR_H */
