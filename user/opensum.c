@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "grow.h"
+#include "layout.h"
 #include "opensum.h"
 #include "summary.h"
 #include "textbuf.h"
@@ -360,10 +361,9 @@ void tl_opensum_key_text(struct tl_textbuf *tb, enum tl_open_by by, const struct
 	put_key(tb, by, k, false);
 }
 
-#define TEXT_WIDTH 80
 #define TOP_INDENT 25
 
-/* "STATE by WHAT" then "item (count), ...", wrapped to 80 columns. */
+/* "STATE by WHAT" then "item (count), ...", wrapped to the prose width. */
 static void print_top_line(struct tl_textbuf *tb, const char *state, const char *what,
 			   const struct tl_open_top *t, int by)
 {
@@ -377,7 +377,7 @@ static void print_top_line(struct tl_textbuf *tb, const char *state, const char 
 		tb_init(&item, buf, sizeof(buf));
 		put_key(&item, by, &t->top[by][i].key, false);
 		tb_printf(&item, " (%" PRIu64 ")", t->top[by][i].count);
-		if (i && col + 2 + item.len >= TEXT_WIDTH) {
+		if (i && col + 2 + item.len >= TL_COLS_PROSE) {
 			tb_printf(tb, ",\n%*s", TOP_INDENT, "");
 			col = TOP_INDENT;
 		} else if (i) {
