@@ -8,31 +8,20 @@
 #include <time.h>
 #include "units.h"
 #include "connerr.h"
-#include "layout.h"
-#include "leaks.h"
 #include "output.h"
+#include "outparts.h"
 #include "ports.h"
-#include "stacks.h"
-#include "threads.h"
 #include "summary.h"
 #include "textbuf.h"
 
 
-/* One output line: most fit the stack buffer; a longer one (a leak group
- * whose escaped stack and command line run long) moves to the heap, since
- * a record cut short is no longer JSON. */
-struct line {
-	struct tl_textbuf tb;
-	char buf[16384];
-};
-
-static struct tl_textbuf *line_start(struct line *l)
+struct tl_textbuf *tl_out_line_start(struct tl_out_line *l)
 {
 	tb_init_grow(&l->tb, l->buf, sizeof(l->buf));
 	return &l->tb;
 }
 
-static void emit_to(FILE *f, struct line *l)
+void tl_out_emit_to(FILE *f, struct tl_out_line *l)
 {
 	/* Cut short only when memory ran out: the line still ends in '\n'. */
 	if (l->tb.len == l->tb.max)
@@ -41,9 +30,9 @@ static void emit_to(FILE *f, struct line *l)
 	tb_release(&l->tb);
 }
 
-static void emit(struct tl_output *out, struct line *l)
+void tl_out_emit(struct tl_output *out, struct tl_out_line *l)
 {
-	emit_to(out->f, l);
+	tl_out_emit_to(out->f, l);
 }
 
 void tl_output_init(struct tl_output *out, FILE *f, enum tl_format fmt, bool wide)
@@ -115,7 +104,7 @@ static void put_iso_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t 
 }
 
 /* ,"key":"ISO time" */
-static void put_json_time(struct tl_output *out, struct tl_textbuf *tb, const char *key,
+void tl_out_json_time(struct tl_output *out, struct tl_textbuf *tb, const char *key,
 			  uint64_t boot_ns)
 {
 	tb_str(tb, ",\"");
@@ -162,7 +151,7 @@ static void put_addr(struct tl_textbuf *tb, uint8_t family, const uint8_t *addr)
 }
 
 /* The address as text in buf; returns its length. */
-static size_t fmt_addr(char buf[INET6_ADDRSTRLEN], uint8_t family, const uint8_t *addr)
+size_t tl_out_fmt_addr(char buf[INET6_ADDRSTRLEN], uint8_t family, const uint8_t *addr)
 {
 	struct tl_textbuf tb;
 
@@ -185,7 +174,7 @@ static bool visited(const struct tl_lifecycle *lc, int state, uint64_t ns)
 	return false;
 }
 
-static const char *jbool(bool b)
+const char *tl_out_jbool(bool b)
 {
 	return b ? "true" : "false";
 }
@@ -201,7 +190,7 @@ static void put_json_port(struct tl_textbuf *tb, uint16_t port)
 
 /* ---- JSON ---- */
 
-static void put_json_conn(struct tl_textbuf *tb, uint64_t conn, const struct tl_tuple *tp)
+void tl_out_json_conn(struct tl_textbuf *tb, uint64_t conn, const struct tl_tuple *tp)
 {
 	tb_str(tb, "\"conn\":");
 	tb_u64(tb, conn);
@@ -219,7 +208,7 @@ static void put_json_conn(struct tl_textbuf *tb, uint64_t conn, const struct tl_
 	tb_u64(tb, tp->netns);
 }
 
-static void put_json_owner(struct tl_textbuf *tb, const struct tl_owner *o)
+void tl_out_json_owner(struct tl_textbuf *tb, const struct tl_owner *o)
 {
 	if (o->pid < 0) {
 		tb_str(tb, o->none ? "\"pid\":null,\"comm\":null,\"ownerless\":true"
@@ -254,9 +243,9 @@ static void json_transition(struct tl_output *out, struct tl_textbuf *tb,
 {
 	tb_str(tb, "{\"type\":\"transition\",\"ts_ns\":");
 	tb_u64(tb, t->ts_ns);
-	put_json_time(out, tb, "ts", t->ts_ns);
+	tl_out_json_time(out, tb, "ts", t->ts_ns);
 	tb_chr(tb, ',');
-	put_json_conn(tb, t->conn, &t->tuple);
+	tl_out_json_conn(tb, t->conn, &t->tuple);
 	tb_str(tb, ",\"old\":\"");
 	tb_str(tb, state_name(t->old_state));
 	tb_str(tb, "\",\"new\":\"");
@@ -264,7 +253,7 @@ static void json_transition(struct tl_output *out, struct tl_textbuf *tb,
 	tb_str(tb, "\",\"in_old_ns\":");
 	tb_u64(tb, t->in_old_ns);
 	tb_chr(tb, ',');
-	put_json_owner(tb, &t->owner);
+	tl_out_json_owner(tb, &t->owner);
 	tb_str(tb, "}\n");
 }
 
@@ -274,13 +263,13 @@ static void json_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	int i;
 
 	tb_str(tb, "{\"type\":\"lifecycle\",");
-	put_json_conn(tb, lc->conn, &lc->tuple);
+	tl_out_json_conn(tb, lc->conn, &lc->tuple);
 	tb_chr(tb, ',');
-	put_json_owner(tb, &lc->owner);
+	tl_out_json_owner(tb, &lc->owner);
 	put_json_u64(tb, "start_ns", lc->start_ns);
-	put_json_time(out, tb, "start_ts", lc->start_ns);
+	tl_out_json_time(out, tb, "start_ts", lc->start_ns);
 	put_json_u64(tb, "end_ns", lc->end_ns);
-	put_json_time(out, tb, "end_ts", lc->end_ns);
+	tl_out_json_time(out, tb, "end_ts", lc->end_ns);
 	put_json_u64(tb, "duration_ns", lc->end_ns > lc->start_ns ? lc->end_ns - lc->start_ns : 0);
 	tb_str(tb, ",\"states\":[");
 	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
@@ -297,11 +286,11 @@ static void json_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	tb_str(tb, ",\"end\":\"");
 	tb_str(tb, end_name(lc->end));
 	tb_chr(tb, '"');
-	put_json_word(tb, "complete", jbool(lc->complete));
-	put_json_word(tb, "seeded", jbool(lc->seeded));
-	put_json_word(tb, "start_exact", jbool(lc->start_exact));
-	put_json_word(tb, "gap", jbool(lc->gap));
-	put_json_word(tb, "evicted", jbool(lc->evicted));
+	put_json_word(tb, "complete", tl_out_jbool(lc->complete));
+	put_json_word(tb, "seeded", tl_out_jbool(lc->seeded));
+	put_json_word(tb, "start_exact", tl_out_jbool(lc->start_exact));
+	put_json_word(tb, "gap", tl_out_jbool(lc->gap));
+	put_json_word(tb, "evicted", tl_out_jbool(lc->evicted));
 	tb_str(tb, "}\n");
 }
 
@@ -408,11 +397,11 @@ static void csv_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	put_csv_u64(tb, lc->close_wait_ns);
 	put_csv_u64(tb, lc->time_wait_ns);
 	put_csv_word(tb, end_name(lc->end));
-	put_csv_word(tb, jbool(lc->complete));
-	put_csv_word(tb, jbool(lc->seeded));
-	put_csv_word(tb, jbool(lc->start_exact));
-	put_csv_word(tb, jbool(lc->gap));
-	put_csv_word(tb, jbool(lc->evicted));
+	put_csv_word(tb, tl_out_jbool(lc->complete));
+	put_csv_word(tb, tl_out_jbool(lc->seeded));
+	put_csv_word(tb, tl_out_jbool(lc->start_exact));
+	put_csv_word(tb, tl_out_jbool(lc->gap));
+	put_csv_word(tb, tl_out_jbool(lc->evicted));
 	for (i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
 		int st = lc->states[i].state;
 
@@ -451,8 +440,6 @@ static void csv_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 #define EP_W		18	/* an endpoint, wide layout */
 #define EP_W_NARROW	21	/* "255.255.255.255:65535" */
 #define EP_W_IPV6	47	/* "[" a full IPv6 address "]:65535" */
-#define COMM_W		15	/* TASK_COMM_LEN - 1 */
-#define COMM_W_NARROW	10
 #define DUR_W		5	/* tb_dur() */
 
 static int ep_w(const struct tl_output *out)
@@ -496,7 +483,7 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, bool conn, 
 	if (conn)
 		put_col(tb, "CONN", -5);
 	put_col(tb, "PID", -7);
-	put_col(tb, "COMM", out->narrow ? -COMM_W_NARROW : -COMM_W);
+	put_col(tb, "COMM", out->narrow ? -TL_OUT_COMM_W_NARROW : -TL_OUT_COMM_W);
 	if (out->netns_col)
 		put_col(tb, "NETNS", -10);
 	if (out->narrow) {
@@ -512,7 +499,7 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, bool conn, 
 }
 
 /* HH:MM:SS.mmm (narrow: HH:MM:SS), local time. */
-static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
+void tl_out_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
 {
 	int64_t real = wall_ns(boot_ns, out->boot_to_real_ns);
 	time_t sec;
@@ -542,10 +529,10 @@ static void put_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot
 	tb_chr(tb, ' ');
 }
 
-static void put_text_comm(const struct tl_output *out, struct tl_textbuf *tb,
+void tl_out_text_comm(const struct tl_output *out, struct tl_textbuf *tb,
 			  const struct tl_owner *o)
 {
-	int w = out->narrow ? COMM_W_NARROW : COMM_W;
+	int w = out->narrow ? TL_OUT_COMM_W_NARROW : TL_OUT_COMM_W;
 
 	if (o->pid < 0) {
 		put_col(tb, "-", -7);
@@ -582,12 +569,12 @@ static void put_text_conn(struct tl_output *out, struct tl_textbuf *tb, uint64_t
 			  const uint64_t *conn, const struct tl_owner *o,
 			  const struct tl_tuple *tp)
 {
-	put_time(out, tb, ts_ns);
+	tl_out_time(out, tb, ts_ns);
 	if (conn) {
 		tb_u64_w(tb, *conn, -5);
 		tb_chr(tb, ' ');
 	}
-	put_text_comm(out, tb, o);
+	tl_out_text_comm(out, tb, o);
 	if (out->netns_col) {
 		tb_u64_w(tb, tp->netns, -10);
 		tb_chr(tb, ' ');
@@ -725,8 +712,8 @@ static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 
 void tl_output_transition(struct tl_output *out, const struct tl_transition *t)
 {
-	struct line l;
-	struct tl_textbuf *tb = line_start(&l);
+	struct tl_out_line l;
+	struct tl_textbuf *tb = tl_out_line_start(&l);
 
 	if (out->fmt == TL_FMT_JSON)
 		json_transition(out, tb, t);
@@ -734,17 +721,17 @@ void tl_output_transition(struct tl_output *out, const struct tl_transition *t)
 		text_transition(out, tb, t);
 	else
 		return;	/* CSV rows are lifecycles */
-	emit(out, &l);
+	tl_out_emit(out, &l);
 }
 
 void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 {
-	struct line l;
+	struct tl_out_line l;
 	struct tl_textbuf *tb;
 
 	if (out->fmt == TL_FMT_TEXT && out->transitions && !out->at_end)
 		return;
-	tb = line_start(&l);
+	tb = tl_out_line_start(&l);
 	if (out->fmt == TL_FMT_JSON) {
 		json_lifecycle(out, tb, lc);
 	} else if (out->fmt == TL_FMT_CSV) {
@@ -756,18 +743,18 @@ void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 	} else {
 		text_lifecycle(out, tb, lc);
 	}
-	emit(out, &l);
+	tl_out_emit(out, &l);
 }
 
 void tl_output_at_end(struct tl_output *out)
 {
-	struct line l;
+	struct tl_out_line l;
 
 	out->at_end = true;
 	if (out->fmt != TL_FMT_TEXT || !out->transitions)
 		return;
-	tb_str(line_start(&l), "\nStill open at the end of the trace:\n");
-	emit(out, &l);
+	tb_str(tl_out_line_start(&l), "\nStill open at the end of the trace:\n");
+	tl_out_emit(out, &l);
 	out->header_done = false;
 }
 
@@ -775,8 +762,8 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 		       uint64_t span_ns, bool final, uint64_t lost, uint64_t evicted,
 		       const struct tl_opensum *open)
 {
-	struct line l;
-	struct tl_textbuf *tb = line_start(&l);
+	struct tl_out_line l;
+	struct tl_textbuf *tb = tl_out_line_start(&l);
 	char title[96];
 
 	if (out->fmt == TL_FMT_JSON) {
@@ -786,7 +773,7 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 		tb_init(&t, iso, sizeof(iso));
 		put_iso_time(out, &t, ts_ns);
 		tl_summary_json(tb, sum, ts_ns, tb_cstr(&t), span_ns, final, lost, evicted, open);
-		emit(out, &l);
+		tl_out_emit(out, &l);
 		return;
 	}
 	snprintf(title, sizeof(title), final ? "Summary of the whole trace (%.1f s)"
@@ -794,326 +781,39 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 		 (double)span_ns / NS_PER_SEC);
 	tb_chr(tb, '\n');
 	tl_summary_text(tb, sum, title, lost, evicted, open);
-	emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
+	tl_out_emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
 	if (out->fmt == TL_FMT_TEXT)
 		out->header_done = false;	/* repeat the header after it */
-}
-
-/* ---- leak reports (a few rows per report: printf where it reads best) ---- */
-
-static const char *created_name(uint8_t role)
-{
-	return role == TL_OWN_CONNECT ? "connect" : role == TL_OWN_ACCEPT ? "accept" : "unknown";
-}
-
-static void put_json_procs(struct tl_textbuf *tb, const char *key, const struct tl_proc_fd *p,
-			   int n)
-{
-	tb_printf(tb, ",\"%s\":[", key);
-	for (int i = 0; i < n && i < TL_USAGE_MAX; i++) {
-		tb_printf(tb, "%s{\"pid\":%" PRId32 ",\"comm\":", i ? "," : "", p[i].pid);
-		tb_json_str(tb, p[i].comm, sizeof(p[i].comm));
-		tb_printf(tb, ",\"fd\":%" PRId32 "}", p[i].fd);
-	}
-	tb_chr(tb, ']');
-}
-
-static void put_json_stack(struct tl_textbuf *tb, const char *key, const struct tl_stack *st)
-{
-	tb_printf(tb, ",\"%s\":[", key);
-	for (int i = 0; st && i < st->nframes; i++) {
-		if (i)
-			tb_chr(tb, ',');
-		tb_json_str(tb, st->frames[i], SIZE_MAX);
-	}
-	tb_chr(tb, ']');
-}
-
-/* Where the holder of g is stuck now: its threads in the newest scan (of
- * its owner when no holder is known), the one that used the socket last
- * first (last_first), else the one that made it. */
-struct stuck {
-	const struct tl_thread *th[TL_THREADS_SHOWN];
-	size_t n;
-	uint64_t more;		/* threads the scan did not list */
-	bool last_first;
-};
-
-static void group_threads(const struct tl_leak_group *g, const struct tl_threads *threads,
-			  struct stuck *s)
-{
-	const struct tl_usage *u = &g->usage;
-	int32_t pid = g->holders_known && u->nholders ? u->holders[0].pid : g->owner.pid;
-	int32_t tid = 0;
-
-	s->n = 0;
-	s->more = 0;
-	s->last_first = false;
-	if (!threads || pid <= 0)
-		return;
-	if (u->last.pid == pid)
-		tid = u->last_tid;
-	else if (g->owner.pid == pid && g->created_by)
-		tid = u->create_tid;
-	s->n = tl_threads_of(threads, pid, tid, s->th, TL_THREADS_SHOWN, &s->more);
-	s->last_first = s->n && tid && s->th[0]->tid == tid && u->last.pid == pid;
-}
-
-static const char *thread_syscall(const struct tl_stack *st)
-{
-	return st && st->cmdline[0] ? st->cmdline : NULL;
-}
-
-static void put_json_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
-			     const struct tl_stacks *stacks, const struct tl_threads *threads)
-{
-	struct stuck s;
-
-	group_threads(g, threads, &s);
-	if (!s.n && !s.more)
-		return;	/* not read: older logs, or no scan found it */
-	tb_str(tb, ",\"threads\":[");
-	for (size_t i = 0; i < s.n; i++) {
-		const struct tl_thread *th = s.th[i];
-		const struct tl_stack *st = tl_stacks_get(stacks, th->stack);
-		const char *sys = thread_syscall(st);
-
-		tb_printf(tb, "%s{\"tid\":%" PRId32 ",\"comm\":", i ? "," : "", th->tid);
-		tb_json_str(tb, th->comm, sizeof(th->comm));
-		tb_str(tb, ",\"state\":");
-		tb_json_str(tb, &th->state, 1);
-		tb_str(tb, ",\"syscall\":");
-		if (sys)
-			tb_json_str(tb, sys, 64);
-		else
-			tb_str(tb, "null");
-		tb_printf(tb, ",\"last_user\":%s", jbool(!i && s.last_first));
-		put_json_stack(tb, "stack", st);
-		if (th->pystack)
-			put_json_stack(tb, "py_stack", tl_stacks_get(stacks, th->pystack));
-		tb_chr(tb, '}');
-	}
-	tb_printf(tb, "],\"more_threads\":%" PRIu64, s.more);
-}
-
-static void json_leak(struct tl_textbuf *tb, const struct tl_leak_group *g,
-		      const struct tl_stacks *stacks, const struct tl_threads *threads)
-{
-	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
-	const struct tl_usage *u = &g->usage;
-
-	tb_str(tb, "{\"type\":\"leak\",");
-	put_json_owner(tb, &g->owner);
-	tb_printf(tb, ",\"count\":%" PRIu64 ",\"oldest_ns\":%" PRIu64 ",\"oldest_exact\":%s"
-		  ",\"eof_seen\":%s,\"created_by\":\"%s\"", g->count, g->oldest_ns,
-		  jbool(g->oldest_exact), jbool(g->eof_seen), created_name(g->created_by));
-	put_json_stack(tb, "stack", st);
-	put_json_procs(tb, "holders", u->holders, u->nholders);
-	put_json_procs(tb, "closed_by", u->closers, u->nclosers);
-	tb_str(tb, ",\"diagnosis\":");
-	tb_json_str(tb, g->diagnosis, sizeof(g->diagnosis));
-	tb_chr(tb, ',');
-	put_json_conn(tb, g->conn, &g->tuple);
-	tb_str(tb, ",\"cmdline\":");
-	if (!st && u->nholders)
-		st = tl_stacks_get(stacks, u->holders[0].cmdline);
-	if (st)
-		tb_json_str(tb, st->cmdline, 4096);
-	else
-		tb_str(tb, "null");
-	if (u->eof_seen)
-		put_json_stack(tb, "eof_stack", tl_stacks_get(stacks, u->eof_stack));
-	put_json_threads(tb, g, stacks, threads);
-	tb_str(tb, "}\n");
-}
-
-static void text_frames(struct tl_textbuf *tb, const struct tl_stack *st, const char *indent)
-{
-	for (int i = 0; st && i < st->nframes; i++) {
-		tb_str(tb, indent);
-		tb_text_str(tb, st->frames[i], SIZE_MAX);
-		tb_chr(tb, '\n');
-	}
-}
-
-/* "S in accept4" */
-static void text_thread_state(struct tl_textbuf *tb, const struct tl_thread *th,
-			      const struct tl_stack *st)
-{
-	const char *sys = thread_syscall(st);
-
-	tb_text_str(tb, &th->state, 1);
-	if (sys) {
-		tb_str(tb, " in ");
-		tb_text_str(tb, sys, 64);
-	}
-}
-
-/* The first thread in full, the others on a line each: their innermost
- * Python frame, else their innermost frame. */
-static void text_threads(struct tl_textbuf *tb, const struct tl_leak_group *g,
-			 const struct tl_stacks *stacks, const struct tl_threads *threads)
-{
-	struct stuck s;
-
-	group_threads(g, threads, &s);
-	for (size_t i = 0; i < s.n; i++) {
-		const struct tl_thread *th = s.th[i];
-		const struct tl_stack *st = tl_stacks_get(stacks, th->stack);
-		const struct tl_stack *py = th->pystack ? tl_stacks_get(stacks, th->pystack) : NULL;
-
-		tb_printf(tb, "%s%" PRId32 " (", i ? "      " : "    now thread ", th->tid);
-		tb_text_str(tb, th->comm, sizeof(th->comm));
-		tb_str(tb, !i && s.last_first ? ", the last to use it) " : ") ");
-		text_thread_state(tb, th, st);
-		if (!i) {
-			tb_str(tb, ":\n");
-			if (py && py->nframes)
-				tb_str(tb, "      python:\n");
-			text_frames(tb, py, "        ");
-			if (py && py->nframes && st && st->nframes)
-				tb_str(tb, "      native:\n");
-			text_frames(tb, st, py && py->nframes ? "        " : "      ");
-			if (s.n > 1)
-				tb_str(tb, "    other threads:\n");
-			continue;
-		}
-		if (py && py->nframes)
-			st = py;
-		if (st && st->nframes) {
-			tb_str(tb, " at ");
-			tb_text_str(tb, st->frames[0], SIZE_MAX);
-		}
-		tb_chr(tb, '\n');
-	}
-	if (s.more)
-		tb_printf(tb, "    and %" PRIu64 " more thread%s\n", s.more, s.more == 1 ? "" : "s");
-}
-
-/* Prose, escaped (it quotes comms), wrapped at TL_COLS_PROSE under its
- * label ("    diagnosis: "). */
-static void put_wrapped_text(struct tl_textbuf *tb, const char *label, const char *s,
-			     size_t max)
-{
-	char buf[1024];
-	struct tl_textbuf t;
-
-	tb_init_grow(&t, buf, sizeof(buf));
-	tb_text_str(&t, s, max);
-	tb_str(tb, label);
-	tl_wrap(tb, t.buf, t.len, strlen(label), TL_COLS_PROSE, strlen(label));
-	tb_chr(tb, '\n');
-	tb_release(&t);
-}
-
-static void text_leak(const struct tl_output *out, struct tl_textbuf *tb,
-		      const struct tl_leak_group *g, const struct tl_stacks *stacks,
-		      const struct tl_threads *threads)
-{
-	const struct tl_stack *st = tl_stacks_get(stacks, g->stack);
-	const struct tl_usage *u = &g->usage;
-	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
-
-	fmt_addr(sa, g->tuple.family, g->tuple.saddr);
-	fmt_addr(da, g->tuple.family, g->tuple.daddr);
-	put_text_comm(out, tb, &g->owner);
-	tb_printf(tb, "%6" PRIu64 " %9.1f%s %-3s  %s:%u -> %s:%u\n", g->count,
-		  (double)g->oldest_ns / NS_PER_SEC, g->oldest_exact ? " " : "+",
-		  g->eof_seen ? "yes" : "no", sa, g->tuple.sport, da, g->tuple.dport);
-	put_wrapped_text(tb, "    diagnosis: ", g->diagnosis, sizeof(g->diagnosis));
-	if (st && st->nframes) {
-		tb_printf(tb, "    made by %s() at:\n", created_name(g->created_by));
-		for (int i = 0; i < st->nframes; i++) {
-			tb_str(tb, "      ");
-			tb_text_str(tb, st->frames[i], SIZE_MAX);
-			tb_chr(tb, '\n');
-		}
-	} else {
-		tb_printf(tb, "    made by: %s\n", g->created_by ? created_name(g->created_by) :
-			  "(before tracing began)");
-	}
-	if (!st && u->nholders)
-		st = tl_stacks_get(stacks, u->holders[0].cmdline);
-	if (st && st->cmdline[0]) {
-		tb_str(tb, "    command: ");
-		tb_text_str(tb, st->cmdline, SIZE_MAX);
-		tb_chr(tb, '\n');
-	}
-	for (int i = 0; i < u->nholders && i < TL_USAGE_MAX; i++) {
-		tb_printf(tb, "    held by %d (", u->holders[i].pid);
-		tb_text_str(tb, u->holders[i].comm, sizeof(u->holders[i].comm));
-		tb_printf(tb, ") as fd %d\n", u->holders[i].fd);
-	}
-	text_threads(tb, g, stacks, threads);
-}
-
-void tl_output_leaks(struct tl_output *out, const struct tl_leaks *L,
-		     const struct tl_stacks *stacks, const struct tl_threads *threads,
-		     uint64_t ts_ns, bool final)
-{
-	struct line l;
-	struct tl_textbuf *tb;
-
-	if (out->fmt == TL_FMT_JSON) {
-		for (uint32_t i = 0; i < L->ngroups; i++) {
-			json_leak(line_start(&l), &L->groups[i], stacks, threads);
-			emit(out, &l);
-		}
-		tb = line_start(&l);
-		tb_printf(tb, "{\"type\":\"leaks\",\"ts_ns\":%" PRIu64, ts_ns);
-		put_json_time(out, tb, "ts", ts_ns);
-		tb_printf(tb, ",\"final\":%s,\"groups\":%" PRIu32 ",\"sockets\":%" PRIu64
-			  ",\"min_age_ns\":%" PRIu64 "}\n", jbool(final), L->ngroups, L->sockets,
-			  L->min_age_ns);
-		emit(out, &l);
-		return;
-	}
-	tb = line_start(&l);
-	tb_chr(tb, '\n');
-	put_time(out, tb, ts_ns);
-	tb_printf(tb, "%s: %" PRIu64 " socket%s for %.1f s or more, %" PRIu32
-		  " group%s\n", final ? "CLOSE_WAIT leaks at the end" : "CLOSE_WAIT leaks",
-		  L->sockets, L->sockets == 1 ? "" : "s", (double)L->min_age_ns / NS_PER_SEC,
-		  L->ngroups, L->ngroups == 1 ? "" : "s");
-	if (L->ngroups)
-		tb_printf(tb, "%-7s %-*s %6s %10s %-3s  %s\n", "PID",
-			  out->narrow ? COMM_W_NARROW : COMM_W, "COMM", "COUNT", "OLDEST_s", "EOF",
-			  "EXAMPLE (oldest)");
-	emit(out, &l);
-	for (uint32_t i = 0; i < L->ngroups; i++) {
-		text_leak(out, line_start(&l), &L->groups[i], stacks, threads);
-		emit(out, &l);
-	}
 }
 
 /* ---- connect() errors and port pressure (connerr.c, ports.c write them) ---- */
 
 void tl_output_connect_error(struct tl_output *out, const struct tl_connerr *ce)
 {
-	struct line l;
-	struct tl_textbuf *tb = line_start(&l);
+	struct tl_out_line l;
+	struct tl_textbuf *tb = tl_out_line_start(&l);
 
 	if (out->fmt == TL_FMT_JSON) {
 		tl_connerr_json(tb, ce);
 	} else {
-		put_time(out, tb, ce->ts_ns);
+		tl_out_time(out, tb, ce->ts_ns);
 		tl_connerr_text_fit(tb, ce, out->narrow);
 	}
 	tb_chr(tb, '\n');
-	emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
+	tl_out_emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
 }
 
 void tl_output_port_pressure(struct tl_output *out, const struct tl_pressure *pr, bool final)
 {
-	struct line l;
-	struct tl_textbuf *tb = line_start(&l);
+	struct tl_out_line l;
+	struct tl_textbuf *tb = tl_out_line_start(&l);
 
 	if (out->fmt == TL_FMT_JSON) {
 		tl_pressure_json(tb, pr, final);
 		tb_chr(tb, '\n');
-		emit(out, &l);
+		tl_out_emit(out, &l);
 		return;
 	}
 	tl_pressure_text(tb, pr);
-	emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
+	tl_out_emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
 }
