@@ -47,22 +47,12 @@ static void put_text(struct screen *s, const char *text, bool title)
 	put(s, title);
 }
 
-/* A time in a state, right-aligned in width: 850ms, 12.3s, 5m02s, 2h05m;
- * '+' after a lower bound, a space otherwise. */
+/* A time in a state, right-aligned in width, in the text rows' form
+ * (tb_dur: 850ms, 12.3s, 4043s, 2.8h); '+' after a lower bound, a space
+ * otherwise. */
 static void put_age(struct tl_textbuf *tb, uint64_t ns, bool lower_bound, int width)
 {
-	uint64_t s = ns / NS_PER_SEC;
-	char buf[32];
-
-	if (ns < NS_PER_SEC)
-		snprintf(buf, sizeof(buf), "%" PRIu64 "ms", ns / NS_PER_MS);
-	else if (s < 60)
-		snprintf(buf, sizeof(buf), "%" PRIu64 ".%" PRIu64 "s", s, ns / (NS_PER_SEC / 10) % 10);
-	else if (s < 3600)
-		snprintf(buf, sizeof(buf), "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-	else
-		snprintf(buf, sizeof(buf), "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s / 60 % 60);
-	tb_str_w(tb, buf, width - 1);
+	tb_dur(tb, ns, width - 1);
 	tb_chr(tb, lower_bound ? '+' : ' ');
 }
 
