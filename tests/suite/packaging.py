@@ -13,7 +13,7 @@ import time
 import urllib.request
 
 from .checks import Checker
-from .common import AS_NOBODY, ROOT, SANITIZER_RE, TestFailure, TestSkip
+from .common import AS_NOBODY, ROOT, SANITIZER_RE, TestFailure, TestSkip, san_env
 
 MAN_PAGE = os.path.join(ROOT, "doc", "tcplinger.8")
 COMPLETION = os.path.join(ROOT, "dist", "tcplinger.bash-completion")
@@ -109,10 +109,11 @@ def unit_settings(path):
 class Packaging:
     # -- helpers
 
-    def make(self, *args):
-        """make -C ROOT args, with the tracer of the build under test, umask
-        022 as a package build has."""
-        argv = ["make", "-C", ROOT, "--no-print-directory", "OUTPUT=" + self.build] + list(args)
+    def make(self, *args, output=None):
+        """make -C ROOT args, with the tracer of the build under test (or of
+        output), umask 022 as a package build has."""
+        argv = ["make", "-C", ROOT, "--no-print-directory", "OUTPUT=" + (output or self.build)] + \
+            list(args)
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=300,
                                stdin=subprocess.DEVNULL, preexec_fn=lambda: os.umask(0o022))
@@ -124,14 +125,11 @@ class Packaging:
         return r
 
     def installed(self, t, name, *args):
-        """A fresh DESTDIR t.path(name) after make install args."""
+        """A fresh DESTDIR t.path(name) after make install args, of the
+        tracer under test as it is (-o: never rebuilt by a test)."""
         dest = t.path(name)
         os.makedirs(dest)
-        r = self.make("install", "DESTDIR=" + dest, *args)
-        rebuilt = [l for l in r.stdout.splitlines() if re.match(r"\s*(CC|LINK|BPF|GEN-SKEL)\b", l)]
-        if rebuilt:
-            raise TestFailure("make install rebuilt the tracer (it installs the one `make` "
-                              "built; is %s stale?)" % self.build, rebuilt[:5])
+        self.make("-o", os.path.join(self.build, "tcplinger"), "install", "DESTDIR=" + dest, *args)
         return dest
 
     def help_of(self, sub):
@@ -198,11 +196,18 @@ class Packaging:
     # -- tests
 
     def t_packaging_install_tree(self, t):
-        """make install DESTDIR=D PREFIX=/usr lays out exactly INSTALL_TREE,
-        from the tracer already built; the installed tracer runs, the page is
-        the repository's, gzip -9n (no name, no time: reproducible), and the
-        unit runs the installed path.  Without PREFIX, all of it under
-        /usr/local."""
+        """make install DESTDIR=D PREFIX=/usr lays out exactly INSTALL_TREE;
+        the installed tracer is the build's and runs, the page is the
+        repository's, gzip -9n (no name, no time: reproducible), and the unit
+        runs the installed path.  Without PREFIX, all of it under /usr/local.
+        With no tracer built, install would build it first (make -n)."""
+        nobuild = t.path("nobuild")
+        dry = self.make("-n", "install", "DESTDIR=" + t.path("unused"), output=nobuild).stdout
+        link = re.search(r"^.* -o %s/tcplinger$" % re.escape(nobuild), dry, re.M)
+        first_install = dry.find("install -m 0755")
+        if not link or first_install < link.start():
+            raise TestFailure("make install does not build a missing tracer before installing it",
+                              dry.splitlines()[-8:])
         dest = self.installed(t, "destdir", "PREFIX=/usr")
         ck = Checker()
         got = tree_of(dest)
@@ -432,7 +437,7 @@ class Packaging:
                             binary] + args
         err = open(t.path("serve.err"), "w+")
         p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                             cwd=os.path.dirname(binary))
+                             cwd=os.path.dirname(binary), env=san_env())
         t.own(p, release=lambda p: (p.kill(), p.wait(10)))
         body, deadline = None, time.monotonic() + 40
         while body is None and time.monotonic() < deadline and p.poll() is None:
@@ -448,7 +453,7 @@ class Packaging:
                               p.poll(), d)
         if SANITIZER_RE.search("\n".join(d)):
             raise TestFailure("sanitizer report", d)
-        if not re.search(r"^tcplinger_sockets\{", body, re.M):
+        if not re.search(r"^(# TYPE )?tcplinger_sockets\b", body, re.M):
             raise TestFailure("/metrics has no tcplinger_sockets", d + body.splitlines()[:10])
         return "serve answered /metrics with %s" % ",".join(caps)
 
