@@ -3,6 +3,8 @@
 #   make run        install deps if missing, build, trace this host live
 #   make test       install deps if missing, build (plain and ASan/UBSan), run every test
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
+#   make install    install the built tracer, its man page, bash completion and systemd unit
+#                   (PREFIX=/usr/local, DESTDIR=); make uninstall removes exactly those files
 #   make V=1        show the commands
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -59,9 +61,11 @@ SCEN_SRCS := $(sort $(wildcard tests/scenarios/*.c))
 SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
 
 DEPS_PKGS := clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libdeflate-dev \
-	pkg-config gcc make iproute2 python3 procps util-linux time libncurses-dev tmux
-# Optional: a JavaScript runtime for the test of JIT frames (skipped without).
-DEPS_OPT_PKGS := nodejs
+	pkg-config gcc make iproute2 python3 procps util-linux time libncurses-dev tmux \
+	man-db groff-base gzip
+# Optional: a JavaScript runtime for the test of JIT frames, mandoc to lint the man page
+# (each test skipped without; the unit is checked with systemd-analyze where systemd is).
+DEPS_OPT_PKGS := nodejs mandoc
 
 .PHONY: all clean deps run test test-bins vmlinux fuzz
 .DELETE_ON_ERROR:
@@ -201,6 +205,47 @@ test: deps
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf .output .output-san tcplinger
+
+# ---------------------------------------------------------------- install
+# make install [PREFIX=/usr/local] [DESTDIR=]: what a Debian package would
+# ship.  It installs the tracer `make` built (building it only if it is
+# missing or stale, never as a side effect of anything else): run `make`
+# first as yourself, then `make install` as root.  The man page is
+# compressed as dh_compress does (gzip -9n: no name, no time stamp, so the
+# same page gives the same bytes).  systemd reads units from
+# /usr/lib/systemd/system and /usr/local/lib/systemd/system alike.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MAN8DIR ?= $(PREFIX)/share/man/man8
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+INSTALLED_FILES := $(SBINDIR)/tcplinger $(MAN8DIR)/tcplinger.8.gz $(BASHCOMPDIR)/tcplinger \
+	$(SYSTEMDUNITDIR)/tcplinger.service
+
+.PHONY: install uninstall
+
+ifeq ($(SAN),1)
+install uninstall:
+	@echo "make $@: not with SAN=1 (the sanitizer build is for tests)" >&2; exit 1
+else
+install: $(OUTPUT)/tcplinger doc/tcplinger.8 dist/tcplinger.bash-completion dist/tcplinger.service.in
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
+	$(Q)$(INSTALL) -m 0755 $(OUTPUT)/tcplinger $(DESTDIR)$(SBINDIR)/tcplinger
+	$(Q)gzip -9n -c doc/tcplinger.8 > $(DESTDIR)$(MAN8DIR)/tcplinger.8.gz
+	$(Q)chmod 0644 $(DESTDIR)$(MAN8DIR)/tcplinger.8.gz
+	$(Q)$(INSTALL) -m 0644 dist/tcplinger.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tcplinger
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' dist/tcplinger.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/tcplinger.service
+	$(Q)chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/tcplinger.service
+
+# Exactly the files install wrote; the directories may hold other packages' files.
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+endif
 
 -include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/fuzz/*.d)
 

@@ -10,12 +10,13 @@ from .fuzz import Fuzz
 from .layout import Layout
 from .leaks import Leaks
 from .lifecycles import Lifecycles
+from .packaging import Packaging
 from .ports import Ports
 from .record_replay import RecordReplay
 from .top import Top
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Packaging, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):
