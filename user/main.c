@@ -66,8 +66,8 @@ static const struct argp_option filter_options[] = {
 	{ 0 },
 };
 
+/* Under live_options' "Tracing:" header (every subcommand with -d has it). */
 static const struct argp_option duration_options[] = {
-	{ NULL, 0, NULL, 0, "Tracing:", 3 },
 	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 60, 90s, 5m)", 3 },
 	{ 0 },
 };
