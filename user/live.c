@@ -449,6 +449,8 @@ int tl_run_live(const struct tl_cli *cli)
 	else
 		fprintf(stderr, "Tracing TCP socket lifecycles%s... Hit Ctrl-C to end.\n",
 			cli->events ? " (every transition)" : "");
+	if (cli->view && cli->view->started)
+		cli->view->started(cli->view->ctx, lv.loader);
 
 	while (!stop) {
 		ret = wait_events(&lv);
