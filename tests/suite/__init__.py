@@ -12,10 +12,11 @@ from .leaks import Leaks
 from .lifecycles import Lifecycles
 from .ports import Ports
 from .record_replay import RecordReplay
+from .serve import Serve
 from .top import Top
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Serve, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):
