@@ -26,6 +26,16 @@ CW_TOLERANCE = 0.015        # s: CLOSE_WAIT sum vs the scenario's close-to-close
 TW_TOLERANCE = 0.030        # s: TIME_WAIT sum vs close to reusing connect()
 
 
+def ends(end):
+    return 'tcplinger_lifecycles_total{end="%s"}' % end
+
+
+def linger(part, state, le=None):
+    """tcplinger_linger_seconds_PART{state=STATE[,le=LE]}"""
+    return 'tcplinger_linger_seconds_%s{state="%s"%s}' % (
+        part, state, ',le="%s"' % le if le else "")
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -120,6 +130,18 @@ class Serve:
         prom.wait_value('up{job="tcplinger"}', lambda v: v == 1, "1 (scraped)")
         return prom
 
+    @staticmethod
+    def _expect(prom, when, want, sums):
+        """want: {expr: value}; sums: {expr: (seconds, tolerance)}: what
+        Prometheus answers now, every mismatch in one failure."""
+        got = {e: prom.query(e) for e in list(want) + list(sums)}
+        bad = ["%s is %s, expected %s" % (e, got[e], v) for e, v in want.items() if got[e] != v]
+        bad += ["%s is %s, expected %.4f within %.3f" % (e, got[e], v, tol)
+                for e, (v, tol) in sums.items() if got[e] is None or abs(got[e] - v) > tol]
+        if bad:
+            raise TestFailure("after %s, %d value(s) in Prometheus are not the scenario's"
+                              % (when, len(bad)), bad)
+
     def t_serve_prometheus(self, t):
         """Prometheus scrapes serve while server_first (one CLOSE_WAIT of
         1.5 s) then tw_reuse (one TIME_WAIT of 0.5 s killed by a reusing
@@ -137,45 +159,23 @@ class Serve:
         sc.finish()
         f = sc.int_facts()
         cw = (f["t_client_close"] - f["t_server_close"]) / NS_PER_S
-        q('tcplinger_linger_seconds_count{state="CLOSE_WAIT"}', lambda v: v >= 1, "1")
-        got = {
-            "closed": prom.query('tcplinger_lifecycles_total{end="closed"}'),
-            "cw_count": prom.query('tcplinger_linger_seconds_count{state="CLOSE_WAIT"}'),
-            "cw_sum": prom.query('tcplinger_linger_seconds_sum{state="CLOSE_WAIT"}'),
-            "cw_le_1": prom.query('tcplinger_linger_seconds_bucket{state="CLOSE_WAIT",le="1.0"}'),
-            "cw_le_2.5": prom.query(
-                'tcplinger_linger_seconds_bucket{state="CLOSE_WAIT",le="2.5"}'),
-        }
-        want = {"closed": 1, "cw_count": 1, "cw_le_1": 0, "cw_le_2.5": 1}
-        bad = [k for k, v in want.items() if got[k] != v]
-        if bad or abs(got["cw_sum"] - cw) > CW_TOLERANCE:
-            raise TestFailure("after server_first, Prometheus has %s; expected %s and a "
-                              "CLOSE_WAIT sum of %.4f s within %.3f s"
-                              % (got, want, cw, CW_TOLERANCE))
+        q(linger("count", "CLOSE_WAIT"), lambda v: v >= 1, "1")
+        self._expect(prom, "server_first", {
+            ends("closed"): 1, linger("count", "CLOSE_WAIT"): 1,
+            linger("bucket", "CLOSE_WAIT", "1.0"): 0, linger("bucket", "CLOSE_WAIT", "2.5"): 1,
+        }, {linger("sum", "CLOSE_WAIT"): (cw, CW_TOLERANCE)})
 
         sc = self.start_scenario(t, ns, "tw_reuse")
         sc.finish()
         f = sc.int_facts()
         tw = (f["t_connect2"] - f["t_client_close1"]) / NS_PER_S
-        q('tcplinger_lifecycles_total{end="tw_killed"}', lambda v: v >= 1, "1")
-        q('tcplinger_lifecycles_total{end="closed"}', lambda v: v >= 3, "3")
-        got = {
-            "tw_killed": prom.query('tcplinger_lifecycles_total{end="tw_killed"}'),
-            "closed": prom.query('tcplinger_lifecycles_total{end="closed"}'),
-            "tw_count": prom.query('tcplinger_linger_seconds_count{state="TIME_WAIT"}'),
-            "tw_sum": prom.query('tcplinger_linger_seconds_sum{state="TIME_WAIT"}'),
-            "tw_le_0.25": prom.query(
-                'tcplinger_linger_seconds_bucket{state="TIME_WAIT",le="0.25"}'),
-            "tw_le_0.5": prom.query(
-                'tcplinger_linger_seconds_bucket{state="TIME_WAIT",le="1.0"}'),
-            "reset": prom.query('tcplinger_lifecycles_total{end="reset"}'),
-        }
-        want = {"tw_killed": 1, "closed": 3, "tw_count": 1, "tw_le_0.25": 0, "tw_le_0.5": 1,
-                "reset": 0}
-        bad = [k for k, v in want.items() if got[k] != v]
-        if bad or abs(got["tw_sum"] - tw) > TW_TOLERANCE:
-            raise TestFailure("after tw_reuse, Prometheus has %s; expected %s and a TIME_WAIT "
-                              "sum of %.4f s within %.3f s" % (got, want, tw, TW_TOLERANCE))
+        q(ends("tw_killed"), lambda v: v >= 1, "1")
+        q(ends("closed"), lambda v: v >= 3, "3")
+        self._expect(prom, "tw_reuse", {
+            ends("tw_killed"): 1, ends("closed"): 3, ends("reset"): 0,
+            linger("count", "TIME_WAIT"): 1, linger("bucket", "TIME_WAIT", "0.25"): 0,
+            linger("bucket", "TIME_WAIT", "1.0"): 1,
+        }, {linger("sum", "TIME_WAIT"): (tw, TW_TOLERANCE)})
 
         # server_first's server and tw_reuse's second client sit in TIME_WAIT
         ss_tw = len(ns.ss("state", "time-wait").splitlines())
@@ -186,7 +186,7 @@ class Serve:
                               % (ss_tw, ss_now, seen))
         tr.stop()
         return "closed 3, tw_killed 1, CLOSE_WAIT sum %.3f s (want %.3f), TIME_WAIT gauge %d" % (
-            prom.query('tcplinger_linger_seconds_sum{state="CLOSE_WAIT"}') or 0, cw, ss_tw)
+            prom.query(linger("sum", "CLOSE_WAIT")) or 0, cw, ss_tw)
 
     def t_serve_formats(self, t):
         """serve on [::1]: the text format passes promtool check metrics;
