@@ -16,6 +16,7 @@ import urllib.parse
 import urllib.request
 
 from .common import NS_PER_S, TestFailure, TestSkip, testlib
+from .top import N_CW
 
 PROM_READY_TIMEOUT = 60.0
 SCRAPE_TIMEOUT = 30.0       # a value Prometheus must show, scraped every second
@@ -189,16 +190,29 @@ class Serve:
             prom.query(linger("sum", "CLOSE_WAIT")) or 0, cw, ss_tw)
 
     def t_serve_formats(self, t):
-        """serve on [::1]: the text format passes promtool check metrics;
+        """serve on [::1] --min-age 0: linger_mix's CLOSE_WAIT sockets in the
+        leak gauge under its comm; the text format passes promtool check metrics;
         an OpenMetrics Accept header gets OpenMetrics, ending # EOF; / links
         to /metrics, other paths are 404."""
         self._need_prometheus()
         ns = t.netns()
         port = free_port(socket.AF_INET6, "::1")
-        tr = self._serve(t, ns, "[::1]:%d" % port)
+        tr = self._serve(t, ns, "[::1]:%d" % port, ["--min-age", "0"])
         base = "http://[::1]:%d" % port
         sc = self.start_scenario(t, ns, "tw_reuse")
         sc.finish()
+        # linger_mix holds N_CW CLOSE_WAIT sockets until told to go on
+        mix = self.start_scenario(t, ns, "linger_mix", ["-n", "4"], stdin_pipe=True)
+        mix.fact("ready")
+        leak = 'tcplinger_close_wait_leak_sockets{comm="%s"} %d' % (
+            self.comm_of("linger_mix"), N_CW)
+        deadline = time.monotonic() + 15
+        while leak not in http_get(base + "/metrics")[2].splitlines():
+            if time.monotonic() > deadline:
+                raise TestFailure("no line '%s' within 15 s" % leak,
+                                  [l for l in http_get(base + "/metrics")[2].splitlines()
+                                   if "leak_sockets{" in l])
+            time.sleep(0.3)
         status, hdr, text = http_get(base + "/metrics")
         if status != 200 or hdr.get("Content-Type") != TEXT_TYPE:
             raise TestFailure("GET /metrics: %d, %s; expected 200, %s"
@@ -225,6 +239,8 @@ class Serve:
         if status != 200 or 'href="/metrics"' not in index or status404 != 404:
             raise TestFailure("GET /: %d (link: %s), GET /nope: %d; expected 200 with a link, "
                               "404" % (status, 'href="/metrics"' in index, status404))
+        mix.send_line()
+        mix.finish()
         tr.stop()
         return "promtool clean, OpenMetrics negotiated, on [::1]"
 
