@@ -4,8 +4,9 @@
  * and engine, through a live view as top uses) exported to Prometheus on
  * /metrics.  libmicrohttpd answers on threads of its own; the engine is
  * the tracing loop's alone.  So a scrape only asks: it bumps `wanted` and
- * waits; the loop, at its next tick (within about 100 ms), gathers the
- * gauges, renders the exposition in both formats and hands the finished
+ * waits; the loop, at its next tick (within about 100 ms), looks at every
+ * socket again (live.c's refresh pass: a tw sock may turn TIME_WAIT
+ * without a trace), gathers the gauges, renders the exposition in both formats and hands the finished
  * text over under the mutex.  Metrics are thus as fresh as the scrape,
  * and nothing is gathered while nobody scrapes.
  */
@@ -117,6 +118,18 @@ static char *render(const struct tl_metrics *m, bool om, size_t *len)
 		memcpy(out, tb.buf, tb.len);
 	tb_release(&tb);
 	return out;
+}
+
+/* A scrape waits: the sockets are looked at again before its render. */
+static bool on_refresh_due(void *ctx)
+{
+	struct serve *s = ctx;
+	bool due;
+
+	pthread_mutex_lock(&s->mu);
+	due = s->wanted != s->rendered;
+	pthread_mutex_unlock(&s->mu);
+	return due;
 }
 
 static bool on_tick(void *ctx, struct tl_session *session, uint64_t now_ns)
@@ -342,7 +355,8 @@ int tl_run_serve(struct tl_cli *cli)
 		code = 1;
 		goto out_metrics;
 	}
-	s->view = (struct tl_live_view){ .started = on_started, .tick = on_tick,
+	s->view = (struct tl_live_view){ .started = on_started, .refresh_due = on_refresh_due,
+					 .tick = on_tick,
 					 .connerr = on_connerr, .lifecycle = on_lifecycle,
 					 .end = on_end, .ctx = s };
 	cli->view = &s->view;

@@ -179,6 +179,9 @@ class Serve:
         }, {linger("sum", "TIME_WAIT"): (tw, TW_TOLERANCE)})
 
         # server_first's server and tw_reuse's second client sit in TIME_WAIT
+        t.explain(lambda: ["ss: " + l for l in ns.ss().splitlines()] + [
+            "exporter: " + l for l in http_get("http://127.0.0.1:%d/metrics" % port)[2]
+            .splitlines() if l.startswith("tcplinger_sockets{") and not l.endswith(" 0")])
         ss_tw = len(ns.ss("state", "time-wait").splitlines())
         seen = q('tcplinger_sockets{state="TIME_WAIT"}', lambda v: v == ss_tw, "%d (ss)" % ss_tw)
         ss_now = len(ns.ss("state", "time-wait").splitlines())
