@@ -28,6 +28,7 @@ WARN := -Wall -Wextra -Werror
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(SANFLAGS) -I$(OUTPUT) -Iuser -Ibpf $(LIBBPF_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 LDLIBS := $(LIBBPF_LIBS) -ldw -lelf -lz -ldeflate -lm
 
 # System include dirs so BPF code finds asm/ headers, as libbpf-bootstrap does.
@@ -51,7 +52,7 @@ USER_SRCS := $(sort $(wildcard user/*.c))
 PY_STACK_SRCS := user/pyframes.c user/pylayout.c user/pylinetable.c user/pyproc.c
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 # Pure logic (no BPF, no CLI, no terminal): what unit tests and fuzz targets link against.
-LOGIC_SRCS := $(filter-out user/main.c user/loader.c user/live.c user/top.c,$(USER_SRCS))
+LOGIC_SRCS := $(filter-out user/main.c user/loader.c user/live.c user/top.c user/serve.c,$(USER_SRCS))
 LOGIC_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LOGIC_SRCS))
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -62,7 +63,7 @@ SCEN_BINS := $(patsubst tests/scenarios/%.c,$(OUTPUT)/tests/scen_%,$(SCEN_SRCS))
 
 DEPS_PKGS := clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libdeflate-dev \
 	pkg-config gcc make iproute2 python3 procps util-linux time libncurses-dev tmux \
-	man-db groff-base gzip
+	man-db groff-base gzip libmicrohttpd-dev prometheus
 # Optional: a JavaScript runtime for the test of JIT frames, mandoc to lint the man page
 # (each test skipped without; the unit is checked with systemd-analyze where systemd is).
 DEPS_OPT_PKGS := nodejs mandoc
@@ -98,7 +99,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(SKEL) $(OUTPUT)/user
 
 $(OUTPUT)/tcplinger: $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) $(NCURSES_LIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) $(NCURSES_LIBS) $(MHD_LIBS) -lpthread -o $@
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LOGIC_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)

@@ -449,6 +449,8 @@ int tl_run_live(const struct tl_cli *cli)
 	else
 		fprintf(stderr, "Tracing TCP socket lifecycles%s... Hit Ctrl-C to end.\n",
 			cli->events ? " (every transition)" : "");
+	if (cli->view && cli->view->started)
+		cli->view->started(cli->view->ctx, lv.loader);
 
 	while (!stop) {
 		ret = wait_events(&lv);
@@ -457,6 +459,8 @@ int tl_run_live(const struct tl_cli *cli)
 			code = 1;
 			break;
 		}
+		if (cli->view && cli->view->refresh_due && cli->view->refresh_due(cli->view->ctx))
+			tl_loader_seed(lv.loader, on_refresh_seed, &lv, &skipped);
 		t = clock_tick(&lv);
 		if (out_failed(&lv)) {
 			/* The log, if any, is still closed properly below. */

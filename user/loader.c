@@ -543,6 +543,31 @@ uint64_t tl_loader_drops(struct tl_loader *l)
 	return __atomic_load_n(&l->skel->bss->ringbuf_drops, __ATOMIC_RELAXED);
 }
 
+int tl_loader_prog_stats(const struct tl_loader *l,
+			 void (*fn)(const char *name, uint64_t run_ns, uint64_t runs, void *ctx),
+			 void *ctx)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	if (!l || !l->skel)
+		return -EINVAL;
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0)	/* not loaded (autoload off) */
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		fn(bpf_program__name(prog), info.run_time_ns, info.run_cnt, ctx);
+		n++;
+	}
+	return n;
+}
+
 void tl_loader_close(struct tl_loader *l)
 {
 	if (!l)

@@ -51,6 +51,12 @@ int tl_loader_windows_fd(const struct tl_loader *l);
 int tl_loader_upaths_fd(const struct tl_loader *l);
 /* Events the kernel could not queue since load (ring buffer full). */
 uint64_t tl_loader_drops(struct tl_loader *l);
+/* fn for each loaded program of the collector: its name and the time and
+ * runs the kernel counted for it (kernel.bpf_stats_enabled; 0 while off).
+ * Returns the number of programs, or a negative errno. */
+int tl_loader_prog_stats(const struct tl_loader *l,
+			 void (*fn)(const char *name, uint64_t run_ns, uint64_t runs, void *ctx),
+			 void *ctx);
 void tl_loader_close(struct tl_loader *l);
 
 #endif /* TCPLINGER_LOADER_H */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "layout.h"
+#include "listenaddr.h"
 #include "netns.h"
 #include "units.h"
 #include "run.h"
@@ -28,10 +29,13 @@ const char *argp_program_version = "tcplinger 0.1";
 enum {
 	OPT_NETNS = 1000, OPT_MAX_CONNS, OPT_RINGBUF, OPT_LISTENERS, OPT_CSV,
 	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO, OPT_LEAKS, OPT_MIN_AGE, OPT_MAX_STACKS,
-	OPT_OPEN_LIST, OPT_WIDTH,
+	OPT_OPEN_LIST, OPT_WIDTH, OPT_LISTEN, OPT_TOP,
 };
 
 #define DEFAULT_MIN_AGE_NS (30 * NS_PER_SEC)
+#define DEFAULT_LISTEN ":9478"
+#define DEFAULT_TOP_OWNERS 10
+#define MAX_TOP_OWNERS 1000
 #define DURATION_HINT "expected a duration such as 10 (seconds), 500ms, 30s, 5m or 1h"
 
 /* Option groups; each subcommand takes the ones that make sense for it. */
@@ -95,6 +99,19 @@ static const struct argp_option top_options[] = {
 	{ 0 },
 };
 
+static const struct argp_option serve_options[] = {
+	{ NULL, 0, NULL, 0, "Exporter:", 1 },
+	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics on ADDR:PORT: 127.0.0.1:9478, "
+	  "[::1]:9478, or :9478 for every address (the default)", 1 },
+	{ "pid", 'p', "PID", 0, "Only sockets owned by this process", 1 },
+	{ "min-age", OPT_MIN_AGE, "TIME", 0, "CLOSE_WAIT this long counts in "
+	  "tcplinger_close_wait_leak_sockets (default 30)", 1 },
+	{ "top", OPT_TOP, "N", 0, "Owners named in tcplinger_close_wait_leak_sockets; the "
+	  "rest are ~other (default 10)", 1 },
+	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Track at most N connections (default 1048576)", 1 },
+	{ 0 },
+};
+
 static const struct argp_option record_options[] = {
 	{ NULL, 0, NULL, 0, "Recording:", 4 },
 	{ "write", 'w', "FILE", 0, "Write the log to FILE (- for stdout)", 4 },
@@ -151,7 +168,7 @@ static const char trace_doc[] =
 	"alone cannot show).  Ctrl-C ends the trace and prints a summary: what "
 	"ended, and what is still open, per state (--json and --csv, or "
 	"--open-list, also give the open lifecycles, marked incomplete).\n\n"
-	"Subcommands: trace (the default), top, record, replay, leaks; "
+	"Subcommands: trace (the default), top, serve, record, replay, leaks; "
 	"`tcplinger SUBCOMMAND --help` for each.\n\n"
 	"Examples:\n"
 	"  tcplinger                     # lifecycles as they end\n"
@@ -190,6 +207,19 @@ static const char top_doc[] =
 	"  tcplinger top                         # the whole host\n"
 	"  tcplinger top --netns /run/netns/web -L 443 -d 1\n"
 	"  tcplinger top -b -n 3 -d 5s > frames.txt\n";
+
+static const char serve_doc[] =
+	"Export what lingers to Prometheus: trace live, as trace does, and serve "
+	"/metrics in the Prometheus text format (OpenMetrics when the scraper asks "
+	"for it).\v"
+	"Metrics: lifecycles per end, linger-time histograms for FIN_WAIT2, "
+	"CLOSE_WAIT and TIME_WAIT, sockets per state now, CLOSE_WAIT leaks per "
+	"owner, connect() and bind() errors per errno, port pressure, and the "
+	"tracer's own cost.  No label names a pid or an address (README, "
+	"Exporter).\n\n"
+	"Examples:\n"
+	"  tcplinger serve                           # :9478, the whole host\n"
+	"  tcplinger serve --listen 127.0.0.1:9478 -L 443 --min-age 10s\n";
 
 static const char replay_doc[] =
 	"Replay a recorded log through the same reports as live tracing; "
@@ -311,6 +341,22 @@ static void check_live_targets(const struct tl_cli *c)
 			  "are hidden from us: name it by path, /proc/PID/ns/net)", num);
 }
 
+/* --listen checked before anything is traced; its defaults set. */
+static void check_serve_options(struct tl_cli *c)
+{
+	struct tl_listen_addr a;
+	char why[128], msg[160];
+
+	if (!c->listen)
+		c->listen = DEFAULT_LISTEN;
+	if (!c->top_n)
+		c->top_n = DEFAULT_TOP_OWNERS;
+	if (!tl_listen_parse(c->listen, &a, why, sizeof(why))) {
+		snprintf(msg, sizeof(msg), "invalid --listen '%%s': %s", why);
+		die_usage(msg, c->listen);
+	}
+}
+
 static void set_format(struct tl_cli *c, enum tl_format fmt)
 {
 	if (c->fmt != TL_FMT_TEXT && c->fmt != fmt)
@@ -421,6 +467,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			die_usage("invalid --min-age '%s': " DURATION_HINT, arg);
 		c->min_age_set = true;
 		break;
+	case OPT_LISTEN:
+		c->listen = arg;
+		break;
+	case OPT_TOP:
+		if (!parse_u64(arg, MAX_TOP_OWNERS, &v) || !v)
+			die_usage("invalid --top '%s': expected a count, 1 to 1000", arg);
+		c->top_n = (uint32_t)v;
+		break;
 	case OPT_FROM:
 		if (!tl_parse_duration(arg, true, &c->from_ns))
 			die_usage("invalid --from '%s': " DURATION_HINT " since the recording began", arg);
@@ -479,6 +533,8 @@ int main(int argc, char **argv)
 		report_options, filter_options, replay_options, replay_leak_options, NULL };
 	static const struct argp_option *const leaks_groups[] = {
 		leak_options, filter_options, duration_options, live_options, NULL };
+	static const struct argp_option *const serve_groups[] = {
+		serve_options, filter_options, live_options, NULL };
 	static const struct argp_option *const record_groups[] = {
 		record_options, record_leak_options, report_options, filter_options,
 		duration_options, live_options, NULL };
@@ -489,7 +545,7 @@ int main(int argc, char **argv)
 	record_cmdline(&cli, argc, argv);
 	if (argc > 1 && (!strcmp(argv[1], "trace") || !strcmp(argv[1], "record") ||
 			 !strcmp(argv[1], "replay") || !strcmp(argv[1], "leaks") ||
-			 !strcmp(argv[1], "top"))) {
+			 !strcmp(argv[1], "top") || !strcmp(argv[1], "serve"))) {
 		static char name[32];
 
 		cmd = argv[1];
@@ -509,6 +565,9 @@ int main(int argc, char **argv)
 		argp.options = options_of(top_groups);
 		argp.doc = top_doc;
 		cli.top = true;
+	} else if (!strcmp(cmd, "serve")) {
+		argp.options = options_of(serve_groups);
+		argp.doc = serve_doc;
 	} else if (!strcmp(cmd, "replay")) {
 		argp.options = options_of(replay_groups);
 		argp.doc = replay_doc;
@@ -524,7 +583,7 @@ int main(int argc, char **argv)
 
 	if (!cli.min_age_set)
 		cli.min_age_ns = DEFAULT_MIN_AGE_NS;
-	else if (!cli.leaks)
+	else if (!cli.leaks && strcmp(cmd, "serve"))
 		die_usage("%s", "--min-age goes with --leaks");
 	if (cli.max_stacks && !cli.leaks)
 		die_usage("%s", "--max-stacks goes with --leaks");
@@ -540,6 +599,11 @@ int main(int argc, char **argv)
 	if (cli.top) {
 		check_live_targets(&cli);
 		return tl_run_top(&cli);
+	}
+	if (!strcmp(cmd, "serve")) {
+		check_serve_options(&cli);
+		check_live_targets(&cli);
+		return tl_run_serve(&cli);
 	}
 	if (!strcmp(cmd, "record")) {
 		if (!cli.path)

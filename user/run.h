@@ -13,13 +13,25 @@
 
 struct tl_session;
 struct tl_connerr;
+struct tl_lifecycle;
+struct tl_loader;
 
-/* A live view in place of the printed report (top). */
+/* A live view in place of the printed report (top, serve). */
 struct tl_live_view {
+	/* Tracing has begun (loaded, seeded, first tick); NULL: not needed. */
+	void (*started)(void *ctx, struct tl_loader *l);
+	/* Before each tick: whether to list every socket again first, as the
+	 * end of a trace does (a tw sock may turn TIME_WAIT without a trace:
+	 * only a look at it tells).  It costs a walk of every socket: ask
+	 * only when the state will be read.  NULL: never. */
+	bool (*refresh_due)(void *ctx);
 	/* After each tick (about every 100 ms): false ends the trace. */
 	bool (*tick)(void *ctx, struct tl_session *s, uint64_t now_ns);
 	/* Each connect() error window as it closes. */
 	void (*connerr)(const struct tl_connerr *ce, void *ctx);
+	/* Each lifecycle the engine reports (ended, or let go at the end);
+	 * NULL: not needed. */
+	void (*lifecycle)(const struct tl_lifecycle *lc, void *ctx);
 	/* The trace ends: the terminal goes back as it was. */
 	void (*end)(void *ctx);
 	void *ctx;
@@ -54,12 +66,17 @@ struct tl_cli {
 	const struct tl_live_view *view;	/* NULL: print the report */
 	bool batch;		/* -b: plain text frames, no terminal needed */
 	uint64_t iterations;	/* -n: frames before it ends; 0 = no end */
+	/* serve */
+	const char *listen;	/* --listen ADDR:PORT, checked by main.c */
+	uint32_t top_n;		/* --top: owners named in the leak gauge */
 };
 
 /* trace and record: live from the kernel.  Returns the exit code. */
 int tl_run_live(const struct tl_cli *cli);
 /* top: a live view of what lingers now.  Returns the exit code. */
 int tl_run_top(struct tl_cli *cli);
+/* serve: a Prometheus exporter of the live trace.  Returns the exit code. */
+int tl_run_serve(struct tl_cli *cli);
 /* replay: from a log.  Returns the exit code. */
 int tl_run_replay(const struct tl_cli *cli);
 struct tl_log_reader;

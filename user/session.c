@@ -63,6 +63,8 @@ static void on_lifecycle(const struct tl_lifecycle *lc, void *ctx)
 {
 	struct tl_session *s = ctx;
 
+	if (s->opts.view && s->opts.view->lifecycle)
+		s->opts.view->lifecycle(lc, s->opts.view->ctx);
 	if (s->opts.leaks || s->opts.view)
 		return;
 	tl_summary_add(&s->interval, lc);

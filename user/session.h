@@ -32,9 +32,9 @@ struct tl_session_opts {
 	bool open_list;		/* text: list every lifecycle still open at the
 				 * end, besides summing them up */
 	FILE *out;
-	/* A live view (top; NULL: none) reads the state itself: nothing is
-	 * printed, and each connect() error window, as it closes, goes to
-	 * its connerr. */
+	/* A live view (top, serve; NULL: none) reads the state itself:
+	 * nothing is printed; each connect() error window, as it closes,
+	 * goes to its connerr, each lifecycle reported to its lifecycle. */
 	const struct tl_live_view *view;
 };
 

@@ -13,10 +13,11 @@ from .lifecycles import Lifecycles
 from .packaging import Packaging
 from .ports import Ports
 from .record_replay import RecordReplay
+from .serve import Serve
 from .top import Top
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Packaging, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Serve, Packaging, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):
