@@ -37,7 +37,7 @@ INSTALL_TREE = {
     "usr/lib/systemd/system/tcplinger.service": 0o644,
 }
 UNIT = "usr/lib/systemd/system/tcplinger.service"
-UNIT_EXEC = "/usr/sbin/tcplinger serve --listen 127.0.0.1:9717"
+UNIT_EXEC = "/usr/sbin/tcplinger serve --listen 127.0.0.1:9478"
 
 # The exporter's metric names are a contract: the page names each.
 METRICS = ("tcplinger_lifecycles_total", "tcplinger_linger_seconds", "tcplinger_sockets",
@@ -431,7 +431,7 @@ class Packaging:
         binary = self.binary_copy(self.unpriv_dir(t))
         port = free_port()
         args = exec_start.split()[1:]
-        args = [re.sub(r":9717$", ":%d" % port, a) for a in args]
+        args = [re.sub(r":9478$", ":%d" % port, a) for a in args]
         cs = ",".join(["-all"] + ["+" + c for c in caps])
         argv = AS_NOBODY + ["--inh-caps=" + cs, "--ambient-caps=" + cs, "--bounding-set=" + cs,
                             binary] + args
