@@ -1069,6 +1069,17 @@ void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
 	free(buf);
 }
 
+bool tl_engine_tw_in_fin_wait2(const struct tl_engine *e)
+{
+	for (uint32_t i = 0; i < e->recs.pool.hwm; i++) {
+		const struct conn *c = at(e, i);
+
+		if (c->number && c->tw_id && c->state == TL_TCP_FIN_WAIT2 && !(c->flags & C_ENDING))
+			return true;
+	}
+	return false;
+}
+
 uint64_t tl_engine_last_scan(const struct tl_engine *e)
 {
 	return e->last_scan;

@@ -173,6 +173,11 @@ void tl_engine_stats(const struct tl_engine *e, struct tl_engine_stats *out);
  * as if it ended at now_ns; nothing changes. */
 void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
 			 void (*fn)(const struct tl_lifecycle *lc, void *ctx), void *ctx);
+/* Whether a timewait sock in substate FIN_WAIT2 is tracked: on its peer's
+ * FIN it turns TIME_WAIT, and the only trace of that, its timer's re-arm,
+ * is not made when the new expiry falls in the timer's wheel bucket.  Only
+ * a fresh look at the kernel's sockets (a refresh seed) then tells. */
+bool tl_engine_tw_in_fin_wait2(const struct tl_engine *e);
 /* Time of the newest /proc holder scan (TL_EV_SCAN), 0 if none: holders
  * from an older one are stale. */
 uint64_t tl_engine_last_scan(const struct tl_engine *e);

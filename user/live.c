@@ -273,6 +273,25 @@ static bool out_watchable(void)
 	return !fstat(STDOUT_FILENO, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
+/* Whether the open sockets are about to be counted (an interval summary
+ * due, or the view's next read) while the kernel may hold a state change
+ * the trace cannot show (tl_engine_tw_in_fin_wait2()): then they are
+ * listed again before the tick. */
+static bool open_read_soon(struct live *lv)
+{
+	const struct tl_live_view *v = lv->cli->view;
+	uint64_t now = now_ns(CLOCK_BOOTTIME);
+	bool reading;
+
+	if (!lv->session)
+		return false;
+	if (v)
+		reading = v->refresh_due && v->refresh_due(v->ctx, now);
+	else
+		reading = !lv->cli->leaks && tl_session_interval_due(lv->session, now);
+	return reading && tl_session_tw_in_fin_wait2(lv->session);
+}
+
 /* Events handled, after waiting up to POLL_MS for them.  Hunting leaks,
  * stack windows wake the wait too: each is unwound as it comes, so that
  * the collector learns its call path (bpf/unwind.h) at once. */
@@ -459,7 +478,7 @@ int tl_run_live(const struct tl_cli *cli)
 			code = 1;
 			break;
 		}
-		if (cli->view && cli->view->refresh_due && cli->view->refresh_due(cli->view->ctx))
+		if (open_read_soon(&lv))
 			tl_loader_seed(lv.loader, on_refresh_seed, &lv, &skipped);
 		t = clock_tick(&lv);
 		if (out_failed(&lv)) {

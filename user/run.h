@@ -20,11 +20,13 @@ struct tl_loader;
 struct tl_live_view {
 	/* Tracing has begun (loaded, seeded, first tick); NULL: not needed. */
 	void (*started)(void *ctx, struct tl_loader *l);
-	/* Before each tick: whether to list every socket again first, as the
-	 * end of a trace does (a tw sock may turn TIME_WAIT without a trace:
-	 * only a look at it tells).  It costs a walk of every socket: ask
-	 * only when the state will be read.  NULL: never. */
-	bool (*refresh_due)(void *ctx);
+	/* Before the tick at about now_ns: whether the view reads the open
+	 * sockets at it.
+	 * If timewait socks in substate FIN_WAIT2 are tracked, every socket is
+	 * listed again first, as the end of a trace does (one may have turned
+	 * TIME_WAIT without a trace: tl_engine_tw_in_fin_wait2()).  NULL:
+	 * never. */
+	bool (*refresh_due)(void *ctx, uint64_t now_ns);
 	/* After each tick (about every 100 ms): false ends the trace. */
 	bool (*tick)(void *ctx, struct tl_session *s, uint64_t now_ns);
 	/* Each connect() error window as it closes. */

@@ -120,12 +120,13 @@ static char *render(const struct tl_metrics *m, bool om, size_t *len)
 	return out;
 }
 
-/* A scrape waits: the sockets are looked at again before its render. */
-static bool on_refresh_due(void *ctx)
+/* A scrape waits: the next tick renders what is open. */
+static bool on_refresh_due(void *ctx, uint64_t now_ns)
 {
 	struct serve *s = ctx;
 	bool due;
 
+	(void)now_ns;
 	pthread_mutex_lock(&s->mu);
 	due = s->wanted != s->rendered;
 	pthread_mutex_unlock(&s->mu);

@@ -229,6 +229,11 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev)
 	}
 }
 
+bool tl_session_tw_in_fin_wait2(const struct tl_session *s)
+{
+	return tl_engine_tw_in_fin_wait2(s->engine);
+}
+
 bool tl_session_interval_due(const struct tl_session *s, uint64_t ts_ns)
 {
 	return s->opts.interval_ns && s->start_ns && ts_ns - s->last_summary_ns >= s->opts.interval_ns;

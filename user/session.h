@@ -65,6 +65,8 @@ void tl_session_stack_limit(struct tl_session *s, size_t bytes);
 /* Whether a tick at ts_ns would print an interval summary or leak report
  * (live scans /proc for holders just before such a tick). */
 bool tl_session_interval_due(const struct tl_session *s, uint64_t ts_ns);
+/* See tl_engine_tw_in_fin_wait2(). */
+bool tl_session_tw_in_fin_wait2(const struct tl_session *s);
 /* Reports what is still open and the final summary, as of the last tick. */
 void tl_session_finish(struct tl_session *s);
 /* The stacks kept, and the counts of those refused (tl_stacks_refused(),

@@ -229,6 +229,14 @@ static bool on_tick(void *ctx, struct tl_session *s, uint64_t now_ns)
 	return !t->cli->iterations || t->frames < t->cli->iterations;
 }
 
+/* The next tick draws a frame. */
+static bool on_refresh_due(void *ctx, uint64_t now_ns)
+{
+	const struct top *t = ctx;
+
+	return now_ns >= t->next_ns;
+}
+
 static void on_end(void *ctx)
 {
 	struct top *t = ctx;
@@ -258,8 +266,8 @@ int tl_run_top(struct tl_cli *cli)
 	if (!cli->interval_ns)
 		cli->interval_ns = DEFAULT_REFRESH_NS;
 	t.batch_width = batch_width();
-	t.view = (struct tl_live_view){ .tick = on_tick, .connerr = add_connerr, .end = on_end,
-					.ctx = &t };
+	t.view = (struct tl_live_view){ .refresh_due = on_refresh_due, .tick = on_tick,
+					.connerr = add_connerr, .end = on_end, .ctx = &t };
 	cli->view = &t.view;
 	cli->print = true;	/* a session, which the view reads */
 	code = tl_run_live(cli);

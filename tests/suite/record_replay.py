@@ -280,23 +280,34 @@ class RecordReplay:
     def t_open_summary(self, t):
         """Interval summaries count what is open now: per state, the sockets
         that ss shows in TIME_WAIT, CLOSE_WAIT and FIN_WAIT2, with the
-        CLOSE_WAIT owner and local port; a replay gives the same."""
-        n_tw, samples, facts = 40, [], {}
+        CLOSE_WAIT owner and local port; then, once the server has closed,
+        its peers' orphans gone from FIN_WAIT2 to TIME_WAIT; a replay gives
+        the same."""
+        n_tw, samples, after, facts = 40, [], [], {}
 
         def drive(ctx):
             sc = self.start_scenario(t, ctx.ns, "linger_mix", ["-n", str(n_tw)], stdin_pipe=True)
             ctx.scens.append(sc)
             sc.fact("ready")
             # a few interval summaries while ss looks at the same sockets
-            end = time.monotonic() + 3.5
-            while time.monotonic() < end:
-                counts = [len(ctx.ns.ss("state", st).splitlines())
-                          for st in ("time-wait", "close-wait", "fin-wait-2")]
-                samples.append((boot_ns(), counts))
-                time.sleep(0.2)
+            sample(ctx, samples, 3.5)
+            # The server closes its CLOSE_WAITs: their clients, orphans
+            # whose timewait socks sit in substate FIN_WAIT2, turn TIME_WAIT
+            # on its FIN, mostly without a trace (the timer's re-arm stays
+            # in its wheel bucket).
             sc.send_line()
             sc.finish()
             facts.update(sc.int_facts())
+            time.sleep(0.3)
+            sample(ctx, after, 3.5)
+
+        def sample(ctx, into, secs):
+            end = time.monotonic() + secs
+            while time.monotonic() < end:
+                counts = [len(ctx.ns.ss("state", st).splitlines())
+                          for st in ("time-wait", "close-wait", "fin-wait-2")]
+                into.append((boot_ns(), counts))
+                time.sleep(0.2)
 
         ctx = self.recording(t, ["--print", "--json", "-i", "1"], drive, sanitized=True)
         ck = Checker()
@@ -328,6 +339,18 @@ class RecordReplay:
             rem = tw.get("top", {}).get("remote") or [{}]
             ck.eq((rem[0].get("port"), rem[0].get("count")), (facts.get("server_port"), n_tw),
                   "summary at %d: top TIME_WAIT remote (port, count)" % ts)
+        later = [s for s in live if not s.get("final") and
+                 after and after[0][0] <= s.get("ts_ns", 0) <= after[-1][0]]
+        ck.true(len(later) >= 2, "%d interval summaries after the server closed, expected >= 2"
+                % len(later))
+        ck.true(all(c == [n_tw + 7, 0, 0] for _, c in after),
+                "ss counts after the server closed %s, expected [%d, 0, 0]"
+                % (sorted(set(tuple(c) for _, c in after)), n_tw + 7))
+        for s in later:
+            op = s.get("open") or {}
+            got = [op.get(st, {}).get("count") for st in ("TIME_WAIT", "CLOSE_WAIT", "FIN_WAIT2")]
+            ck.eq(got, [n_tw + 7, 0, 0], "summary at %d, after the server closed: open "
+                  "(TIME_WAIT, CLOSE_WAIT, FIN_WAIT2) vs ss" % s.get("ts_ns"))
         rp = self.replay_ok(ctx.rec.log, ["--json", "-i", "1"])
         replayed = [r for r in rp.records() if r.get("type") == "summary"]
         ck.eq([s.get("open") for s in replayed], [s.get("open") for s in live],
