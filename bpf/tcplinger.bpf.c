@@ -170,18 +170,20 @@ static __always_inline __u64 sk_cgroup_id(const struct sock *sk)
 }
 
 /* Whether a full socket is in the --cgroup cgroup or below it: the cgroup
- * keeps its ancestors by level, so one load finds the one to compare. */
+ * keeps its ancestors by level, so one read finds the one to compare. */
 static __always_inline bool cgroup_wanted(const struct sock *sk)
 {
-	const struct cgroup *cg;
+	const struct cgroup *cg, *anc;
 
 	if (!filter_cgroup)
 		return true;
 	cg = sk->sk_cgrp_data.cgroup;
 	if (!cg || cg->level < (int)filter_cgroup_level)
 		return false;
-	cg = cg->ancestors[filter_cgroup_level & 0xff];
-	return cg && cg->kn->id == filter_cgroup;
+	/* ancestors[] is past the struct as BTF has it: no plain load */
+	anc = NULL;
+	bpf_probe_read_kernel(&anc, sizeof(anc), &cg->ancestors[filter_cgroup_level & 0xff]);
+	return anc && kview(struct cgroup, anc)->kn->id == filter_cgroup;
 }
 
 /* Reads what the filters need and applies them; false = drop.  Plain
