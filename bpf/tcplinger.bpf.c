@@ -683,9 +683,6 @@ int tl_seed(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (!read_key(skc, state == TL_TCP_TIME_WAIT, &k))
 		return 0;
-	/* --cgroup: a timewait sock's cgroup is not known */
-	if (filter_cgroup && state == TL_TCP_TIME_WAIT)
-		return 0;
 
 	ev.type = TL_EV_SEED;
 	ev.ts_ns = bpf_ktime_get_boot_ns();

@@ -92,6 +92,10 @@ static const char *component_id(const char *s, size_t len)
 
 	if (hex64(s, len))
 		return s;	/* cgroupfs driver: the id is the directory */
+	/* containerd's "SLICE:cri-containerd:ID" */
+	if (len > TL_CONTAINER_ID_LEN && s[len - TL_CONTAINER_ID_LEN - 1] == ':' &&
+	    hex64(s + len - TL_CONTAINER_ID_LEN, TL_CONTAINER_ID_LEN))
+		return s + len - TL_CONTAINER_ID_LEN;
 	if (len < sl + TL_CONTAINER_ID_LEN + 1 || memcmp(s + len - sl, scope, sl))
 		return NULL;
 	id = s + len - sl - TL_CONTAINER_ID_LEN;

@@ -42,7 +42,8 @@ bool tl_cgroup_path_under(const char *path, const char *top);
  * bytes): the 64-hex-digit id of the innermost component that is one,
  * bare (cgroupfs driver: /docker/ID, /kubepods/.../ID) or in a systemd
  * scope (docker-ID.scope, cri-containerd-ID.scope, crio-ID.scope,
- * libpod-ID.scope).  Runtime monitors (crio-conmon-ID, libpod-conmon-ID)
+ * libpod-ID.scope), or after a colon (containerd's
+ * SLICE:cri-containerd:ID).  Runtime monitors (crio-conmon-ID, libpod-conmon-ID)
  * are not containers.  false (out "") if there is none. */
 bool tl_container_id(const char *path, char *out);
 

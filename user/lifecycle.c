@@ -761,6 +761,10 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 	}
 	if (ev->flags & TL_F_REFRESH)
 		return;
+	/* --cgroup: a timewait sock's cgroup is not known (the refresh of
+	 * one followed from its full socket is, above) */
+	if (e->opts.cgroup_wanted && (ev->flags & TL_F_TW_SOCK))
+		return;
 	start = ev->ts_ns > ev->aux ? ev->ts_ns - ev->aux : 0;
 	i = new_conn(e, ev, ev->new_state, start);
 	if (i == NIL)

@@ -5,6 +5,7 @@ lifecycle scenarios of lifecycles.SCENARIOS, the cli_bad_* cases).  Suite
 joins the subjects; its tests run in the order of SUBJECTS."""
 
 from .base import Base, test_methods
+from .cgroups import Cgroups
 from .cli import Cli
 from .fuzz import Fuzz
 from .layout import Layout
@@ -15,7 +16,7 @@ from .record_replay import RecordReplay
 from .top import Top
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Cgroups, Layout, Leaks, Top, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):
