@@ -3,10 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cgnames.h"
+#include "grow.h"
 
 void tl_cgnames_free(struct tl_cgnames *t)
 {
-	for (uint32_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++)
 		free(t->names[i].path);
 	free(t->names);
 	tl_idmap_free(&t->ix);
@@ -32,16 +33,8 @@ bool tl_cgnames_set(struct tl_cgnames *t, uint64_t id, const char *path, size_t 
 		n = &t->names[k];
 		free(n->path);
 	} else {
-		if (t->n == t->cap) {
-			uint32_t cap = t->cap ? t->cap * 2 : 64;
-			void *np = realloc(t->names, cap * sizeof(*t->names));
-
-			if (!np)
-				goto fail;
-			t->names = np;
-			t->cap = cap;
-		}
-		if (!tl_idmap_put(&t->ix, id, t->n))
+		if (!tl_grow(&t->names, &t->cap, t->n, sizeof(*t->names), 64) ||
+		    !tl_idmap_put(&t->ix, id, (uint32_t)t->n))
 			goto fail;
 		n = &t->names[t->n++];
 	}

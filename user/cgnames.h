@@ -26,7 +26,7 @@ struct tl_cgname {
 struct tl_cgnames {
 	struct tl_idmap ix;	/* cgroup id -> index in names */
 	struct tl_cgname *names;
-	uint32_t n, cap;
+	size_t n, cap;
 };
 
 void tl_cgnames_free(struct tl_cgnames *t);
