@@ -84,6 +84,8 @@ static __always_inline int on_call_exit(struct trace_event_raw_sys_exit *ctx, __
 		return 0;
 	if (n_rports && !port_in(filter_rports, n_rports, rport))
 		return 0;
+	if (!cgroup_wanted(sk))
+		return 0;
 	ev = ev_reserve(TL_EV_CONNECT_ERR);
 	if (!ev)
 		return 0;

@@ -34,7 +34,9 @@ enum tl_tcp_state {
 enum tl_event_type {
 	/* sock:inet_sock_set_state on a full socket: old_state -> new_state.
 	 * ->CLOSE: aux = the socket's error (sk_err, a positive errno), which
-	 * tells a refused or timed-out connect() from a plain close. */
+	 * tells a refused or timed-out connect() from a plain close.  A birth
+	 * (->SYN_SENT, ->SYN_RECV, ->LISTEN): aux = the socket's cgroup v2 id
+	 * (tl_aux_cgroup(); 0: unknown), so that it costs no event of its own. */
 	TL_EV_STATE = 1,
 	/* The timewait sock's tw_timer was armed.  new_state = tw_substate
 	 * (TIME_WAIT, or FIN_WAIT2 for an orphan waiting tcp_fin_timeout);
@@ -107,6 +109,11 @@ enum tl_event_type {
 	 * tl_sysctl_*().  Sent before the first event that needs them, so
 	 * that a replay reasons from the same values. */
 	TL_EV_SYSCTL,
+	/* iter/tcp, after a full socket's SEED (same sk_id and ts): aux = the
+	 * socket's cgroup v2 id (the cgroup2 directory's inode number).  Born
+	 * sockets carry theirs in their birth STATE instead.  Readers that do
+	 * not know the type skip it. */
+	TL_EV_CGROUP,
 	TL_EV_TYPE_MAX,
 };
 
@@ -156,6 +163,11 @@ enum tl_own_role {
 #define TL_F_TW_SOCK	0x0020	/* SEED: the socket is a timewait sock */
 #define TL_F_REFRESH	0x0040	/* SEED (user space): a re-read of sockets already
 				 * tracked, to learn silent tw substate changes */
+/* TL_EV_STACK (user space) that names a cgroup instead: aux 0 (no stack
+ * reference, which readers that do not know the flag refuse), the blob the
+ * cgroup's id (8 bytes, little-endian) then its path under the cgroup2
+ * mount, so that a replay elsewhere shows the same paths. */
+#define TL_F_CGROUP_NAME 0x0080
 
 #define TL_COMM_LEN 16
 /* User stack frames kept per stack (frame-pointer walk). */
@@ -231,6 +243,19 @@ static inline __u32 tl_aux_cmdline(const struct tl_event *ev)
 static inline __s32 tl_aux_fd(const struct tl_event *ev)
 {
 	return (__s32)(ev->aux >> 32);
+}
+
+/* TL_EV_STATE of a birth (->SYN_SENT, ->SYN_RECV, ->LISTEN) and
+ * TL_EV_CGROUP: the socket's cgroup v2 id, 0 if unknown. */
+static inline __u64 tl_aux_cgroup(const struct tl_event *ev)
+{
+	if (ev->type == TL_EV_CGROUP)
+		return ev->aux;
+	if (ev->type == TL_EV_STATE && (ev->new_state == TL_TCP_SYN_SENT ||
+					ev->new_state == TL_TCP_SYN_RECV ||
+					ev->new_state == TL_TCP_LISTEN))
+		return ev->aux;
+	return 0;
 }
 
 /* TL_EV_SYSCTL's values. */

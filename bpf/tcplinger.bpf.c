@@ -64,6 +64,10 @@ const volatile __u16 filter_rports[TL_MAX_PORT_FILTER];
 const volatile __u32 n_rports;
 const volatile __u8 filter_family;
 const volatile __u32 filter_netns;
+/* --cgroup: a cgroup v2 id and its depth (0: the root); its descendants
+ * match too.  0: any. */
+const volatile __u64 filter_cgroup;
+const volatile __u32 filter_cgroup_level;
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u64 id_key;
 /* Leak hunting: user stacks at connect/accept/EOF (the programs that
@@ -156,6 +160,32 @@ static __always_inline bool port_in(const volatile __u16 *set, __u32 n,
 	return false;
 }
 
+/* The cgroup v2 id of a full socket: the cgroup it was made in (an
+ * accepted socket: its listener's), as cgroup_sk_alloc() set it. */
+static __always_inline __u64 sk_cgroup_id(const struct sock *sk)
+{
+	const struct cgroup *cg = sk->sk_cgrp_data.cgroup;
+
+	return cg ? cg->kn->id : 0;
+}
+
+/* Whether a full socket is in the --cgroup cgroup or below it: the cgroup
+ * keeps its ancestors by level, so one read finds the one to compare. */
+static __always_inline bool cgroup_wanted(const struct sock *sk)
+{
+	const struct cgroup *cg, *anc;
+
+	if (!filter_cgroup)
+		return true;
+	cg = sk->sk_cgrp_data.cgroup;
+	if (!cg || cg->level < (int)filter_cgroup_level)
+		return false;
+	/* ancestors[] is past the struct as BTF has it: no plain load */
+	anc = NULL;
+	bpf_probe_read_kernel(&anc, sizeof(anc), &cg->ancestors[filter_cgroup_level & 0xff]);
+	return anc && kview(struct cgroup, anc)->kn->id == filter_cgroup;
+}
+
 /* Reads what the filters need and applies them; false = drop.  Plain
  * loads: skc is a BTF pointer (trusted argument, iterator or kview()).
  * The local port comes from inet_sport/tw_sport: skc_num is zeroed when a
@@ -182,6 +212,10 @@ static __always_inline bool read_key(const struct sock_common *skc, bool tw,
 	if (n_lports && !port_in(filter_lports, n_lports, k->sport))
 		return false;
 	if (n_rports && !port_in(filter_rports, n_rports, k->dport))
+		return false;
+	/* a timewait sock has no cgroup: user space keeps those whose full
+	 * socket it followed */
+	if (!tw && !cgroup_wanted(kview(struct sock, skc)))
 		return false;
 	return true;
 }
@@ -418,7 +452,13 @@ static __always_inline int on_state(const void *ctx, const struct sock *sk, int 
 		return 0;
 	/* the event's aux is scratch until it is set (0 for STATE) */
 	in_task = use_pc ? in_task_pc() : in_task_stack(ctx, &ev->aux);
-	ev->aux = newstate == TL_TCP_CLOSE ? (__u32)sk->sk_err : 0;
+	if (newstate == TL_TCP_CLOSE)
+		ev->aux = (__u32)sk->sk_err;
+	else if (newstate == TL_TCP_SYN_SENT || newstate == TL_TCP_SYN_RECV ||
+		 newstate == TL_TCP_LISTEN)
+		ev->aux = sk_cgroup_id(sk);	/* a birth: tl_aux_cgroup() */
+	else
+		ev->aux = 0;
 	if (in_task)
 		fill_task(ev);
 	if (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD))
@@ -681,6 +721,13 @@ int tl_seed(struct bpf_iter__tcp *ctx)
 		ev.flags = 0;
 		ev.aux = kview(struct socket_alloc, sa)->vfs_inode.i_ino;
 		bpf_seq_write(ctx->meta->seq, &ev, sizeof(ev));
+	}
+	if (state != TL_TCP_TIME_WAIT) {
+		ev.type = TL_EV_CGROUP;
+		ev.flags = 0;
+		ev.aux = sk_cgroup_id(&tp->inet_conn.icsk_inet.sk);
+		if (ev.aux)
+			bpf_seq_write(ctx->meta->seq, &ev, sizeof(ev));
 	}
 	return 0;
 }

@@ -15,6 +15,10 @@ struct tl_filter {
 	int n_rports;
 	int family;		/* 0 (any), AF_INET or AF_INET6 */
 	uint32_t netns;		/* netns inode; 0 = any */
+	/* live --cgroup: a cgroup v2 id (0 = any) and its depth; events do
+	 * not carry it, so replay filters on lifecycles instead (session.h) */
+	uint64_t cgroup;
+	uint32_t cgroup_level;
 };
 
 /* Clock and loss events always pass. */

@@ -50,7 +50,8 @@
  * seed (unless_superseded()).  A LOST makes every record that exists at
  * that point untrustworthy in O(1) (lost_upto_conn, has_gap()).  OWNER and
  * HOLDER events name the owner and fill the usage side map for leak
- * hunting; they never move a record.
+ * hunting; they never move a record.  A birth's STATE and a seed's
+ * CGROUP name its cgroup, kept with the owner (records.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -233,11 +234,19 @@ static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 	lc->start_exact = !(c->flags & C_START_INEXACT);
 	lc->gap = has_gap(e, c);
 	lc->evicted = c->flags & C_EVICTED;
+	lc->cgroup = tl_rec_cgroup(&e->recs, c);
+}
+
+static bool cgroup_wanted(const struct tl_engine *e, const struct conn *c)
+{
+	return !e->opts.cgroup_wanted ||
+	       e->opts.cgroup_wanted(tl_rec_cgroup(&e->recs, c), e->opts.cgroup_ctx);
 }
 
 static bool owner_wanted(const struct tl_engine *e, const struct conn *c)
 {
-	return !e->opts.pid || tl_rec_owner_pid(&e->recs, c) == e->opts.pid;
+	return (!e->opts.pid || tl_rec_owner_pid(&e->recs, c) == e->opts.pid) &&
+	       cgroup_wanted(e, c);
 }
 
 /* Hands the record's lifecycle to the sink, unless it is a listener nobody
@@ -385,6 +394,7 @@ static void send_transition(struct tl_engine *e, const struct conn *c, uint64_t 
 	t.old_state = (uint8_t)old;
 	t.new_state = (uint8_t)new;
 	t.in_old_ns = in_old;
+	t.cgroup = tl_rec_cgroup(&e->recs, c);
 	e->sink.transition(&t, e->sink.ctx);
 }
 
@@ -570,6 +580,8 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 		map_id(e, ev->sk_id, i);
 		if (listener)
 			c->flags |= C_LISTENER;
+		if (tl_aux_cgroup(ev))
+			tl_rec_set_cgroup(&e->recs, c, tl_aux_cgroup(ev));
 		take_owner(e, c, ev);
 		if (fresh) {
 			emit_transition(e, c, ev->ts_ns, ev->old_state, ev->new_state, 0);
@@ -682,7 +694,10 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 		tuples_sync(e, i, c);
 		return;
 	}
-	/* A tw sock whose full socket we never saw. */
+	/* A tw sock whose full socket we never saw: with --cgroup, from a
+	 * cgroup the kernel left out as likely as not. */
+	if (e->opts.cgroup_wanted)
+		return;
 	i = new_conn(e, ev, ev->new_state, ev->ts_ns);
 	if (i == NIL)
 		return;
@@ -745,6 +760,10 @@ static void on_seed(struct tl_engine *e, const struct tl_event *ev)
 		return;
 	}
 	if (ev->flags & TL_F_REFRESH)
+		return;
+	/* --cgroup: a timewait sock's cgroup is not known (the refresh of
+	 * one followed from its full socket is, above) */
+	if (e->opts.cgroup_wanted && (ev->flags & TL_F_TW_SOCK))
 		return;
 	start = ev->ts_ns > ev->aux ? ev->ts_ns - ev->aux : 0;
 	i = new_conn(e, ev, ev->new_state, start);
@@ -880,6 +899,16 @@ static void on_lost(struct tl_engine *e, const struct tl_event *ev)
 	e->lost_upto_conn = e->next_conn;
 }
 
+/* A seeded socket's cgroup, just after its seed. */
+static void on_cgroup(struct tl_engine *e, const struct tl_event *ev)
+{
+	uint32_t i;
+	struct conn *c = lookup_id(e, ev->sk_id, &i);
+
+	if (c && c->sk_id == ev->sk_id && ev->aux)
+		tl_rec_set_cgroup(&e->recs, c, ev->aux);
+}
+
 static void on_scan(struct tl_engine *e, const struct tl_event *ev)
 {
 	e->last_scan = ev->ts_ns;
@@ -898,6 +927,7 @@ static void (*const handlers[TL_EV_TYPE_MAX])(struct tl_engine *, const struct t
 	[TL_EV_OWNER] = on_owner,
 	[TL_EV_HOLDER] = on_holder,
 	[TL_EV_SCAN] = on_scan,
+	[TL_EV_CGROUP] = on_cgroup,
 };
 
 /* ---- public --------------------------------------------------------- */
@@ -1061,7 +1091,9 @@ void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
 	if (!order)
 		return;
 	for (uint32_t k = 0; k < n; k++) {
-		if (at(e, order[k].idx)->flags & C_LISTENER)
+		const struct conn *c = at(e, order[k].idx);
+
+		if ((c->flags & C_LISTENER) || !cgroup_wanted(e, c))
 			continue;
 		fill_lifecycle(e, order[k].idx, now_ns, &lc);
 		fn(&lc, ctx);

@@ -110,6 +110,7 @@ struct tl_transition {
 	uint8_t old_state;
 	uint8_t new_state;	/* TL_TCP_CLOSE when the lifecycle ends */
 	uint64_t in_old_ns;	/* time spent in old_state; 0 if unknown */
+	uint64_t cgroup;	/* the socket's cgroup v2 id; 0 if unknown */
 };
 
 struct tl_lifecycle {
@@ -129,6 +130,7 @@ struct tl_lifecycle {
 	bool start_exact;	/* false: start_ns is an upper bound (age a lower bound) */
 	bool gap;		/* events were missed for it */
 	bool evicted;		/* pushed out by the memory cap */
+	uint64_t cgroup;	/* the socket's cgroup v2 id; 0 if unknown */
 	const struct tl_usage *usage;	/* NULL if none seen; valid during the callback */
 };
 
@@ -146,6 +148,12 @@ struct tl_engine_opts {
 				 * owner events only name the owner */
 	long pid;		/* only what this process owns reaches the sink
 				 * (tl_engine_each_open() aside); 0 = all */
+	/* --cgroup: only sockets whose cgroup id this accepts reach the sink
+	 * and tl_engine_each_open(), and a timewait sock whose full socket
+	 * was not followed (its cgroup is not known) is not tracked at all.
+	 * NULL: any. */
+	bool (*cgroup_wanted)(uint64_t cgroup, void *ctx);
+	void *cgroup_ctx;
 };
 
 struct tl_engine_stats {

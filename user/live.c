@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "units.h"
+#include "cgroupfs.h"
 #include "holders.h"
 #include "loader.h"
 #include "logfile.h"
@@ -46,6 +47,9 @@ struct live {
 	uint32_t n_ns_read;
 	uint32_t last_ns;		/* of the last event, read already */
 	uint64_t sysctl_ts;		/* time stamp for the sysctl events read now */
+	/* Cgroups: their paths, and the ids already named in the stream */
+	struct tl_cgroupfs cgfs;
+	struct tl_idmap cg_named;
 };
 
 static volatile sig_atomic_t stop;
@@ -81,12 +85,9 @@ static void deliver(const struct tl_event *ev, void *ctx)
 	}
 }
 
-static void deliver_stack(const struct tl_event *ev, const char *blob, size_t len, void *ctx)
+/* A TL_EV_STACK's bytes go to the log with it. */
+static void log_blob(struct live *lv, const struct tl_event *ev, const void *blob, size_t len)
 {
-	struct live *lv = ctx;
-
-	if (lv->session)
-		tl_session_add_stack(lv->session, (uint32_t)ev->aux, blob, len);
 	if (lv->log && !lv->log_err) {
 		int err = tl_logw_add_blob(lv->log, ev, blob, len);
 
@@ -95,6 +96,41 @@ static void deliver_stack(const struct tl_event *ev, const char *blob, size_t le
 			stop = 1;
 		}
 	}
+}
+
+static void deliver_stack(const struct tl_event *ev, const char *blob, size_t len, void *ctx)
+{
+	struct live *lv = ctx;
+
+	if (lv->session)
+		tl_session_add_stack(lv->session, (uint32_t)ev->aux, blob, len);
+	log_blob(lv, ev, blob, len);
+}
+
+/* The path of a cgroup that a socket names, passed on once, before the
+ * event naming it: a replay elsewhere then shows the same path.  A cgroup
+ * removed before it could be looked up stays a number. */
+static void name_cgroup(struct live *lv, const struct tl_event *ev)
+{
+	struct tl_event nev = { .type = TL_EV_STACK, .flags = TL_F_CGROUP_NAME,
+				.ts_ns = ev->ts_ns };
+	uint8_t blob[8 + TL_CGROUP_PATH_MAX];
+	uint64_t id = tl_aux_cgroup(ev);
+	const char *path;
+	uint32_t seen;
+	size_t len;
+
+	if (!id || (lv->cg_named.len && tl_idmap_get(&lv->cg_named, id, &seen)))
+		return;
+	path = tl_cgroupfs_path(&lv->cgfs, id, now_ns(CLOCK_BOOTTIME));
+	if (!path || !tl_idmap_put(&lv->cg_named, id, 0))
+		return;
+	len = tl_cgname_blob(blob, sizeof(blob), id, path);
+	if (!len)
+		return;
+	if (lv->session)
+		tl_session_add_cgroup_name(lv->session, blob, len);
+	log_blob(lv, &nev, blob, len);
 }
 
 static int read_kernel_stack(uint32_t kref, uint64_t *ips, int max, void *ctx)
@@ -193,6 +229,7 @@ static void on_ring_event(const struct tl_event *ev, void *ctx)
 	if (lv->refs)	/* whose threads a holder scan shows first */
 		tl_holder_scan_note_use(&lv->holders, ev);
 	sysctls_of_new_netns(lv, ev);
+	name_cgroup(lv, ev);
 	if (ev->type == TL_EV_OWNER)
 		deliver_owner(lv, ev);
 	else
@@ -206,7 +243,9 @@ static void on_first_seed(const struct tl_event *ev, void *ctx)
 	struct live *lv = ctx;
 
 	tl_holder_scan_note(&lv->holders, ev, true);
-	if (ev->type == TL_EV_SEED)
+	if (ev->type == TL_EV_CGROUP)
+		name_cgroup(lv, ev);
+	if (ev->type == TL_EV_SEED || ev->type == TL_EV_CGROUP)
 		deliver(ev, lv);
 }
 
@@ -411,6 +450,7 @@ int tl_run_live(const struct tl_cli *cli)
 	int ret, skipped, code = 0;
 
 	lopts.ctx = &lv;
+	tl_cgroupfs_init(&lv.cgfs);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -520,5 +560,7 @@ out:
 	tl_loader_close(lv.loader);
 	tl_stackrefs_free(lv.refs);
 	tl_holder_scan_free(&lv.holders);
+	tl_cgroupfs_free(&lv.cgfs);
+	tl_idmap_free(&lv.cg_named);
 	return code;
 }

@@ -284,6 +284,8 @@ static int load_skel(struct tl_loader *l, const struct tl_loader_opts *opts,
 	s->rodata->n_rports = f->n_rports;
 	s->rodata->filter_family = f->family;
 	s->rodata->filter_netns = f->netns;
+	s->rodata->filter_cgroup = f->cgroup;
+	s->rodata->filter_cgroup_level = f->cgroup_level;
 	s->rodata->id_key = key;
 	s->rodata->own_stacks = opts->leaks;
 

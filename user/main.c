@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "cgroupfs.h"
 #include "layout.h"
 #include "listenaddr.h"
 #include "netns.h"
@@ -29,7 +30,7 @@ const char *argp_program_version = "tcplinger 0.1";
 enum {
 	OPT_NETNS = 1000, OPT_MAX_CONNS, OPT_RINGBUF, OPT_LISTENERS, OPT_CSV,
 	OPT_MAX_SIZE, OPT_PRINT, OPT_FROM, OPT_TO, OPT_LEAKS, OPT_MIN_AGE, OPT_MAX_STACKS,
-	OPT_OPEN_LIST, OPT_WIDTH, OPT_LISTEN, OPT_TOP,
+	OPT_OPEN_LIST, OPT_WIDTH, OPT_LISTEN, OPT_TOP, OPT_CGROUP,
 };
 
 #define DEFAULT_MIN_AGE_NS (30 * NS_PER_SEC)
@@ -50,6 +51,8 @@ static const struct argp_option report_options[] = {
 	  "layout that fits 80 (default: a terminal's width, else 120)", 1 },
 	{ "pid", 'p', "PID", 0, "Only connections owned by this process", 1 },
 	{ "listeners", OPT_LISTENERS, NULL, 0, "Report listening sockets too", 1 },
+	{ "show-cgroup", 'C', NULL, 0, "Text and CSV: add each socket's cgroup (its "
+	  "container's short id when it has one; JSON always has them)", 1 },
 	{ "open-list", OPT_OPEN_LIST, NULL, 0,
 	  "Text: at the end, list every lifecycle still open (the summary counts them)", 1 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0,
@@ -67,6 +70,9 @@ static const struct argp_option filter_options[] = {
 	{ "netns", OPT_NETNS, "INODE|PATH", 0,
 	  "Only this network namespace: its inode number or a path such as "
 	  "/run/netns/NAME or /proc/PID/ns/net", 2 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Only sockets made in this cgroup v2 or below it: its path under the cgroup2 "
+	  "mount (/system.slice/nginx.service) or its directory", 2 },
 	{ 0 },
 };
 
@@ -323,12 +329,30 @@ static uint32_t parse_netns(const char *arg)
 	return (uint32_t)st.st_ino;
 }
 
-/* Live modes only: a replay's -p and --netns name what the log holds. */
-static void check_live_targets(const struct tl_cli *c)
+/* --cgroup, live: the cgroup must exist; its id and depth go to the
+ * kernel, its path to the session. */
+static void resolve_cgroup(struct tl_cli *c)
+{
+	char mount[TL_CGROUP_PATH_MAX], err[TL_CGROUP_PATH_MAX + 128], path[TL_CGROUP_PATH_MAX];
+
+	if (!c->cgroup_path[0])
+		return;
+	if (!tl_cgroupfs_mount("/proc/self/mountinfo", mount, sizeof(mount)))
+		die_usage("--cgroup %s: no cgroup2 file system is mounted", c->cgroup_path);
+	if (!tl_cgroupfs_resolve(mount, c->cgroup_path, &c->filter.cgroup, &c->filter.cgroup_level,
+				 path, sizeof(path), err, sizeof(err)))
+		die_usage("%s", err);
+	snprintf(c->cgroup_path, sizeof(c->cgroup_path), "%s", path);
+}
+
+/* Live modes only: a replay's -p, --netns and --cgroup name what the log
+ * holds. */
+static void check_live_targets(struct tl_cli *c)
 {
 	char num[24];
 	int found;
 
+	resolve_cgroup(c);
 	snprintf(num, sizeof(num), "%ld", c->pid);
 	if (c->pid && kill((pid_t)c->pid, 0) && errno == ESRCH)
 		die_usage("-p %s: no such process", num);
@@ -414,6 +438,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (c->filter.family && c->filter.family != (key == '4' ? AF_INET : AF_INET6))
 			die_usage("%s", "-4 and -6 exclude each other");
 		c->filter.family = key == '4' ? AF_INET : AF_INET6;
+		break;
+	case 'C':
+		c->show_cgroup = true;
+		break;
+	case OPT_CGROUP:
+		if (!arg[0] || strlen(arg) >= sizeof(c->cgroup_path) - 1)
+			die_usage("invalid --cgroup '%s': expected a cgroup's path", arg);
+		/* a replay takes the path as the log names it, under the mount */
+		snprintf(c->cgroup_path, sizeof(c->cgroup_path), "%s%s", arg[0] == '/' ? "" : "/",
+			 arg);
 		break;
 	case OPT_NETNS:
 		c->filter.netns = parse_netns(arg);

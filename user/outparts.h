@@ -48,4 +48,17 @@ void tl_out_time(struct tl_output *out, struct tl_textbuf *tb, uint64_t boot_ns)
 void tl_out_text_comm(const struct tl_output *out, struct tl_textbuf *tb,
 		      const struct tl_owner *o);
 
+/* A CSV cell of free text: control bytes '?', formulas defused, quoted
+ * when needed. */
+void tl_out_csv_str(struct tl_textbuf *tb, const char *s, size_t max);
+
+/* The cgroup and container of a socket (cgout.c): JSON ,"cgroup_id":..,
+ * "cgroup":..,"container":.. (nothing when the cgroup is not known); CSV
+ * ,path,container; text, after padding the column begun at col_start to
+ * col_w, the container's short id, else the path ("-": not known). */
+void tl_out_json_cgroup(const struct tl_output *out, struct tl_textbuf *tb, uint64_t cgroup);
+void tl_out_csv_cgroup(const struct tl_output *out, struct tl_textbuf *tb, uint64_t cgroup);
+void tl_out_text_cgroup(const struct tl_output *out, struct tl_textbuf *tb, size_t col_start,
+			int col_w, uint64_t cgroup);
+
 #endif /* TCPLINGER_OUTPARTS_H */

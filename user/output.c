@@ -254,6 +254,7 @@ static void json_transition(struct tl_output *out, struct tl_textbuf *tb,
 	tb_u64(tb, t->in_old_ns);
 	tb_chr(tb, ',');
 	tl_out_json_owner(tb, &t->owner);
+	tl_out_json_cgroup(out, tb, t->cgroup);
 	tb_str(tb, "}\n");
 }
 
@@ -291,6 +292,7 @@ static void json_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	put_json_word(tb, "start_exact", tl_out_jbool(lc->start_exact));
 	put_json_word(tb, "gap", tl_out_jbool(lc->gap));
 	put_json_word(tb, "evicted", tl_out_jbool(lc->evicted));
+	tl_out_json_cgroup(out, tb, lc->cgroup);
 	tb_str(tb, "}\n");
 }
 
@@ -307,7 +309,7 @@ static const int csv_states[] = {
 	TL_TCP_LAST_ACK, TL_TCP_LISTEN,
 };
 
-static void csv_header(struct tl_textbuf *tb)
+static void csv_header(const struct tl_output *out, struct tl_textbuf *tb)
 {
 	tb_str(tb, "conn,family,saddr,sport,daddr,dport,netns,pid,comm,start_ns,end_ns,"
 	       "duration_ns,fin_wait2_ns,close_wait_ns,time_wait_ns,end,complete,seeded,"
@@ -317,7 +319,8 @@ static void csv_header(struct tl_textbuf *tb)
 		tb_str(tb, state_name(csv_states[i]));
 		tb_str(tb, "_ns");
 	}
-	tb_str(tb, ",start_ts,end_ts\n");
+	/* appended, and only when asked for: scripts count columns */
+	tb_str(tb, out->show_cgroup ? ",start_ts,end_ts,cgroup,container\n" : ",start_ts,end_ts\n");
 }
 
 /*
@@ -325,7 +328,7 @@ static void csv_header(struct tl_textbuf *tb)
  * bytes become '?', and a cell a spreadsheet would take for a formula
  * (= + - @ first) gets a leading ' inside quotes.  Quoted when needed.
  */
-static void put_csv_str(struct tl_textbuf *tb, const char *s, size_t max)
+void tl_out_csv_str(struct tl_textbuf *tb, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
 	bool formula = n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@');
@@ -385,7 +388,7 @@ static void csv_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	if (lc->owner.pid >= 0) {
 		tb_i64(tb, lc->owner.pid);
 		tb_chr(tb, ',');
-		put_csv_str(tb, lc->owner.comm, sizeof(lc->owner.comm));
+		tl_out_csv_str(tb, lc->owner.comm, sizeof(lc->owner.comm));
 	} else {
 		tb_chr(tb, ',');
 	}
@@ -419,6 +422,8 @@ static void csv_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	put_iso_time(out, tb, lc->start_ns);
 	tb_chr(tb, ',');
 	put_iso_time(out, tb, lc->end_ns);
+	if (out->show_cgroup)
+		tl_out_csv_cgroup(out, tb, lc->cgroup);
 	tb_chr(tb, '\n');
 }
 
@@ -475,10 +480,21 @@ static void put_endpoint(struct tl_textbuf *tb, uint8_t family, const uint8_t *a
 	tb_chr(tb, ' ');
 }
 
+/* -C: the width the row's last column is padded to before CGROUP. */
+static int last_col_w(const struct tl_output *out, bool transition)
+{
+	if (transition)
+		return out->narrow ? DUR_W : 10;	/* AFTER, MS */
+	return out->narrow ? 15 : 16;	/* "connect_failed*", "SS>ES>FW1>FW2>TW" */
+}
+
 /* The columns every row starts with, up to the endpoints; conn (CONN)
  * only for transitions. */
 static void put_header(struct tl_output *out, struct tl_textbuf *tb, bool conn, const char *tail)
 {
+	const char *last = strrchr(tail, ' ');
+	size_t col;
+
 	put_col(tb, "TIME", out->narrow ? -8 : -12);
 	if (conn)
 		put_col(tb, "CONN", -5);
@@ -493,7 +509,13 @@ static void put_header(struct tl_output *out, struct tl_textbuf *tb, bool conn, 
 		put_col(tb, "LOCAL", -ep_w(out));
 		put_col(tb, "REMOTE", -ep_w(out));
 	}
+	col = tb->len + (last ? (size_t)(last - tail) + 1 : 0);
 	tb_str(tb, tail);
+	if (out->show_cgroup) {
+		while (tb->len < col + (size_t)last_col_w(out, conn))
+			tb_chr(tb, ' ');
+		tb_str(tb, " CGROUP");
+	}
 	tb_chr(tb, '\n');
 	out->header_done = true;
 }
@@ -616,6 +638,8 @@ static const char *state_abbrev(int state)
 static void text_transition(struct tl_output *out, struct tl_textbuf *tb,
 			    const struct tl_transition *t)
 {
+	size_t col;
+
 	note_netns(out, t->tuple.netns);
 	if (!out->header_done)
 		put_header(out, tb, true, out->narrow ? "OLD -> NEW AFTER"
@@ -625,13 +649,17 @@ static void text_transition(struct tl_output *out, struct tl_textbuf *tb,
 		tb_str_w(tb, state_abbrev(t->old_state), -3);
 		tb_str(tb, " -> ");
 		put_col(tb, state_abbrev(t->new_state), -3);
+		col = tb->len;
 		tb_dur(tb, t->in_old_ns, DUR_W);
 	} else {
 		tb_str_w(tb, state_name(t->old_state), -11);
 		tb_str(tb, " -> ");
 		put_col(tb, state_name(t->new_state), -11);
+		col = tb->len;
 		tb_ms(tb, t->in_old_ns, 0);
 	}
+	if (out->show_cgroup)
+		tl_out_text_cgroup(out, tb, col, last_col_w(out, true), t->cgroup);
 	tb_chr(tb, '\n');
 }
 
@@ -675,6 +703,7 @@ static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	char end[32];
 	struct tl_textbuf e;
 	bool first = true;
+	size_t col;
 
 	note_netns(out, lc->tuple.netns);
 	if (!out->header_done)
@@ -688,7 +717,10 @@ static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 		tb_chr(&e, '*');
 	if (out->narrow) {
 		put_longest_linger(tb, lc);
+		col = tb->len;
 		tb_mem(tb, end, e.len);
+		if (out->show_cgroup)
+			tl_out_text_cgroup(out, tb, col, last_col_w(out, false), lc->cgroup);
 		tb_chr(tb, '\n');
 		return;
 	}
@@ -697,6 +729,7 @@ static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 	put_linger(tb, lc, TL_TCP_TIME_WAIT, lc->time_wait_ns);
 	tb_mem_w(tb, end, e.len, -10);
 	tb_chr(tb, ' ');
+	col = tb->len;
 	for (int i = 0; i < lc->nstates && i <= TL_MAX_PATH; i++) {
 		if (lc->states[i].state == TL_STATE_CLOSED)
 			continue;
@@ -705,6 +738,8 @@ static void text_lifecycle(struct tl_output *out, struct tl_textbuf *tb,
 		tb_str(tb, state_abbrev(lc->states[i].state));
 		first = false;
 	}
+	if (out->show_cgroup)
+		tl_out_text_cgroup(out, tb, col, last_col_w(out, false), lc->cgroup);
 	tb_chr(tb, '\n');
 }
 
@@ -736,7 +771,7 @@ void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 		json_lifecycle(out, tb, lc);
 	} else if (out->fmt == TL_FMT_CSV) {
 		if (!out->header_done) {
-			csv_header(tb);
+			csv_header(out, tb);
 			out->header_done = true;
 		}
 		csv_lifecycle(out, tb, lc);

@@ -13,6 +13,8 @@
 #include <time.h>
 #include "lifecycle.h"
 
+struct tl_cgnames;
+
 enum tl_format {
 	TL_FMT_TEXT,
 	TL_FMT_JSON,
@@ -30,6 +32,8 @@ struct tl_output {
 	bool at_end;
 	bool wide;			/* text: address columns fit any IPv6 */
 	bool narrow;			/* text: the 80-column layout (layout.h) */
+	bool show_cgroup;		/* text, CSV: cgroup and container columns */
+	const struct tl_cgnames *cgnames;	/* cgroup ids' paths (NULL: none) */
 	/* text: the network namespace of the first row; a NETNS column from
 	 * the first row in another one on (netns_col) */
 	uint32_t first_netns;

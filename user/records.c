@@ -132,20 +132,11 @@ bool tl_rec_event_tuple_key(const struct tl_records *r, const struct tl_event *e
 
 /* ---- owner */
 
-void tl_rec_set_owner(struct tl_records *r, struct conn *c, const struct tl_event *ev)
+/* The record's owner key becomes k. */
+static void set_owner_key(struct tl_records *r, struct conn *c, const struct tl_owner_key *k)
 {
-	struct tl_owner_key k;
-	union {
-		uint64_t w;
-		uint8_t b[8];
-	} last = { .w = ~0ULL };
-	uint32_t o;
+	uint32_t o = tl_intern_ref(&r->owners, k, sizeof(*k));
 
-	memcpy(k.comm, ev->comm, TL_COMM_LEN);
-	last.b[7] = 0;
-	k.comm[1] &= last.w;	/* comm[TL_COMM_LEN - 1] = '\0', kept a word */
-	k.pid = (int32_t)ev->pid;
-	o = tl_intern_ref(&r->owners, &k, sizeof(k));
 	if (o == TL_REC_NONE)
 		return;
 	if (c->owner != TL_REC_NONE)
@@ -153,17 +144,45 @@ void tl_rec_set_owner(struct tl_records *r, struct conn *c, const struct tl_even
 	c->owner = o;
 }
 
+void tl_rec_set_owner(struct tl_records *r, struct conn *c, const struct tl_event *ev)
+{
+	struct tl_owner_key k;
+	union {
+		uint64_t w;
+		uint8_t b[8];
+	} last = { .w = ~0ULL };
+
+	memcpy(k.comm, ev->comm, TL_COMM_LEN);
+	last.b[7] = 0;
+	k.comm[1] &= last.w;	/* comm[TL_COMM_LEN - 1] = '\0', kept a word */
+	k.pid = (int32_t)ev->pid;
+	k.cgroup = tl_rec_cgroup(r, c);
+	set_owner_key(r, c, &k);
+}
+
+void tl_rec_set_cgroup(struct tl_records *r, struct conn *c, uint64_t cgroup)
+{
+	struct tl_owner_key k = { .pid = -1 };
+
+	if (c->owner != TL_REC_NONE)
+		k = *(const struct tl_owner_key *)tl_intern_key(&r->owners, c->owner);
+	if (k.cgroup == cgroup)
+		return;
+	k.cgroup = cgroup;
+	set_owner_key(r, c, &k);
+}
+
 void tl_rec_owner(const struct tl_records *r, const struct conn *c, struct tl_owner *o)
 {
 	const struct tl_owner_key *k;
 
-	if (c->owner == TL_REC_NONE) {
+	if (c->owner == TL_REC_NONE ||
+	    (k = tl_intern_key(&r->owners, c->owner))->pid < 0) {
 		memset(o, 0, sizeof(*o));
 		o->pid = -1;
 		o->none = c->flags & C_OWNERLESS;
 		return;
 	}
-	k = tl_intern_key(&r->owners, c->owner);
 	o->pid = (int32_t)k->pid;
 	o->none = false;
 	memcpy(o->comm, k->comm, TL_COMM_LEN);

@@ -76,9 +76,13 @@ struct tl_addr_key {
 	uint64_t addr[2];
 };
 
+/* Who a socket belongs to: its owner process (pid -1: not known yet)
+ * and its cgroup (0: not known), interned together since most of a
+ * process's sockets share both. */
 struct tl_owner_key {
 	uint64_t comm[2];	/* its last byte NUL */
 	int64_t pid;
+	uint64_t cgroup;
 };
 
 struct tl_records {
@@ -150,7 +154,18 @@ static inline int32_t tl_rec_owner_pid(const struct tl_records *r, const struct 
 	return (int32_t)((const struct tl_owner_key *)tl_intern_key(&r->owners, c->owner))->pid;
 }
 
-/* The event's process owns the record (kept as it was without memory). */
+static inline uint64_t tl_rec_cgroup(const struct tl_records *r, const struct conn *c)
+{
+	if (c->owner == TL_REC_NONE)
+		return 0;
+	return ((const struct tl_owner_key *)tl_intern_key(&r->owners, c->owner))->cgroup;
+}
+
+/* The record's cgroup (its owner kept; as it was without memory). */
+void tl_rec_set_cgroup(struct tl_records *r, struct conn *c, uint64_t cgroup);
+
+/* The event's process owns the record (its cgroup kept; as it was
+ * without memory). */
 void tl_rec_set_owner(struct tl_records *r, struct conn *c, const struct tl_event *ev);
 void tl_rec_owner(const struct tl_records *r, const struct conn *c, struct tl_owner *o);
 

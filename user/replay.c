@@ -45,6 +45,13 @@ static bool replay_one(struct replay *rp, const struct tl_event *ev)
 {
 	const struct tl_cli *cli = rp->cli;
 
+	if (ev->type == TL_EV_STACK && (ev->flags & TL_F_CGROUP_NAME)) {
+		size_t len;
+		const void *blob = tl_logr_blob(rp->r, &len);
+
+		tl_session_add_cgroup_name(rp->s, blob, len);
+		return true;
+	}
 	if (ev->type == TL_EV_STACK) {
 		/* whatever the time window: later events may refer to it */
 		size_t len;

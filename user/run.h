@@ -48,6 +48,10 @@ struct tl_cli {
 	bool verbose;
 	bool listeners;
 	bool open_list;		/* text: list the lifecycles open at the end */
+	bool show_cgroup;	/* -C: text and CSV show cgroups and containers */
+	/* --cgroup: the cgroup's path under the cgroup2 mount ("" for none);
+	 * live, its id and depth are in filter */
+	char cgroup_path[4096];
 	bool print;		/* record: also report live */
 	bool leaks;		/* leaks, record --leaks, replay --leaks */
 	uint64_t min_age_ns;	/* leaks: CLOSE_WAIT this long makes one */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <stdlib.h>
+#include "cgnames.h"
 #include <sys/socket.h>
 #include "connerr.h"
 #include "layout.h"
@@ -16,6 +17,7 @@ struct tl_session {
 	struct tl_session_opts opts;
 	struct tl_engine *engine;
 	struct tl_stacks *stacks;
+	struct tl_cgnames cgnames;	/* cgroup ids' paths, as the stream says */
 	struct tl_threads threads;	/* leaks: where the holders are stuck */
 	struct tl_output out;
 	struct tl_connerrs connerrs;	/* failed connect()s, a window per key */
@@ -46,6 +48,9 @@ struct tl_session_opts tl_session_opts_of(const struct tl_cli *cli, FILE *out,
 		.boot_to_real_ns = boot_to_real_ns, .out = out,
 		.leaks = cli->leaks, .min_age_ns = cli->min_age_ns, .max_stacks = cli->max_stacks,
 		.open_list = cli->open_list,
+		.show_cgroup = cli->show_cgroup,
+		.cgroup = cli->cgroup_path[0] ? cli->cgroup_path : NULL,
+		.cgroup_in_kernel = cli->filter.cgroup != 0,
 		.view = cli->view,
 	};
 }
@@ -170,6 +175,23 @@ static void print_leaks(struct tl_session *s, bool final)
 	tl_leaks_free(&L);
 }
 
+/* --cgroup, live: the kernel chose the full sockets already. */
+static bool any_cgroup(uint64_t cgroup, void *ctx)
+{
+	(void)cgroup;
+	(void)ctx;
+	return true;
+}
+
+/* --cgroup in a replay: by the paths the log names. */
+static bool cgroup_under(uint64_t cgroup, void *ctx)
+{
+	struct tl_session *s = ctx;
+	const struct tl_cgname *n = tl_cgnames_get(&s->cgnames, cgroup);
+
+	return n && tl_cgroup_path_under(n->path, s->opts.cgroup);
+}
+
 struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 {
 	struct tl_engine_opts eopts = { .max_conns = opts->max_conns, .listeners = opts->listeners,
@@ -181,6 +203,10 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 		return NULL;
 	s->opts = *opts;
 	sink.ctx = s;
+	if (opts->cgroup) {
+		eopts.cgroup_wanted = opts->cgroup_in_kernel ? any_cgroup : cgroup_under;
+		eopts.cgroup_ctx = s;
+	}
 	/* Without a use for transitions the engine need not make them. */
 	if (!opts->events || opts->leaks)
 		sink.transition = NULL;
@@ -198,6 +224,8 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 	s->out.boot_to_real_ns = opts->boot_to_real_ns;
 	s->out.transitions = opts->events;
 	s->out.narrow = opts->narrow;
+	s->out.show_cgroup = opts->show_cgroup;
+	s->out.cgnames = &s->cgnames;
 	tl_summary_reset(&s->interval);
 	tl_summary_reset(&s->total);
 	return s;
@@ -244,6 +272,16 @@ void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, 
 	/* only the leak report shows stacks: do not hold them for nothing */
 	if (s->opts.leaks)
 		tl_stacks_add(s->stacks, ref, blob, len);
+}
+
+void tl_session_add_cgroup_name(struct tl_session *s, const void *blob, size_t len)
+{
+	const char *path;
+	uint64_t id;
+	size_t plen;
+
+	if (tl_cgname_unblob(blob, len, &id, &path, &plen))
+		tl_cgnames_set(&s->cgnames, id, path, plen);
 }
 
 void tl_session_stack_limit(struct tl_session *s, size_t bytes)
@@ -296,6 +334,7 @@ void tl_session_free(struct tl_session *s)
 	if (s) {
 		tl_engine_free(s->engine);
 		tl_stacks_free(s->stacks);
+		tl_cgnames_free(&s->cgnames);
 		tl_threads_free(&s->threads);
 		tl_connerrs_free(&s->connerrs);
 		tl_ports_free(s->ports);

@@ -31,6 +31,13 @@ struct tl_session_opts {
 	uint32_t max_stacks;	/* leaks: stacks kept (0: TL_STACKS_KEEP) */
 	bool open_list;		/* text: list every lifecycle still open at the
 				 * end, besides summing them up */
+	bool show_cgroup;	/* text and CSV: the cgroup and container */
+	/* --cgroup: the cgroup path (as under the cgroup2 mount) whose
+	 * sockets, its descendants' included, are wanted; NULL: any.  Live,
+	 * the kernel has chosen already (cgroup_in_kernel): user space only
+	 * leaves out the timewait socks it cannot place. */
+	const char *cgroup;
+	bool cgroup_in_kernel;
 	FILE *out;
 	/* A live view (top, serve; NULL: none) reads the state itself:
 	 * nothing is printed; each connect() error window, as it closes,
@@ -60,6 +67,8 @@ void tl_session_feed(struct tl_session *s, const struct tl_event *ev);
 /* A TL_EV_STACK's frames (its blob), for the leak report: kept only with
  * opts.leaks. */
 void tl_session_add_stack(struct tl_session *s, uint32_t ref, const void *blob, size_t len);
+/* A TL_EV_STACK with TL_F_CGROUP_NAME: the path of a cgroup id. */
+void tl_session_add_cgroup_name(struct tl_session *s, const void *blob, size_t len);
 /* Caps the memory stacks may take (tl_stacks_set_limit()). */
 void tl_session_stack_limit(struct tl_session *s, size_t bytes);
 /* Whether a tick at ts_ns would print an interval summary or leak report

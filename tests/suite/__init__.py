@@ -5,6 +5,7 @@ lifecycle scenarios of lifecycles.SCENARIOS, the cli_bad_* cases).  Suite
 joins the subjects; its tests run in the order of SUBJECTS."""
 
 from .base import Base, test_methods
+from .cgroups import Cgroups
 from .cli import Cli
 from .fuzz import Fuzz
 from .layout import Layout
@@ -17,7 +18,7 @@ from .serve import Serve
 from .top import Top
 from .unit import Unit
 
-SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Layout, Leaks, Top, Serve, Packaging, Fuzz)
+SUBJECTS = (Cli, Lifecycles, RecordReplay, Ports, Cgroups, Layout, Leaks, Top, Serve, Packaging, Fuzz)
 
 
 class Suite(Unit, *SUBJECTS, Base):
