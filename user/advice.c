@@ -87,7 +87,7 @@ void tl_ports_advice(struct tl_textbuf *tb, const struct tl_pressure *pr)
 {
 	const struct tl_netsysctl *s = pr->sysctl;
 	uint32_t ports = s ? tl_netsysctl_ports(s) : 0;
-	bool short_of_ports = saw(pr, EADDRNOTAVAIL) || (ports && pr->in_use * 2 >= ports);
+	bool short_of_ports = saw(pr, EADDRNOTAVAIL) || tl_pressure_half_used(pr);
 	struct tl_textbuf own;
 	char buf[2048];
 

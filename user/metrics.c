@@ -221,7 +221,7 @@ static void count_pressure(const struct tl_pressure *pr, void *ctx)
 	if (!range)	/* listed for its errors alone: no share to tell */
 		return;
 	share = (double)pr->in_use / range;
-	if (share >= 0.5)
+	if (tl_pressure_half_used(pr))
 		m->pressure_dests++;
 	if (share > m->pressure_max)
 		m->pressure_max = share;

@@ -325,11 +325,16 @@ static void fill_errors(struct tl_ports *p, struct tl_pressure *pr, struct dest_
 	list_error_pids(pr, de, final);
 }
 
-static bool worth_report(const struct tl_pressure *pr)
+bool tl_pressure_half_used(const struct tl_pressure *pr)
 {
 	uint32_t ports = pr->sysctl ? tl_netsysctl_ports(pr->sysctl) : 0;
 
-	return pr->errors || (ports && pr->in_use * 2 >= ports);
+	return ports && pr->in_use * 2 >= ports;
+}
+
+static bool worth_report(const struct tl_pressure *pr)
+{
+	return pr->errors || tl_pressure_half_used(pr);
 }
 
 void tl_ports_report(struct tl_ports *p, struct tl_engine *e, uint64_t now_ns, bool final,

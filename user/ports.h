@@ -47,6 +47,10 @@ struct tl_pressure {
 	int npids;
 };
 
+/* Whether pr holds half of its namespace's local port range or more (the
+ * level at which it is reported); false when the range is not known. */
+bool tl_pressure_half_used(const struct tl_pressure *pr);
+
 struct tl_ports;
 
 struct tl_ports *tl_ports_new(void);
