@@ -3,8 +3,9 @@
 #   make run        install deps if missing, build, trace this host live
 #   make test       install deps if missing, build (plain and ASan/UBSan), run every test
 #   make vmlinux    regenerate vmlinux/vmlinux.h from this kernel's BTF
-#   make install    install the built tracer, its man page, bash completion and systemd unit
-#                   (PREFIX=/usr/local, DESTDIR=); make uninstall removes exactly those files
+#   make install    install the built tracer, its man page, bash completion, systemd unit and
+#                   Grafana dashboard (PREFIX=/usr/local, DESTDIR=); make uninstall removes
+#                   exactly those files
 #   make V=1        show the commands
 
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -220,9 +221,10 @@ SBINDIR ?= $(PREFIX)/sbin
 MAN8DIR ?= $(PREFIX)/share/man/man8
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+GRAFANADIR ?= $(PREFIX)/share/tcplinger/grafana
 INSTALL ?= install
 INSTALLED_FILES := $(SBINDIR)/tcplinger $(MAN8DIR)/tcplinger.8.gz $(BASHCOMPDIR)/tcplinger \
-	$(SYSTEMDUNITDIR)/tcplinger.service
+	$(SYSTEMDUNITDIR)/tcplinger.service $(GRAFANADIR)/tcplinger.json
 
 .PHONY: install uninstall
 
@@ -230,10 +232,11 @@ ifeq ($(SAN),1)
 install uninstall:
 	@echo "make $@: not with SAN=1 (the sanitizer build is for tests)" >&2; exit 1
 else
-install: $(OUTPUT)/tcplinger doc/tcplinger.8 dist/tcplinger.bash-completion dist/tcplinger.service.in
+install: $(OUTPUT)/tcplinger doc/tcplinger.8 dist/tcplinger.bash-completion dist/tcplinger.service.in \
+		dist/grafana/tcplinger.json
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(SYSTEMDUNITDIR)
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(GRAFANADIR)
 	$(Q)$(INSTALL) -m 0755 $(OUTPUT)/tcplinger $(DESTDIR)$(SBINDIR)/tcplinger
 	$(Q)gzip -9n -c doc/tcplinger.8 > $(DESTDIR)$(MAN8DIR)/tcplinger.8.gz
 	$(Q)chmod 0644 $(DESTDIR)$(MAN8DIR)/tcplinger.8.gz
@@ -241,11 +244,15 @@ install: $(OUTPUT)/tcplinger doc/tcplinger.8 dist/tcplinger.bash-completion dist
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' dist/tcplinger.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/tcplinger.service
 	$(Q)chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/tcplinger.service
+	$(Q)$(INSTALL) -m 0644 dist/grafana/tcplinger.json $(DESTDIR)$(GRAFANADIR)/tcplinger.json
 
-# Exactly the files install wrote; the directories may hold other packages' files.
+# Exactly the files install wrote; the directories may hold other packages' files,
+# except share/tcplinger, which is ours alone (removed once empty).
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+	$(Q)for d in $(DESTDIR)$(PREFIX)/share/tcplinger/grafana $(DESTDIR)$(PREFIX)/share/tcplinger; do \
+		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
 endif
 
 -include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/fuzz/*.d)

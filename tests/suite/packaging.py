@@ -17,6 +17,7 @@ from .common import AS_NOBODY, ROOT, SANITIZER_RE, TestFailure, TestSkip, san_en
 
 MAN_PAGE = os.path.join(ROOT, "doc", "tcplinger.8")
 COMPLETION = os.path.join(ROOT, "dist", "tcplinger.bash-completion")
+DASHBOARD = os.path.join(ROOT, "dist", "grafana", "tcplinger.json")
 
 # make install DESTDIR=D PREFIX=/usr: every path under D, and its mode.
 DIR = 0o755
@@ -35,6 +36,9 @@ INSTALL_TREE = {
     "usr/lib/systemd": DIR,
     "usr/lib/systemd/system": DIR,
     "usr/lib/systemd/system/tcplinger.service": 0o644,
+    "usr/share/tcplinger": DIR,
+    "usr/share/tcplinger/grafana": DIR,
+    "usr/share/tcplinger/grafana/tcplinger.json": 0o644,
 }
 UNIT = "usr/lib/systemd/system/tcplinger.service"
 UNIT_EXEC = "/usr/sbin/tcplinger serve --listen 127.0.0.1:9478"
@@ -237,13 +241,17 @@ class Packaging:
         with open(os.path.join(dest, "usr/share/bash-completion/completions/tcplinger"), "rb") as a, \
                 open(COMPLETION, "rb") as b:
             ck.true(a.read() == b.read(), "the completion is not dist/tcplinger.bash-completion")
+        with open(os.path.join(dest, "usr/share/tcplinger/grafana/tcplinger.json"), "rb") as a, \
+                open(DASHBOARD, "rb") as b:
+            ck.true(a.read() == b.read(), "the dashboard is not dist/grafana/tcplinger.json")
         ck.eq(unit_settings(os.path.join(dest, UNIT)).get("ExecStart"), [UNIT_EXEC],
               "the unit's ExecStart")
 
         local = self.installed(t, "destdir-local")
         for path in ("usr/local/sbin/tcplinger", "usr/local/share/man/man8/tcplinger.8.gz",
                      "usr/local/share/bash-completion/completions/tcplinger",
-                     "usr/local/lib/systemd/system/tcplinger.service"):
+                     "usr/local/lib/systemd/system/tcplinger.service",
+                     "usr/local/share/tcplinger/grafana/tcplinger.json"):
             ck.true(os.path.isfile(os.path.join(local, path)), "default PREFIX: no %s" % path)
         ck.eq(unit_settings(os.path.join(local, "usr/local/lib/systemd/system/tcplinger.service"))
               .get("ExecStart"), [UNIT_EXEC.replace("/usr/", "/usr/local/")],
@@ -254,7 +262,8 @@ class Packaging:
 
     def t_packaging_uninstall(self, t):
         """make uninstall removes every file install wrote and nothing else:
-        files of other packages in the same directories stay."""
+        files of other packages in the same directories stay; share/tcplinger,
+        tcplinger's own, goes."""
         dest = self.installed(t, "destdir", "PREFIX=/usr")
         others = ["usr/sbin/other-tool", "usr/share/man/man8/other-tool.8.gz",
                   "usr/lib/systemd/system/other.service"]
@@ -266,6 +275,8 @@ class Packaging:
                        if not os.path.isdir(os.path.join(dest, p)))
         if files != sorted(others):
             raise TestFailure("after make uninstall: files %s, expected only %s" % (files, others))
+        if os.path.exists(os.path.join(dest, "usr/share/tcplinger")):
+            raise TestFailure("after make uninstall: usr/share/tcplinger is still there")
         self.make("uninstall", "DESTDIR=" + dest, "PREFIX=/usr")  # again: nothing to remove
 
     def t_packaging_man_renders(self, t):

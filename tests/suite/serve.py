@@ -3,7 +3,8 @@ storage directory, scraping over loopback every second) collects from the
 exporter while scenarios run in a namespace; its HTTP API's answers are
 checked against the scenarios' facts and ss.  promtool lints the
 exposition; OpenMetrics is negotiated; bad --listen values and a port in
-use give one line."""
+use give one line; the Grafana dashboard's queries name only metrics serve
+exports, and Prometheus parses each."""
 
 import json
 import os
@@ -15,6 +16,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from . import grafana
+from .checks import Checker
 from .common import NS_PER_S, TestFailure, TestSkip, testlib
 from .top import N_CW
 
@@ -246,6 +249,62 @@ class Serve:
         mix.finish()
         tr.stop()
         return "promtool clean, OpenMetrics negotiated, on [::1]"
+
+    def t_serve_grafana_dashboard(self, t):
+        """dist/grafana/tcplinger.json parses; schema 36+; the datasource and
+        instance variables; every panel has a title and targets; every
+        metric its queries name is a family (# TYPE) of a real scrape of
+        serve (a histogram's _bucket/_sum/_count by its family); with
+        Prometheus scraping serve, promtool query instant runs each query
+        (variables substituted), every label value a selector matches on
+        finds series and the instance variable lists serve's address."""
+        dash = grafana.load()
+        ck = Checker()
+        grafana.check_structure(ck, dash)
+        ns = t.netns()
+        port = free_port()
+        target = "127.0.0.1:%d" % port
+        tr = self._serve(t, ns, target)
+        status, _, text = http_get("http://%s/metrics" % target)
+        families = grafana.families_of(text)
+        if status != 200 or "tcplinger_sockets" not in families:
+            raise TestFailure("GET /metrics: %d, families %s" % (status, sorted(families)))
+        exprs = grafana.queries(dash)
+        names = set()
+        for where, expr in exprs + grafana.variable_queries(dash):
+            for name in grafana.METRIC_RE.findall(expr):
+                names.add(name)
+                ck.true(grafana.family_of(name, families),
+                        "%s: %s is not a metric serve exports (families: %s)"
+                        % (where, name, " ".join(sorted(families))))
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors)
+        if not shutil.which("prometheus") or not shutil.which("promtool"):
+            tr.stop()
+            return "%d metric names exported; prometheus not installed: queries not run" % len(
+                names)
+
+        prom = self._prometheus(t, target)
+        for where, expr in exprs:
+            q = grafana.substituted(expr)
+            if "$" in q:
+                ck.true(False, "%s: a variable the test does not know in %s" % (where, expr))
+                continue
+            r = subprocess.run(["promtool", "query", "instant", prom.url, q], capture_output=True,
+                               text=True, timeout=30, stdin=subprocess.DEVNULL)
+            ck.true(r.returncode == 0, "%s: promtool query instant %r: exit %d: %s" % (
+                where, q, r.returncode, (r.stderr or r.stdout).strip()[:300]))
+            for sel in grafana.label_probes(q):
+                ck.true(prom.query("count(%s)" % sel), "%s: %s finds no series" % (where, sel))
+        status, _, body = http_get(prom.url + "/api/v1/label/instance/values?" +
+                                   urllib.parse.urlencode({"match[]": "tcplinger_sockets"}))
+        instances = json.loads(body).get("data") if status == 200 else body[:200]
+        ck.eq(instances, [target], "the instance variable's values (%s)" % grafana.INSTANCE_QUERY)
+        if ck.errors:
+            raise TestFailure(ck.errors[0], ck.errors)
+        tr.stop()
+        return "%d panels, %d queries, %d metric names: exported and parsed" % (
+            len(dash["panels"]), len(exprs), len(names))
 
     def t_serve_bad_listen(self, t):
         """Bad --listen values exit 2 and a port in use exits 1, each with
