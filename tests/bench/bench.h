@@ -96,24 +96,44 @@ static __attribute__((unused)) int bench_listen(uint32_t host_addr, int port,
 	return fd;
 }
 
-/* A client socket bound to source address src and port sport, connected
- * to 127.0.0.1:port.  sport 0: the port is picked by connect(), which
- * checks the whole 4-tuple (IP_BIND_ADDRESS_NO_PORT). */
-static __attribute__((unused)) int bench_connect(uint32_t src, int sport, int port)
+/* A client socket bound to source address src and port sport, not yet
+ * connected; non-blocking if nonblock.  sport 0: the port is picked by
+ * connect(), which checks the whole 4-tuple (IP_BIND_ADDRESS_NO_PORT). */
+static __attribute__((unused)) int bench_bound_socket(uint32_t src, int sport, int nonblock)
 {
-	struct sockaddr_in s = v4addr(src, sport), d = v4addr(0x7f000001u, port);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in s = v4addr(src, sport);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 
 	if (fd < 0)
 		die("socket");
-	set_timeouts(fd, BENCH_IO_TIMEOUT_S);
+	if (!nonblock)
+		set_timeouts(fd, BENCH_IO_TIMEOUT_S);
 	if (!sport)
 		set_int(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT");
 	if (bind(fd, (struct sockaddr *)&s, sizeof(s)))
 		die("bind(source %s:%d)", inet_ntoa(s.sin_addr), sport);
-	if (connect(fd, (struct sockaddr *)&d, sizeof(d)))
-		die("connect(127.0.0.1:%d from %s:%d)", port, inet_ntoa(s.sin_addr), sport);
 	return fd;
+}
+
+/* A client socket bound to source address src and port sport, connecting
+ * to 127.0.0.1:port.  Non-blocking if nonblock: the handshake may still be
+ * under way on return (EPOLLOUT says when it is over). */
+static __attribute__((unused)) int bench_connect_mode(uint32_t src, int sport, int port,
+						      int nonblock)
+{
+	struct sockaddr_in d = v4addr(0x7f000001u, port);
+	int fd = bench_bound_socket(src, sport, nonblock);
+
+	if (connect(fd, (struct sockaddr *)&d, sizeof(d)) && !(nonblock && errno == EINPROGRESS))
+		die("connect(127.0.0.1:%d from %s:%d)", port,
+		    inet_ntoa(v4addr(src, sport).sin_addr), sport);
+	return fd;
+}
+
+/* Blocking, connected on return. */
+static __attribute__((unused)) int bench_connect(uint32_t src, int sport, int port)
+{
+	return bench_connect_mode(src, sport, port, 0);
 }
 
 /* Waits for the peer's FIN: no data may come first. */
