@@ -2,22 +2,26 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """tcplinger benchmark driver (stdlib only; root; run by `make bench`).
 
-  python3 tests/bench/bench.py --build .output [--secs 5] [--rounds 3]
-      [--record-secs 10] [--hold 100000] [--steps verify,overhead,...]
-      [--no-profile] [--keep-log] [--out FILE]
+  python3 tests/bench/bench.py --build .output [--secs 5] [--inflight-secs 3]
+      [--rounds 3] [--record-secs 10] [--hold 100000]
+      [--steps verify,overhead,...] [--no-profile] [--keep-log] [--out FILE]
 
 All traffic is loopback inside network namespaces made here (one per run,
 deleted after it).  The binaries are copied first, so one build is measured
 from start to end.  Steps:
 
- verify    a small churn_load run traced by `tcplinger --json --events` and
-           by tcpstates at once; the transitions each prints must equal
-           churn_load's expected counts (the definition of "expected").
- overhead  ROUNDS rounds, each running every configuration once (the order
-           rotates each round) for SECS of churn_load at full speed: no
-           tracer; empty BPF programs on tcplinger's tracepoints (the
-           floor); tcplinger > /dev/null; tcplinger record -w FILE;
-           tcplinger leaks > /dev/null; tcplinger record --leaks -w FILE;
+ Two loads (LOADS), both churn_load at full speed: one connection at a
+ time (SECS per run), and 8 in flight at once (-f 8, INFLIGHT_SECS).
+
+ verify    for each load, a small churn_load run traced by `tcplinger
+           --json --events` and by tcpstates at once; the transitions each
+           prints must equal churn_load's expected counts (the definition
+           of "expected").
+ overhead  ROUNDS rounds, each running every configuration once on each
+           load (the order rotates each round): no tracer; empty BPF
+           programs on tcplinger's tracepoints (the floor); tcplinger >
+           /dev/null; tcplinger record -w FILE; tcplinger leaks > /dev/null
+           and tcplinger record --leaks -w FILE (first load only);
            tcpstates > /dev/null; bpftrace tcpstates.bt > /dev/null.  Per
            run: conn/s, the tracer's CPU time over the load (until it is
            idle again), its wakeups, VmHWM, its own drop report, and the CPU
@@ -26,17 +30,17 @@ from start to end.  Steps:
            reported; the ratio to no tracer is the median of the per-round
            ratios, leak hunting's cost the median of the per-round
            differences to the same tracing without it.
- loss      one more run per tool at full speed with its output counted
+ loss      one more run per tool and load with its output counted
            (tcplinger --json --events, tcpstates, bpftrace) against
            churn_load's expected transitions.
- replay    RECORD_SECS of churn recorded; its replay counted (--json
+ replay    RECORD_SECS of churn (first load) recorded; its replay counted (--json
            --events), then timed: `replay --json FILE > /dev/null`,
            `replay FILE -p 1` (the engine runs, no pid matches) and
            `replay --json --events`; bytes per transition on disk.
  memory    tcplinger's RSS with 0 and HOLD open connections (both ends
            tracked), then the same load under --max-conns HOLD/2: the
            evicted count must be reported.
- profile   one more churn run per tool (tcplinger, leaks, record, record
+ profile   one more churn run (first load) per tool (tcplinger, leaks, record, record
            --leaks, empty, tcpstates) with BPF run-time accounting
            (BPF_ENABLE_STATS) and, if perf is here, a system-wide perf
            record -g: ns per BPF program run, the load's CPU share inside
@@ -71,7 +75,16 @@ from report import render  # noqa: E402  (tests/bench/report.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READY_MARK = testlib.READY_MARK
-CHURN_PORT = 7100
+# The churn's server port, one per bench run: tcpstates and bpftrace see
+# every namespace, and their lines are counted by port, so another bench
+# running on the machine at the same time must not be counted as ours.
+CHURN_PORT = 7500 + secrets.randbelow(500)   # clear of HOLD_PORT + its workers
+# The loads, each measured in every configuration: (key, label, churn_load
+# arguments, the option giving its seconds per run).  The first is also the
+# load of the leak-hunting configurations, the record/replay and profile
+# steps.
+LOADS = (("serial", "one at a time", (), "secs"),
+         ("inflight8", "8 in flight", ("-f", "8"), "inflight_secs"))
 HOLD_PORT = 7200
 RECORD_FILE = "rec.tlog"     # what record configurations write, in the run's directory
 # tcplinger configurations: their drop reports (stderr) are counted; those
@@ -81,6 +94,9 @@ TL_KEYS = ("tcplinger", "record", "leaks", "record_leaks", "tl_events")
 LEAK_BASE = {"leaks": "tcplinger", "record_leaks": "record"}
 LEAK_KEYS = tuple(LEAK_BASE)
 RECORD_KEYS = ("record", "record_leaks")
+# The floor and the tracing it is the floor of: the tracepoints each
+# attaches are compared (the floor must cover all of tcplinger's).
+FLOOR_KEYS = ("empty", "tcplinger")
 TRACER_READY_TIMEOUT = 40.0
 TRACER_STOP_TIMEOUT = 60.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -439,7 +455,9 @@ class Bench:
         shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
         self.tmp = tempfile.mkdtemp(prefix="tlbench-", dir=shm)
         self.mounted_tracefs = False
-        self.results = {"notes": [], "errors": []}
+        self.results = {"notes": [], "errors": [],
+                        "loads": [{"key": ld[0], "label": ld[1], "args": " ".join(ld[2]),
+                                   "secs": self.secs_of(ld)} for ld in LOADS]}
         self.t_start = time.monotonic()
         self.results["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
 
@@ -483,7 +501,8 @@ class Bench:
         os.makedirs(self.outdir, exist_ok=True)
         foreign = sorted({pid for pid, tp in bpf_perf_attachments()
                           if tp in ("inet_sock_set_state", "timer_start", "timer_cancel",
-                                    "timer_expire_entry")})
+                                    "timer_expire_entry", "sys_exit_accept4", "sys_exit_accept",
+                                    "sys_exit_connect", "sys_exit_bind")})
         self.results["foreign_at_start"] = foreign
 
     def teardown(self):
@@ -523,11 +542,15 @@ class Bench:
             (key,) + tools[key] for key in ("empty", "tcplinger", "record", "leaks", "record_leaks",
                                             "tcpstates", "bpftrace") if key in tools]
 
-    def churn_run(self, key, argv_fn, ready, secs, stdout_path=None, n=None, hook=None):
-        """One churn_load run in a fresh netns under a tool (or none).
-        hook(tool, res) is called after the load, before the tool stops
-        (tool is None without one); it may raise.  Returns a dict of the
-        measurements."""
+    def secs_of(self, load):
+        return getattr(self.args, load[3])
+
+    def churn_run(self, key, argv_fn, ready, secs, stdout_path=None, n=None, hook=None,
+                  load=LOADS[0]):
+        """One churn_load run of a load (LOADS) in a fresh netns under a
+        tool (or none).  hook(tool, res) is called after the load, before
+        the tool stops (tool is None without one); it may raise.  Returns
+        a dict of the measurements."""
         ns = Netns()
         d = tempfile.mkdtemp(dir=self.tmp)
         tool = None
@@ -535,10 +558,12 @@ class Bench:
             if argv_fn:
                 tool = Tool(key, argv_fn(ns, d), d, ready, stdout_path)
                 tool.start()
-            argv = [self.churn, "-t", str(secs), "-p", str(CHURN_PORT)]
+            argv = [self.churn, "-t", str(secs), "-p", str(CHURN_PORT)] + list(load[2])
             if n:
                 argv += ["-n", str(n)]
             mine = {os.getpid()} | ({tool.p.pid} if tool else set())
+            tracepoints = sorted({tp for pid, tp in bpf_perf_attachments()
+                                  if pid == tool.p.pid}) if key in FLOOR_KEYS else None
             if hook and hasattr(hook, "before"):
                 mine |= hook.before(tool)
             st0 = proc_status(tool.p.pid) if tool else {}
@@ -557,6 +582,8 @@ class Bench:
                    "elapsed_ms": float(f["elapsed_ms"]),
                    "tp": int(f["transitions_tracepoint"]), "tl": int(f["transitions_tcplinger"]),
                    "other_cpu_pct": other_cpu_pct(others0, others1, wall)}
+            if tracepoints is not None:
+                res["tracepoints"] = tracepoints
             if tool:
                 tool.wait_idle()
                 t1 = proc_times(tool.p.pid)
@@ -596,7 +623,15 @@ class Bench:
     # ---- 0. verify the expected counts
 
     def verify(self):
-        log("verify: expected transition counts (small run)")
+        self.results["verify"] = {}
+        for load in LOADS:
+            try:
+                self.verify_load(load)
+            except BenchError as e:
+                self.error("verify %s" % load[1], e)
+
+    def verify_load(self, load):
+        log("verify: expected transition counts, %s (small run)" % load[1])
         ns = Netns()
         tools = []
         try:
@@ -608,7 +643,8 @@ class Bench:
                 tools.append(Tool("tcpstates", [self.tcpstates], self.tmp, "bpf", ts_out))
             for t in tools:
                 t.start()
-            r = run(ns.cmd([self.churn, "-n", "2000", "-p", str(CHURN_PORT)]), timeout=60)
+            r = run(ns.cmd([self.churn, "-n", "2000", "-p", str(CHURN_PORT)] + list(load[2])),
+                    timeout=60)
             f = facts_of(r.stdout)
             for t in tools:
                 t.wait_idle()
@@ -623,9 +659,10 @@ class Bench:
             if self.tcpstates:
                 v["tcpstates"], _ = count_state_lines(ts_out, CHURN_PORT)
                 v["tcpstates_ok"] = v["tcpstates"] == v["expected_tracepoint"]
-            self.results["verify"] = v
+            self.results["verify"][load[0]] = v
             if not v["tcplinger_ok"] or not v.get("tcpstates_ok", True):
-                self.results["notes"].append("verify: counts differ from churn_load's expected: %s" % v)
+                self.results["notes"].append("verify, %s: counts differ from churn_load's "
+                                             "expected: %s" % (load[1], v))
         finally:
             for t in tools:
                 t.close()
@@ -634,49 +671,43 @@ class Bench:
     # ---- 1. overhead
 
     def overhead(self):
-        cfgs = self.configs()
-        rounds = []
+        """Every configuration on every load, ROUNDS rounds; within a round
+        the loads take turns going first and each runs its configurations
+        in an order rotated by the round."""
+        cfgs = {load[0]: [c for c in self.configs() if load is LOADS[0] or c[0] not in LEAK_KEYS]
+                for load in LOADS}
+        rounds = {load[0]: [] for load in LOADS}
         for r in range(self.args.rounds):
-            order = cfgs[r % len(cfgs):] + cfgs[:r % len(cfgs)]
-            this = {}
-            for key, label, fn, ready in order:
-                log("round %d/%d: %s (%.0f s elapsed)" % (r + 1, self.args.rounds, key, self.elapsed()))
-                try:
-                    this[key] = self.churn_run(key, fn, ready, self.args.secs)
-                    this[key].pop("stderr", None)
-                except BenchError as e:
-                    self.error("round %d %s" % (r + 1, key), e)
-            rounds.append(this)
+            for load in LOADS[r % len(LOADS):] + LOADS[:r % len(LOADS)]:
+                lc = cfgs[load[0]]
+                this = {}
+                for key, label, fn, ready in lc[r % len(lc):] + lc[:r % len(lc)]:
+                    log("round %d/%d, %s: %s (%.0f s elapsed)" % (
+                        r + 1, self.args.rounds, load[1], key, self.elapsed()))
+                    try:
+                        this[key] = self.churn_run(key, fn, ready, self.secs_of(load), load=load)
+                        this[key].pop("stderr", None)
+                    except BenchError as e:
+                        self.error("round %d %s %s" % (r + 1, load[1], key), e)
+                rounds[load[0]].append(this)
         self.results["rounds"] = rounds
-        rows = []
-        for key, label, fn, ready in cfgs:
-            runs = [rd[key] for rd in rounds if key in rd]
-            ratios = [rd[key]["conn_per_s"] / rd["none"]["conn_per_s"]
-                      for rd in rounds if key in rd and "none" in rd]
-            trans = "tp" if key in ("tcpstates", "bpftrace") else "tl"
-            cpu_us = [x["cpu_s"] / x[trans] * 1e6 for x in runs
-                      if x.get("cpu_s") is not None and x[trans]]
-            row = {"key": key, "label": label, "runs": len(runs),
-                   "conn_per_s": median([x["conn_per_s"] for x in runs]),
-                   "min": min((x["conn_per_s"] for x in runs), default=None),
-                   "max": max((x["conn_per_s"] for x in runs), default=None),
-                   "ratio": median(ratios),
-                   "cpu_us": median(cpu_us) if fn else None,
-                   "hwm": median([x.get("hwm") for x in runs]) if fn else None,
-                   "lost": sum(x.get("lost", 0) for x in runs) if key in TL_KEYS else None,
-                   "trans": trans,
-                   "user_pct": median([100 * x["user_s"] / (x["user_s"] + x["sys_s"]) for x in runs
-                                       if x.get("user_s", 0) + x.get("sys_s", 0) > 0]) if fn else None,
-                   "wakeups_per_k": median([1000 * x["wakeups"] / x[trans] for x in runs
-                                            if x.get("wakeups") is not None and x[trans]]) if fn else None,
-                   "other_cpu_pct": median([x.get("other_cpu_pct") for x in runs])}
-            if key in RECORD_KEYS:
-                bpt = [x["file_bytes"] / x["tl"] for x in runs if x.get("file_bytes") and x["tl"]]
-                row["bytes_per_transition"] = median(bpt)
-            if key in LEAK_KEYS:
-                row.update(leak_cost(key, rounds))
-            rows.append(row)
-        self.results["overhead"] = rows
+        self.results["overhead"] = {load[0]: overhead_rows(cfgs[load[0]], rounds[load[0]])
+                                    for load in LOADS}
+        self.check_floor(rounds)
+
+    def check_floor(self, rounds):
+        """A note if tcplinger attached a tracepoint the floor has no empty
+        program on (the floor would then be too low)."""
+        seen = {key: set() for key in FLOOR_KEYS}
+        for rds in rounds.values():
+            for rd in rds:
+                for key in FLOOR_KEYS:
+                    seen[key] |= set(rd.get(key, {}).get("tracepoints", ()))
+        missing = sorted(seen["tcplinger"] - seen["empty"])
+        if seen["empty"] and missing:
+            self.results["notes"].append(
+                "the floor misses tracepoints tcplinger attaches: %s (add empty programs to "
+                "tests/bench/empty.bpf.c)" % ", ".join(missing))
 
     # ---- 2. loss at full speed, output counted
 
@@ -690,13 +721,14 @@ class Bench:
         if self.bpftrace:
             passes.append(("bpftrace tcpstates.bt", "bpftrace",
                            lambda ns, d: [self.bpftrace, self.bt_script], "bpf", "tp"))
-        for label, key, fn, ready, trans in passes:
-            log("loss: %s (%.0f s elapsed)" % (label, self.elapsed()))
+        for load, (label, key, fn, ready, trans) in ((ld, p) for ld in LOADS for p in passes):
+            log("loss, %s: %s (%.0f s elapsed)" % (load[1], label, self.elapsed()))
             path = os.path.join(self.tmp, "loss.%s.out" % key)
             try:
-                res = self.churn_run(key, fn, ready, self.args.secs, stdout_path=path)
-                row = {"label": label, "conn": res["conn"], "conn_per_s": res["conn_per_s"],
-                       "expected": res[trans]}
+                res = self.churn_run(key, fn, ready, self.secs_of(load), stdout_path=path,
+                                     load=load)
+                row = {"load": load[0], "label": label, "conn": res["conn"],
+                       "conn_per_s": res["conn_per_s"], "expected": res[trans]}
                 if key == "tl_events":
                     row["reported"], summary = count_tl_json(path)
                     row["own_report"] = "summary lost=%s" % summary.get("lost")
@@ -706,7 +738,7 @@ class Bench:
                 row["lost"] = row["expected"] - row["reported"]
                 out.append(row)
             except BenchError as e:
-                self.error("loss %s" % label, e)
+                self.error("loss %s, %s" % (label, load[1]), e)
             finally:
                 try:
                     os.unlink(path)
@@ -1007,6 +1039,40 @@ def perf_breakdown(perf, data, tool_pid, load_comm="churn_load"):
     return c
 
 
+def overhead_rows(cfgs, rounds):
+    """The overhead table of one load: per configuration, medians over its
+    rounds (a round: {key: churn_run result})."""
+    rows = []
+    for key, label, fn, ready in cfgs:
+        runs = [rd[key] for rd in rounds if key in rd]
+        ratios = [rd[key]["conn_per_s"] / rd["none"]["conn_per_s"]
+                  for rd in rounds if key in rd and "none" in rd]
+        trans = "tp" if key in ("tcpstates", "bpftrace") else "tl"
+        cpu_us = [x["cpu_s"] / x[trans] * 1e6 for x in runs
+                  if x.get("cpu_s") is not None and x[trans]]
+        row = {"key": key, "label": label, "runs": len(runs),
+               "conn_per_s": median([x["conn_per_s"] for x in runs]),
+               "min": min((x["conn_per_s"] for x in runs), default=None),
+               "max": max((x["conn_per_s"] for x in runs), default=None),
+               "ratio": median(ratios),
+               "cpu_us": median(cpu_us) if fn else None,
+               "hwm": median([x.get("hwm") for x in runs]) if fn else None,
+               "lost": sum(x.get("lost", 0) for x in runs) if key in TL_KEYS else None,
+               "trans": trans,
+               "user_pct": median([100 * x["user_s"] / (x["user_s"] + x["sys_s"]) for x in runs
+                                   if x.get("user_s", 0) + x.get("sys_s", 0) > 0]) if fn else None,
+               "wakeups_per_k": median([1000 * x["wakeups"] / x[trans] for x in runs
+                                        if x.get("wakeups") is not None and x[trans]]) if fn else None,
+               "other_cpu_pct": median([x.get("other_cpu_pct") for x in runs])}
+        if key in RECORD_KEYS:
+            bpt = [x["file_bytes"] / x["tl"] for x in runs if x.get("file_bytes") and x["tl"]]
+            row["bytes_per_transition"] = median(bpt)
+        if key in LEAK_KEYS:
+            row.update(leak_cost(key, rounds))
+        rows.append(row)
+    return rows
+
+
 def leak_cost(key, rounds):
     """What leak hunting adds to the same tracing without it (tcplinger for
     leaks, record for record --leaks): points of no-tracer conn/s, the
@@ -1134,7 +1200,10 @@ def parse_perf_report(text):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=".output")
-    ap.add_argument("--secs", type=int, default=5, help="seconds of churn per run (default 5)")
+    ap.add_argument("--secs", type=int, default=5,
+                    help="seconds of churn per run, one connection at a time (default 5)")
+    ap.add_argument("--inflight-secs", type=int, default=3,
+                    help="seconds of churn per run, 8 connections in flight (default 3)")
     ap.add_argument("--rounds", type=int, default=3, help="overhead rounds (default 3)")
     ap.add_argument("--record-secs", type=int, default=10, help="churn recorded for replay (default 10)")
     ap.add_argument("--hold", type=int, default=100000, help="connections held for memory (default 100000)")
@@ -1144,7 +1213,7 @@ def main():
     ap.add_argument("--keep-log", action="store_true", help="keep the recorded log (.output/bench/churn.tlog)")
     ap.add_argument("--out", default=os.path.join(ROOT, ".output", "bench", "results.md"))
     args = ap.parse_args()
-    if not (1 <= args.secs <= 60 and 1 <= args.rounds <= 20 and 1 <= args.record_secs <= 120
+    if not (1 <= args.secs <= 60 and 1 <= args.inflight_secs <= 60 and 1 <= args.rounds <= 20 and 1 <= args.record_secs <= 120
             and 0 <= args.hold <= 1000000):
         ap.error("out of range")
 
