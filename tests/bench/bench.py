@@ -33,15 +33,15 @@ from start to end.  Steps:
  loss      one more run per tool and load with its output counted
            (tcplinger --json --events, tcpstates, bpftrace) against
            churn_load's expected transitions.
- replay    RECORD_SECS of churn (first load) recorded; its replay counted (--json
-           --events), then timed: `replay --json FILE > /dev/null`,
+ replay    RECORD_SECS of churn (first load) recorded; its replay counted
+           (--json --events), then timed: `replay --json FILE > /dev/null`,
            `replay FILE -p 1` (the engine runs, no pid matches) and
            `replay --json --events`; bytes per transition on disk.
  memory    tcplinger's RSS with 0 and HOLD open connections (both ends
            tracked), then the same load under --max-conns HOLD/2: the
            evicted count must be reported.
- profile   one more churn run (first load) per tool (tcplinger, leaks, record, record
-           --leaks, empty, tcpstates) with BPF run-time accounting
+ profile   one more churn run (first load) per tool (tcplinger, leaks,
+           record, record --leaks, empty, tcpstates) with BPF run-time accounting
            (BPF_ENABLE_STATS) and, if perf is here, a system-wide perf
            record -g: ns per BPF program run, the load's CPU share inside
            the programs and what they spend it on, the tool process's top
@@ -1213,7 +1213,8 @@ def main():
     ap.add_argument("--keep-log", action="store_true", help="keep the recorded log (.output/bench/churn.tlog)")
     ap.add_argument("--out", default=os.path.join(ROOT, ".output", "bench", "results.md"))
     args = ap.parse_args()
-    if not (1 <= args.secs <= 60 and 1 <= args.inflight_secs <= 60 and 1 <= args.rounds <= 20 and 1 <= args.record_secs <= 120
+    if not (1 <= args.secs <= 60 and 1 <= args.inflight_secs <= 60 and 1 <= args.rounds <= 20
+            and 1 <= args.record_secs <= 120
             and 0 <= args.hold <= 1000000):
         ap.error("out of range")
 

@@ -70,8 +70,12 @@ int main(int argc, char **argv)
 	bpf_object__for_each_program(prog, obj) {
 		struct bpf_link *l;
 
-		if (nlinks == (int)(sizeof(links) / sizeof(links[0])))
-			break;
+		if (nlinks == (int)(sizeof(links) / sizeof(links[0]))) {
+			/* a floor with programs left out would be too low */
+			fprintf(stderr, "empty_loader: more than %d programs\n", nlinks);
+			err = -E2BIG;
+			goto out;
+		}
 		l = bpf_program__attach(prog);
 		if (!l) {
 			err = -errno;
