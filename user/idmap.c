@@ -92,3 +92,87 @@ bool tl_idmap_del(struct tl_idmap *m, uint64_t key)
 	m->len--;
 	return true;
 }
+
+/* ---- tl_idindex: the same Robin Hood order, on positions alone */
+
+static void index_place(struct tl_idindex *m, struct tl_idindex_slot cur)
+{
+	size_t mask = m->cap - 1, d = 0;
+
+	for (size_t i = cur.pos & mask;; i = (i + 1) & mask, d++) {
+		struct tl_idindex_slot *s = &m->slots[i];
+		size_t sd;
+
+		if (!s->val) {
+			*s = cur;
+			return;
+		}
+		sd = tl_idindex_dist_(m, i);
+		if (sd < d) {
+			struct tl_idindex_slot t = *s;
+
+			*s = cur;
+			cur = t;
+			d = sd;
+		}
+	}
+}
+
+static bool index_grow(struct tl_idindex *m)
+{
+	struct tl_idindex old = *m;
+
+	m->cap = m->cap ? m->cap * 2 : 1024;
+	m->slots = calloc(m->cap, sizeof(*m->slots));
+	if (!m->slots) {
+		*m = old;
+		return false;
+	}
+	/* positions give homes: growing never reads the items */
+	for (size_t i = 0; i < old.cap; i++) {
+		if (old.slots[i].val)
+			index_place(m, old.slots[i]);
+	}
+	free(old.slots);
+	return true;
+}
+
+void tl_idindex_free(struct tl_idindex *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->len = 0;
+}
+
+bool tl_idindex_add(struct tl_idindex *m, uint64_t key, uint32_t val)
+{
+	if ((m->len + 1) * 5 > m->cap * 4 && !index_grow(m))
+		return false;
+	index_place(m, (struct tl_idindex_slot){ .pos = (uint32_t)tl_idmap_pos_(key), .val = val + 1 });
+	m->len++;
+	return true;
+}
+
+bool tl_idindex_del(struct tl_idindex *m, uint64_t key, uint32_t val)
+{
+	uint32_t pos = (uint32_t)tl_idmap_pos_(key);
+	size_t i, j, mask = m->cap - 1, d = 0;
+
+	if (!m->cap)
+		return false;
+	/* Two keys of one item with one position share a slot's contents:
+	 * either slot serves the key that stays. */
+	for (i = pos & mask;; i = (i + 1) & mask, d++) {
+		if (!m->slots[i].val || tl_idindex_dist_(m, i) < d)
+			return false;
+		if (m->slots[i].pos == pos && m->slots[i].val == val + 1)
+			break;
+	}
+	for (j = (i + 1) & mask; m->slots[j].val && tl_idindex_dist_(m, j); j = (j + 1) & mask) {
+		m->slots[i] = m->slots[j];
+		i = j;
+	}
+	m->slots[i].val = 0;
+	m->len--;
+	return true;
+}
