@@ -6,24 +6,40 @@
 
 /* The Robin Hood order: along a probe run, a key is never more than one
  * slot further from home than the key before it; and the map is never
- * fuller than four slots in five. */
-static bool well_formed(const struct tl_idmap *m)
+ * fuller than four slots in five.  For either map kind. */
+static bool rh_well_formed(const void *m, size_t cap, size_t len,
+			   bool (*used)(const void *m, size_t i),
+			   size_t (*dist)(const void *m, size_t i))
 {
 	size_t n = 0;
 
-	if (m->len * 5 > m->cap * 4)
+	if (len * 5 > cap * 4)
 		return false;
-	for (size_t j = 0; j < m->cap; j++) {
-		size_t i = (j - 1) & (m->cap - 1);
+	for (size_t j = 0; j < cap; j++) {
+		size_t i = (j - 1) & (cap - 1);
 
-		if (!m->slots[j].val)
+		if (!used(m, j))
 			continue;
 		n++;
-		if (tl_idmap_dist_(m, j) && (!m->slots[i].val ||
-					     tl_idmap_dist_(m, j) > tl_idmap_dist_(m, i) + 1))
+		if (dist(m, j) && (!used(m, i) || dist(m, j) > dist(m, i) + 1))
 			return false;
 	}
-	return n == m->len;
+	return n == len;
+}
+
+static bool map_used(const void *m, size_t i)
+{
+	return ((const struct tl_idmap *)m)->slots[i].val;
+}
+
+static size_t map_dist(const void *m, size_t i)
+{
+	return tl_idmap_dist_(m, i);
+}
+
+static bool well_formed(const struct tl_idmap *m)
+{
+	return rh_well_formed(m, m->cap, m->len, map_used, map_dist);
 }
 
 /* Against a plain array as the model, through growth and deletions that
@@ -151,23 +167,19 @@ static bool item_holds(const void *ctx, uint32_t val, uint64_t key)
 	return item_key[0][val] == key || item_key[1][val] == key;
 }
 
+static bool index_used(const void *m, size_t i)
+{
+	return ((const struct tl_idindex *)m)->slots[i].val;
+}
+
+static size_t index_dist(const void *m, size_t i)
+{
+	return tl_idindex_dist_(m, i);
+}
+
 static bool index_well_formed(const struct tl_idindex *m)
 {
-	size_t n = 0;
-
-	if (m->len * 5 > m->cap * 4)
-		return false;
-	for (size_t j = 0; j < m->cap; j++) {
-		size_t i = (j - 1) & (m->cap - 1);
-
-		if (!m->slots[j].val)
-			continue;
-		n++;
-		if (tl_idindex_dist_(m, j) && (!m->slots[i].val ||
-					       tl_idindex_dist_(m, j) > tl_idindex_dist_(m, i) + 1))
-			return false;
-	}
-	return n == m->len;
+	return rh_well_formed(m, m->cap, m->len, index_used, index_dist);
 }
 
 /* Items that gain and drop keys (random ones and numbers in order, one or
