@@ -34,11 +34,16 @@ bool tl_idmap_del(struct tl_idmap *m, uint64_t key);
  * leaves room between its keys for others (a solid run would make long
  * probes).
  */
-static inline size_t tl_idmap_slot_(uint64_t key, size_t cap)
+static inline uint64_t tl_idmap_pos_(uint64_t key)
 {
 	uint64_t base = ((key >> 6) * 0x9e3779b97f4a7c15ULL) >> 32;
 
-	return (size_t)(key * 3 + base) & (cap - 1);
+	return key * 3 + base;
+}
+
+static inline size_t tl_idmap_slot_(uint64_t key, size_t cap)
+{
+	return (size_t)tl_idmap_pos_(key) & (cap - 1);
 }
 
 /* How far the key in slot i is from its home slot. */
@@ -73,6 +78,61 @@ static inline bool tl_idmap_get(const struct tl_idmap *m, uint64_t key, uint32_t
 		return false;
 	*val = m->slots[i].val - 1;
 	return true;
+}
+
+/*
+ * The same placement for keys that their items keep themselves (a
+ * record's socket ids): a slot holds the item's index and the low 32 bits
+ * of the key's position, 8 bytes instead of 12.  A lookup confirms a slot
+ * whose position matches by asking the item (holds()), which the caller
+ * was about to read anyway; positions of other keys seldom match.
+ */
+struct tl_idindex_slot {
+	uint32_t pos;	/* tl_idmap_pos_(key), low 32 bits: home is pos & (cap - 1) */
+	uint32_t val;	/* index + 1; 0 marks an empty slot */
+};
+
+struct tl_idindex {
+	struct tl_idindex_slot *slots;
+	size_t cap;	/* power of two, or 0 */
+	size_t len;
+};
+
+/* Whether item val holds key (inlined into each lookup). */
+typedef bool (*tl_idindex_holds_fn)(const void *ctx, uint32_t val, uint64_t key);
+
+void tl_idindex_free(struct tl_idindex *m);
+/* Adds a key that is not in the index yet; false only when out of
+ * memory. */
+bool tl_idindex_add(struct tl_idindex *m, uint64_t key, uint32_t val);
+/* Removes key's entry if it names item val.  Two keys of one item may
+ * share a position and so a slot's contents: key is one that item val
+ * was added with and has not been removed. */
+bool tl_idindex_del(struct tl_idindex *m, uint64_t key, uint32_t val);
+
+static inline size_t tl_idindex_dist_(const struct tl_idindex *m, size_t i)
+{
+	return (i - m->slots[i].pos) & (m->cap - 1);
+}
+
+static inline __attribute__((always_inline)) bool
+tl_idindex_get(const struct tl_idindex *m, uint64_t key, tl_idindex_holds_fn holds,
+	       const void *ctx, uint32_t *val)
+{
+	uint32_t pos = (uint32_t)tl_idmap_pos_(key);
+	size_t mask = m->cap - 1;
+
+	if (!m->cap)
+		return false;
+	for (size_t i = pos & mask, d = 0; m->slots[i].val; i = (i + 1) & mask, d++) {
+		if (m->slots[i].pos == pos && holds(ctx, m->slots[i].val - 1, key)) {
+			*val = m->slots[i].val - 1;
+			return true;
+		}
+		if (tl_idindex_dist_(m, i) < d)
+			return false;
+	}
+	return false;
 }
 
 #endif /* TCPLINGER_IDMAP_H */

@@ -73,7 +73,7 @@ struct tl_engine {
 	struct tl_engine_opts opts;
 	struct tl_engine_sink sink;
 	struct tl_records recs;		/* by slot */
-	struct tl_idmap ids;		/* sk_id / tw_id -> slot */
+	struct tl_idindex ids;		/* sk_id / tw_id -> slot */
 	struct tl_idmap tuples;		/* tuple hash -> slot (closing states) */
 	struct list lru;		/* open records, least recently used first */
 	struct list pending;		/* ending records, oldest first */
@@ -145,7 +145,7 @@ static void tuples_del(struct tl_engine *e, uint32_t i, struct conn *c)
  * (inline: most calls find nothing to change). */
 static inline void tuples_sync(struct tl_engine *e, uint32_t i, struct conn *c)
 {
-	bool want = is_closing_state(c->state) && !c->tw_id && !(c->flags & C_ENDING);
+	bool want = is_closing_state(tl_rec_state(c)) && !c->tw_id && !(c->flags & C_ENDING);
 
 	if (want == !!(c->flags & C_IN_TUPLES))
 		return;
@@ -157,25 +157,32 @@ static inline void tuples_sync(struct tl_engine *e, uint32_t i, struct conn *c)
 
 /* ---- records -------------------------------------------------------- */
 
+/* The id index keeps no ids: the records hold them. */
+static bool holds_id(const void *recs, uint32_t i, uint64_t id)
+{
+	const struct conn *c = tl_rec(recs, i);
+
+	return c->sk_id == id || c->tw_id == id;
+}
+
 static struct conn *lookup_id(struct tl_engine *e, uint64_t id, uint32_t *idx)
 {
-	if (!id || !tl_idmap_get(&e->ids, id, idx))
+	if (!id || !tl_idindex_get(&e->ids, id, holds_id, &e->recs, idx))
 		return NULL;
 	return at(e, *idx);
 }
 
+/* id: no record's yet (lookup_id() found none, or dropped it). */
 static void map_id(struct tl_engine *e, uint64_t id, uint32_t i)
 {
 	if (id)
-		tl_idmap_put(&e->ids, id, i);
+		tl_idindex_add(&e->ids, id, i);
 }
 
 static void unmap_id(struct tl_engine *e, uint64_t id, uint32_t i)
 {
-	uint32_t cur;
-
-	if (id && tl_idmap_get(&e->ids, id, &cur) && cur == i)
-		tl_idmap_del(&e->ids, id);
+	if (id)
+		tl_idindex_del(&e->ids, id, i);
 }
 
 static void release(struct tl_engine *e, uint32_t i)
@@ -203,7 +210,7 @@ static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 {
 	const struct conn *c = at(e, i);
 	const uint64_t *wide = tl_rec_wide_times(&e->recs, i, c);
-	bool ended = c->state == TL_STATE_CLOSED;
+	bool ended = tl_rec_state(c) == TL_STATE_CLOSED;
 	int n = c->npath;
 
 	memset(lc, 0, sizeof(*lc));
@@ -212,9 +219,13 @@ static void fill_lifecycle(const struct tl_engine *e, uint32_t i, uint64_t now,
 	tl_rec_tuple(&e->recs, c, &lc->tuple);
 	tl_rec_owner(&e->recs, c, &lc->owner);
 	lc->start_ns = c->start_ns;
-	lc->end_ns = ended ? c->end_ns : (now > c->start_ns ? now : c->start_ns);
+	/* ended through an ending (end known), or a path that named CLOSED */
+	if (ended)
+		lc->end_ns = c->end != TL_END_NONE ? c->end_ns : 0;
+	else
+		lc->end_ns = now > c->start_ns ? now : c->start_ns;
 	for (int k = 0; k < n; k++) {
-		uint64_t ns = wide ? wide[k] : c->dur[k];
+		uint64_t ns = wide ? wide[k] : tl_rec_dur(c, k);
 
 		if (k == n - 1 && !ended && lc->end_ns > c->enter_ns)
 			ns += lc->end_ns - c->enter_ns;
@@ -297,8 +308,10 @@ static void settle(struct tl_engine *e, uint32_t i)
 	struct conn *c = at(e, i);
 
 	if (c->flags & C_TW_CANCELLED) {
-		if (c->tw_entry_ns)
-			enter(e, i, c, TL_TCP_TIME_WAIT, c->tw_entry_ns);
+		uint64_t tw_at = tl_rec_tw_entry(&e->recs, i);
+
+		if (tw_at)
+			enter(e, i, c, TL_TCP_TIME_WAIT, tw_at);
 		enter(e, i, c, TL_STATE_CLOSED, c->end_ns);
 	}
 	if (c->end == TL_END_NONE)
@@ -362,7 +375,7 @@ static uint32_t new_conn(struct tl_engine *e, const struct tl_event *ev, int sta
 		return NIL;
 	}
 	c->start_ns = c->enter_ns = start;
-	c->path[0] = c->state = (uint8_t)state;
+	c->path[0] = (uint8_t)state;
 	c->npath = 1;
 	return i;
 }
@@ -412,7 +425,7 @@ static inline void emit_transition(struct tl_engine *e, const struct conn *c, ui
 static void enter(struct tl_engine *e, uint32_t i, struct conn *c, int state, uint64_t ts)
 {
 	uint64_t in_old = ts > c->enter_ns ? ts - c->enter_ns : 0;
-	int old = c->state;
+	int old = tl_rec_state(c);
 
 	tl_rec_add_time(&e->recs, i, c, c->npath - 1, in_old);
 	if (c->npath == TL_MAX_PATH) {
@@ -423,7 +436,6 @@ static void enter(struct tl_engine *e, uint32_t i, struct conn *c, int state, ui
 	} else {
 		c->path[c->npath++] = (uint8_t)state;
 	}
-	c->state = (uint8_t)state;
 	c->enter_ns = ts;
 	emit_transition(e, c, ts, old, state == TL_STATE_CLOSED ? TL_TCP_CLOSE : state, in_old);
 	tuples_sync(e, i, c);
@@ -490,7 +502,7 @@ static bool before_seed(const struct conn *c, const struct tl_event *ev)
  * state, so a seed read in between still shows the old one. */
 static bool seed_covers(const struct conn *c, const struct tl_event *ev)
 {
-	return before_seed(c, ev) && !(ev->type == TL_EV_STATE && ev->old_state == c->state);
+	return before_seed(c, ev) && !(ev->type == TL_EV_STATE && ev->old_state == tl_rec_state(c));
 }
 
 /* The record in a closing state that a new tw sock takes over (the same
@@ -612,12 +624,12 @@ static void on_state(struct tl_engine *e, const struct tl_event *ev)
 		tuples_del(e, i, c);
 		tl_rec_set_tuple(&e->recs, c, ev);
 	}
-	if (c->state != ev->old_state) {
+	if (tl_rec_state(c) != ev->old_state) {
 		c->flags |= C_GAP;
 		e->stats.gaps++;
 	}
 	if (ev->new_state == TL_TCP_CLOSE) {
-		if (c->npath == 1 && c->state == TL_TCP_SYN_SENT && !(c->flags & C_SEEDED))
+		if (c->npath == 1 && tl_rec_state(c) == TL_TCP_SYN_SENT && !(c->flags & C_SEEDED))
 			c->end = (uint8_t)connect_end(ev);
 		c->last_full_state = ev->old_state;
 		if (ev->flags & TL_F_TW_FULL)
@@ -647,7 +659,7 @@ static uint64_t silent_time_wait_entry(const struct conn *c, const struct tl_eve
 {
 	uint64_t at;
 
-	if (c->state != TL_TCP_FIN_WAIT2 || ev->new_state != TL_TCP_TIME_WAIT)
+	if (tl_rec_state(c) != TL_TCP_FIN_WAIT2 || ev->new_state != TL_TCP_TIME_WAIT)
 		return 0;
 	at = ev->ts_ns > ev->aux ? ev->ts_ns - ev->aux : 0;
 	if (at < c->enter_ns)
@@ -660,7 +672,8 @@ static void undo_cancel(struct tl_engine *e, uint32_t i, struct conn *c)
 {
 	list_del(e, &e->pending, c);
 	c->flags &= ~(C_TW_CANCELLED | C_ENDING);
-	c->end_ns = c->tw_entry_ns = 0;
+	c->end_ns = 0;	/* and seed_ns: the seed is no longer what it was */
+	tl_rec_set_tw_entry(&e->recs, i, 0);
 	list_push(e, &e->lru, i, c);
 }
 
@@ -676,7 +689,7 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 		/* Only a re-arm: the tw sock lives on, maybe in a new substate. */
 		if (c->flags & C_TW_CANCELLED)
 			undo_cancel(e, i, c);
-		if (c->state != ev->new_state)
+		if (tl_rec_state(c) != ev->new_state)
 			enter(e, i, c, ev->new_state, ev->ts_ns);
 		touch(e, i, c);
 		return;
@@ -689,7 +702,7 @@ static void on_tw_start(struct tl_engine *e, const struct tl_event *ev)
 		c->tw_id = ev->sk_id;
 		map_id(e, ev->sk_id, i);
 		touch(e, i, c);
-		if (c->state != ev->new_state)
+		if (tl_rec_state(c) != ev->new_state)
 			enter(e, i, c, ev->new_state, ev->ts_ns);
 		tuples_sync(e, i, c);
 		return;
@@ -717,7 +730,7 @@ static void on_tw_cancel(struct tl_engine *e, const struct tl_event *ev)
 		return;
 	/* Killed, unless a re-arm start follows within the grace. */
 	c->flags |= C_TW_CANCELLED;
-	c->tw_entry_ns = silent_time_wait_entry(c, ev);
+	tl_rec_set_tw_entry(&e->recs, i, silent_time_wait_entry(c, ev));
 	begin_ending(e, i, c, ev->ts_ns);
 }
 
@@ -738,7 +751,7 @@ static void on_tw_expire(struct tl_engine *e, const struct tl_event *ev)
 	tw_at = silent_time_wait_entry(c, ev);
 	if (tw_at)
 		enter(e, i, c, TL_TCP_TIME_WAIT, tw_at);
-	end_now(e, i, ev->ts_ns, c->state == TL_TCP_FIN_WAIT2 ? TL_END_FIN_TIMEOUT
+	end_now(e, i, ev->ts_ns, tl_rec_state(c) == TL_TCP_FIN_WAIT2 ? TL_END_FIN_TIMEOUT
 							       : TL_END_TW_EXPIRED);
 }
 
@@ -960,7 +973,7 @@ void tl_engine_free(struct tl_engine *e)
 {
 	if (!e)
 		return;
-	tl_idmap_free(&e->ids);
+	tl_idindex_free(&e->ids);
 	tl_idmap_free(&e->tuples);
 	tl_sidemap_free(&e->usage);
 	tl_records_free(&e->recs);
@@ -1036,7 +1049,7 @@ static struct open_conn *open_in_order(struct tl_engine *e, uint32_t *n, void **
 /* Forgets every record at once, as if each had been released. */
 static void drop_all(struct tl_engine *e)
 {
-	tl_idmap_free(&e->ids);
+	tl_idindex_free(&e->ids);
 	tl_idmap_free(&e->tuples);
 	tl_sidemap_clear(&e->usage);
 	tl_records_clear(&e->recs);
@@ -1106,7 +1119,7 @@ bool tl_engine_tw_in_fin_wait2(const struct tl_engine *e)
 	for (uint32_t i = 0; i < e->recs.pool.hwm; i++) {
 		const struct conn *c = at(e, i);
 
-		if (c->number && c->tw_id && c->state == TL_TCP_FIN_WAIT2 && !(c->flags & C_ENDING))
+		if (c->number && c->tw_id && tl_rec_state(c) == TL_TCP_FIN_WAIT2 && !(c->flags & C_ENDING))
 			return true;
 	}
 	return false;

@@ -8,6 +8,7 @@ void tl_records_init(struct tl_records *r)
 	tl_intern_init(&r->addrs, sizeof(struct tl_addr_key));
 	tl_intern_init(&r->owners, sizeof(struct tl_owner_key));
 	tl_sidemap_init(&r->wide, TL_MAX_PATH * sizeof(uint64_t));
+	tl_sidemap_init(&r->tw_entry, sizeof(uint64_t));
 }
 
 void tl_records_free(struct tl_records *r)
@@ -16,6 +17,7 @@ void tl_records_free(struct tl_records *r)
 	tl_intern_free(&r->addrs);
 	tl_intern_free(&r->owners);
 	tl_sidemap_free(&r->wide);
+	tl_sidemap_free(&r->tw_entry);
 }
 
 void tl_records_clear(struct tl_records *r)
@@ -24,6 +26,7 @@ void tl_records_clear(struct tl_records *r)
 	tl_intern_free(&r->addrs);
 	tl_intern_free(&r->owners);
 	tl_sidemap_clear(&r->wide);
+	tl_sidemap_clear(&r->tw_entry);
 }
 
 uint32_t tl_records_alloc(struct tl_records *r)
@@ -54,6 +57,8 @@ void tl_records_release(struct tl_records *r, uint32_t i)
 
 	if (c->flags & C_WIDE)
 		tl_sidemap_del(&r->wide, i);
+	if (c->flags & C_TW_CANCELLED)
+		tl_sidemap_del(&r->tw_entry, i);
 	put_tuple(r, c);
 	if (c->owner != TL_REC_NONE)
 		tl_intern_unref(&r->owners, c->owner);
@@ -199,12 +204,38 @@ void tl_rec_add_wide_time(struct tl_records *r, uint32_t i, struct conn *c, int 
 	} else {
 		wide = tl_sidemap_add(&r->wide, i);
 		if (!wide) {
-			c->dur[k] = UINT32_MAX;	/* out of memory: the most it can hold */
+			/* out of memory: the most it can hold */
+			if (k < TL_REC_DURS)
+				c->dur[k] = UINT32_MAX;
 			return;
 		}
 		for (int j = 0; j < TL_MAX_PATH; j++)
-			wide[j] = c->dur[j];
+			wide[j] = tl_rec_dur(c, j);
 		c->flags |= C_WIDE;
 	}
 	wide[k] += ns;
+}
+
+/* ---- timewait entry */
+
+void tl_rec_set_tw_entry(struct tl_records *r, uint32_t i, uint64_t ns)
+{
+	uint64_t *at = tl_sidemap_get(&r->tw_entry, i);
+
+	if (!ns) {
+		if (at)
+			tl_sidemap_del(&r->tw_entry, i);
+		return;
+	}
+	if (!at)
+		at = tl_sidemap_add(&r->tw_entry, i);
+	if (at)
+		*at = ns;
+}
+
+uint64_t tl_rec_tw_entry(const struct tl_records *r, uint32_t i)
+{
+	const uint64_t *at = tl_sidemap_get(&r->tw_entry, i);
+
+	return at ? *at : 0;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The lifecycle engine's records, one per connection, kept small: 128
- * bytes, two cache lines.  What connections share (addresses, owners) is
- * interned and named by an index; the times of path states take 32 bits
- * until one needs more.  Only lifecycle.c uses them.
+ * The lifecycle engine's records, one per connection, kept small: 104
+ * bytes.  What connections share (addresses, owners) is interned and named
+ * by an index; the times of path states take 32 bits until one needs
+ * more; what few records need (long paths, a timewait entry waiting out
+ * a cancel) is kept beside them.  Only lifecycle.c uses them.
  */
 #ifndef TCPLINGER_RECORDS_H
 #define TCPLINGER_RECORDS_H
@@ -36,35 +37,46 @@ enum {
 	C_OWNERLESS = 1 << 13,	/* seeded with no process holding it */
 };
 
+/* Path states whose times the record keeps itself: a path of TIME_WAIT
+ * (SYN_SENT ... TIME_WAIT, CLOSED) finishes five.  Longer paths, and
+ * times past 32 bits, move to the wide side map (C_WIDE). */
+#define TL_REC_DURS 5
+
 struct conn {
 	uint64_t sk_id;		/* full socket id, 0 once it became a tw sock */
 	uint64_t tw_id;		/* timewait sock id, 0 until tcp_time_wait() */
 	uint64_t number;	/* the lifecycle's conn, 1, 2, 3...; 0: a free record */
 	uint64_t start_ns;
 	uint64_t enter_ns;	/* entry into the current state */
-	uint64_t end_ns;
 	union {
 		/* Seeded and not ending: when; queued events older are in it. */
 		uint64_t seed_ns;
-		/* Ending by a tw cancel from FIN_WAIT2: when TIME_WAIT began. */
-		uint64_t tw_entry_ns;
+		/* Ending (C_ENDING) or ended: when.  A record that is neither
+		 * has end TL_END_NONE. */
+		uint64_t end_ns;
 	};
-	/* Time in each finished path state.  Most last well under 4 s; a sum
-	 * past 32 bits moves them all to the wide side map (C_WIDE). */
-	uint32_t dur[TL_MAX_PATH];
-	uint8_t path[TL_MAX_PATH];
-	uint8_t npath;
-	uint8_t state;		/* current state: path[npath - 1] */
-	uint8_t last_full_state; /* full socket's state when it went ->CLOSE */
-	uint8_t end;		/* enum tl_end once known for sure */
-	uint32_t flags;
+	/* Time in each finished path state, up to TL_REC_DURS of them.  Most
+	 * last well under 4 s; a sum past 32 bits moves them all to the wide
+	 * side map (C_WIDE). */
+	uint32_t dur[TL_REC_DURS];
 	uint32_t prev, next;	/* LRU list while open, pending list while ending */
 	uint32_t laddr, raddr;	/* interned struct tl_addr_key; NONE while unset */
-	uint16_t sport, dport;
 	uint32_t owner;		/* interned struct tl_owner_key; NONE: not known yet */
+	uint16_t sport, dport;
+	uint16_t flags;
+	uint8_t path[TL_MAX_PATH];	/* the current state is path[npath - 1] */
+	uint8_t npath : 4;
+	uint8_t end : 4;	/* enum tl_end once known for sure */
+	uint8_t last_full_state; /* full socket's state when it went ->CLOSE */
 };
 
-_Static_assert(sizeof(struct conn) == 128, "a record is two cache lines");
+_Static_assert(sizeof(struct conn) == 104, "a record is 104 bytes");
+_Static_assert(TL_MAX_PATH < 16 && TL_END_MAX <= 16, "npath and end take 4 bits");
+
+static inline uint8_t tl_rec_state(const struct conn *c)
+{
+	return c->path[c->npath - 1];
+}
 
 /* Interned keys are made of whole words: hashing reads back what was just
  * stored the same way, which the CPU forwards at no cost. */
@@ -90,6 +102,8 @@ struct tl_records {
 	struct tl_intern addrs;	/* struct tl_addr_key */
 	struct tl_intern owners; /* struct tl_owner_key */
 	struct tl_sidemap wide;	/* uint64_t[TL_MAX_PATH]: path times past 32 bits */
+	struct tl_sidemap tw_entry; /* uint64_t: a cancelled tw sock's silent
+				     * TIME_WAIT entry (C_TW_CANCELLED) */
 };
 
 void tl_records_init(struct tl_records *r);
@@ -177,19 +191,28 @@ void tl_rec_add_wide_time(struct tl_records *r, uint32_t i, struct conn *c, int 
 static inline void tl_rec_add_time(struct tl_records *r, uint32_t i, struct conn *c, int k,
 				   uint64_t ns)
 {
-	uint64_t sum = c->dur[k] + ns;
-
-	if (!(c->flags & C_WIDE) && sum <= UINT32_MAX)
-		c->dur[k] = (uint32_t)sum;
+	if (!(c->flags & C_WIDE) && k < TL_REC_DURS && c->dur[k] + ns <= UINT32_MAX)
+		c->dur[k] = (uint32_t)(c->dur[k] + ns);
 	else
 		tl_rec_add_wide_time(r, i, c, k, ns);
 }
 
-/* The times of record i's path states: times[k], or dur[k] if NULL. */
+/* The times of record i's path states: times[k], or tl_rec_dur() if NULL. */
 static inline const uint64_t *tl_rec_wide_times(const struct tl_records *r, uint32_t i,
 						const struct conn *c)
 {
 	return c->flags & C_WIDE ? tl_sidemap_get(&r->wide, i) : NULL;
 }
+
+/* The time of path state k of a record without wide times. */
+static inline uint64_t tl_rec_dur(const struct conn *c, int k)
+{
+	return k < TL_REC_DURS ? c->dur[k] : 0;
+}
+
+/* ---- a cancelled tw sock's silent TIME_WAIT entry (0: none) */
+
+void tl_rec_set_tw_entry(struct tl_records *r, uint32_t i, uint64_t ns);
+uint64_t tl_rec_tw_entry(const struct tl_records *r, uint32_t i);
 
 #endif /* TCPLINGER_RECORDS_H */

@@ -6,24 +6,40 @@
 
 /* The Robin Hood order: along a probe run, a key is never more than one
  * slot further from home than the key before it; and the map is never
- * fuller than four slots in five. */
-static bool well_formed(const struct tl_idmap *m)
+ * fuller than four slots in five.  For either map kind. */
+static bool rh_well_formed(const void *m, size_t cap, size_t len,
+			   bool (*used)(const void *m, size_t i),
+			   size_t (*dist)(const void *m, size_t i))
 {
 	size_t n = 0;
 
-	if (m->len * 5 > m->cap * 4)
+	if (len * 5 > cap * 4)
 		return false;
-	for (size_t j = 0; j < m->cap; j++) {
-		size_t i = (j - 1) & (m->cap - 1);
+	for (size_t j = 0; j < cap; j++) {
+		size_t i = (j - 1) & (cap - 1);
 
-		if (!m->slots[j].val)
+		if (!used(m, j))
 			continue;
 		n++;
-		if (tl_idmap_dist_(m, j) && (!m->slots[i].val ||
-					     tl_idmap_dist_(m, j) > tl_idmap_dist_(m, i) + 1))
+		if (dist(m, j) && (!used(m, i) || dist(m, j) > dist(m, i) + 1))
 			return false;
 	}
-	return n == m->len;
+	return n == len;
+}
+
+static bool map_used(const void *m, size_t i)
+{
+	return ((const struct tl_idmap *)m)->slots[i].val;
+}
+
+static size_t map_dist(const void *m, size_t i)
+{
+	return tl_idmap_dist_(m, i);
+}
+
+static bool well_formed(const struct tl_idmap *m)
+{
+	return rh_well_formed(m, m->cap, m->len, map_used, map_dist);
 }
 
 /* Against a plain array as the model, through growth and deletions that
@@ -141,11 +157,140 @@ static void empty_map(void)
 	tl_idmap_free(&m);
 }
 
+/* ---- tl_idindex: items keep their keys */
+
+static uint64_t item_key[2][30000];	/* an item's two keys; 0: none */
+
+static bool item_holds(const void *ctx, uint32_t val, uint64_t key)
+{
+	(void)ctx;
+	return item_key[0][val] == key || item_key[1][val] == key;
+}
+
+static bool index_used(const void *m, size_t i)
+{
+	return ((const struct tl_idindex *)m)->slots[i].val;
+}
+
+static size_t index_dist(const void *m, size_t i)
+{
+	return tl_idindex_dist_(m, i);
+}
+
+static bool index_well_formed(const struct tl_idindex *m)
+{
+	return rh_well_formed(m, m->cap, m->len, index_used, index_dist);
+}
+
+/* Items that gain and drop keys (random ones and numbers in order, one or
+ * two each), against the items themselves as the model. */
+static void index_matches_items_through_churn(void)
+{
+	enum { N = 30000 };
+	struct tl_idindex m = { 0 };
+	uint64_t seed = 5, next = 1;
+	uint32_t v;
+
+	memset(item_key, 0, sizeof(item_key));
+	for (int step = 0; step < 300000; step++) {
+		uint32_t it, w;
+		uint64_t *k;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		it = (uint32_t)(seed >> 33) % N;
+		w = (seed >> 20) & 1;
+		k = &item_key[w][it];
+		if (*k) {
+			CHECK(tl_idindex_del(&m, *k, it));
+			*k = 0;
+		} else {
+			*k = (seed >> 21) & 1 ? next++ : seed | 1;
+			CHECK(tl_idindex_add(&m, *k, it));
+		}
+		if (step % 4999 == 0) {
+			size_t len = 0;
+
+			for (uint32_t j = 0; j < N; j++) {
+				for (int x = 0; x < 2; x++) {
+					if (!item_key[x][j])
+						continue;
+					len++;
+					CHECK(tl_idindex_get(&m, item_key[x][j], item_holds, NULL, &v) &&
+					      v == j);
+				}
+			}
+			CHECK_EQ_U64(m.len, len);
+			CHECK(index_well_formed(&m));
+			CHECK(!tl_idindex_get(&m, next, item_holds, NULL, &v));
+		}
+	}
+	tl_idindex_free(&m);
+}
+
+static int by_pos(const void *a, const void *b)
+{
+	uint32_t x = (uint32_t)tl_idmap_pos_(*(const uint64_t *)a);
+	uint32_t y = (uint32_t)tl_idmap_pos_(*(const uint64_t *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Keys whose 32-bit positions collide: the item tells them apart, and
+ * deleting one leaves the other found; two keys of one item that collide
+ * leave one slot for the one that stays. */
+static void index_colliding_positions(void)
+{
+	enum { N = 1 << 18 };
+	uint64_t *keys = malloc(N * sizeof(*keys)), seed = 3, a = 0, b = 0;
+	struct tl_idindex m = { 0 };
+	uint32_t v;
+
+	CHECK(keys != NULL);
+	if (!keys)
+		return;
+	for (int i = 0; i < N; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		keys[i] = seed;
+	}
+	qsort(keys, N, sizeof(*keys), by_pos);
+	for (int i = 1; i < N && !a; i++) {
+		if (!by_pos(&keys[i - 1], &keys[i]) && keys[i - 1] != keys[i]) {
+			a = keys[i - 1];
+			b = keys[i];
+		}
+	}
+	free(keys);
+	CHECK(a && b);	/* about eight such pairs among 2^18 keys */
+	memset(item_key, 0, sizeof(item_key));
+	item_key[0][1] = a;
+	item_key[0][2] = b;
+	CHECK(tl_idindex_add(&m, a, 1) && tl_idindex_add(&m, b, 2));
+	CHECK(tl_idindex_get(&m, a, item_holds, NULL, &v) && v == 1);
+	CHECK(tl_idindex_get(&m, b, item_holds, NULL, &v) && v == 2);
+	CHECK(tl_idindex_del(&m, a, 1));
+	item_key[0][1] = 0;
+	CHECK(!tl_idindex_get(&m, a, item_holds, NULL, &v));
+	CHECK(tl_idindex_get(&m, b, item_holds, NULL, &v) && v == 2);
+	/* item 2 takes a as its second key, then lets b go */
+	item_key[1][2] = a;
+	CHECK(tl_idindex_add(&m, a, 2));
+	CHECK(tl_idindex_del(&m, b, 2));
+	item_key[0][2] = 0;
+	CHECK(tl_idindex_get(&m, a, item_holds, NULL, &v) && v == 2);
+	CHECK(!tl_idindex_get(&m, b, item_holds, NULL, &v));
+	CHECK_EQ_U64(m.len, 1);
+	CHECK(!tl_idindex_del(&m, a, 1));
+	tl_idindex_free(&m);
+	CHECK(!tl_idindex_get(&m, a, item_holds, NULL, &v) && !tl_idindex_del(&m, a, 2));
+}
+
 int main(void)
 {
 	RUN(matches_model_through_churn);
 	RUN(sequential_keys_stay_found);
 	RUN(full_map_finds_and_misses);
 	RUN(empty_map);
+	RUN(index_matches_items_through_churn);
+	RUN(index_colliding_positions);
 	return UNIT_END();
 }

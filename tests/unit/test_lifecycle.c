@@ -775,6 +775,39 @@ static void long_path_keeps_its_time(void)
 	tl_engine_free(e);
 }
 
+/* Paths longer than the record keeps times for inline (TIME_WAIT's six
+ * states) keep every state's own time, ended or still open. */
+static void long_paths_keep_each_state_time(void)
+{
+	static const int next[] = { ES, CW, ES, CW, ES, CW };
+	struct tl_engine *e = engine(0);
+	uint64_t ts = T0;
+	int prev = SS;
+
+	/* 77: SS and six more states, then CLOSED; 78: the same, open */
+	for (uint64_t id = 77; id <= 78; id++) {
+		ts = T0;
+		prev = SS;
+		state(e, ts, id, (int)id, false, CL, SS, TL_F_IN_TASK, 100);
+		for (int k = 0; k < 6; k++) {
+			ts += (uint64_t)(k + 1) * MS;
+			state(e, ts, id, (int)id, false, prev, next[k], 0, 0);
+			prev = next[k];
+		}
+	}
+	state(e, ts + 7 * MS, 77, 77, false, prev, CL, 0, 0);
+	tl_engine_finish(e, ts + 1 * SEC);
+	CHECK_EQ_U64(nseen, 2);
+	for (int l = 0; l < 2 && nseen == 2; l++) {
+		CHECK_EQ_U64(seen[l].nstates, l ? 7 : 8);
+		for (int k = 0; k < 7 && k < seen[l].nstates; k++)
+			CHECK_EQ_U64(seen[l].states[k].ns, k < 6 || !l ? (uint64_t)(k + 1) * MS
+							      : 1 * SEC);
+	}
+	CHECK(nseen == 2 && PATH(&seen[0], SS, ES, CW, ES, CW, ES, CW, CLOSED));
+	tl_engine_free(e);
+}
+
 /* Times past 32 bits of ns (about 4.3 s) are kept whole, before and after
  * the first one, and the ones around the limit too. */
 static void long_states_keep_exact_time(void)
@@ -950,6 +983,7 @@ int main(void)
 	RUN(expiry_after_cancel_is_an_expiry);
 	RUN(mid_life_records_are_incomplete);
 	RUN(long_path_keeps_its_time);
+	RUN(long_paths_keep_each_state_time);
 	RUN(long_states_keep_exact_time);
 	RUN(pid_filter_keeps_to_the_owner);
 	RUN(tw_sock_joins_same_tuple_only);
