@@ -196,7 +196,7 @@ struct tl_event {
 				 * TL_EV_LOST in place.  Not logged. */
 	char comm[TL_COMM_LEN];
 };
-_Static_assert(sizeof(struct tl_event) == 96, "struct tl_event: the ring's record size");
+_Static_assert(sizeof(struct tl_event) == 96, "struct tl_event: seeds' record size, and user/wire.c sets each field");
 
 /*
  * The ring's records: a struct tl_event without what would be zero.  A

@@ -20,7 +20,8 @@ bool tl_wire_widen(struct tl_event *ev, const void *data, size_t size)
 	task = h.flags & TL_F_IN_TASK;
 	if (size != TL_WIRE_SIZE(v6, task))
 		return false;
-	memset(ev, 0, sizeof(*ev));
+	/* field by field: clearing all 96 bytes first costs more here than
+	 * the copies, at a few million events a second */
 	ev->ts_ns = h.ts_ns;
 	ev->sk_id = h.sk_id;
 	ev->aux = h.aux;
@@ -35,8 +36,15 @@ bool tl_wire_widen(struct tl_event *ev, const void *data, size_t size)
 	ev->drop_seq = h.drop_seq;
 	p += sizeof(h);
 	alen = (v6 ? TL_WIRE_ADDR6 : TL_WIRE_ADDR4) / 2;
-	memcpy(ev->saddr, p, alen);
-	memcpy(ev->daddr, p + alen, alen);
+	if (v6) {
+		memcpy(ev->saddr, p, 16);
+		memcpy(ev->daddr, p + 16, 16);
+	} else {
+		memset(ev->saddr, 0, sizeof(ev->saddr));
+		memset(ev->daddr, 0, sizeof(ev->daddr));
+		memcpy(ev->saddr, p, 4);
+		memcpy(ev->daddr, p + 4, 4);
+	}
 	p += 2 * alen;
 	if (task) {
 		struct tl_wire_task t;
@@ -45,6 +53,10 @@ bool tl_wire_widen(struct tl_event *ev, const void *data, size_t size)
 		ev->pid = t.pid;
 		ev->tid = t.tid;
 		memcpy(ev->comm, t.comm, sizeof(ev->comm));
+	} else {
+		ev->pid = 0;
+		ev->tid = 0;
+		memset(ev->comm, 0, sizeof(ev->comm));
 	}
 	return true;
 }
