@@ -52,10 +52,11 @@ static __always_inline int on_call_exit(struct trace_event_raw_sys_exit *ctx, __
 	const struct pt_regs *regs;
 	const struct sock *sk;
 	union user_sockaddr sa;
-	struct tl_event *ev;
+	struct tl_wire *w;
 	__u16 port, sport, lport, rport;
 	__u32 netns;
-	__u8 *addr;
+	__u32 *addr;
+	bool v6;
 
 	if (!gate_open || !call_err_wanted(ctx->ret, call))
 		return 0;
@@ -86,26 +87,32 @@ static __always_inline int on_call_exit(struct trace_event_raw_sys_exit *ctx, __
 		return 0;
 	if (!cgroup_wanted(sk))
 		return 0;
-	ev = ev_reserve(TL_EV_CONNECT_ERR);
-	if (!ev)
+	v6 = sa.in.family == AF_INET6;
+	barrier_var(v6);	/* see wire_reserve() */
+	w = wire_reserve(TL_EV_CONNECT_ERR, v6, true);
+	if (!w)
 		return 0;
-	fill_task(ev);
-	ev->old_state = call;
-	ev->aux = (__u64)-ctx->ret;
-	ev->family = sa.in.family;
-	ev->netns = netns;
-	addr = call == TL_CALL_BIND ? ev->saddr : ev->daddr;
-	if (ev->family == AF_INET)
-		*(__u32 *)addr = sa.in.addr;
-	else
-		__builtin_memcpy(addr, sa.in6.addr, 16);
-	if (call == TL_CALL_BIND) {
-		ev->sport = port;
+	w->old_state = call;
+	w->aux = (__u64)-ctx->ret;
+	w->family = sa.in.family;
+	w->netns = netns;
+	/* the address asked for; the other one is not known (zero) */
+	addr = wire_addrs(w);
+	if (v6) {
+		__builtin_memset(addr, 0, TL_WIRE_ADDR6);
+		__builtin_memcpy(addr + (call == TL_CALL_BIND ? 0 : 4), sa.in6.addr, 16);
 	} else {
-		ev->sport = sport;
-		ev->dport = port;
+		addr[0] = 0;
+		addr[1] = 0;
+		addr[call == TL_CALL_BIND ? 0 : 1] = sa.in.addr;
 	}
-	ev_submit(ev);
+	if (call == TL_CALL_BIND) {
+		w->sport = port;
+	} else {
+		w->sport = sport;
+		w->dport = port;
+	}
+	wire_submit(w);
 	return 0;
 }
 #else

@@ -196,7 +196,44 @@ struct tl_event {
 				 * TL_EV_LOST in place.  Not logged. */
 	char comm[TL_COMM_LEN];
 };
-_Static_assert(sizeof(struct tl_event) == 96, "struct tl_event: the ring's record size");
+_Static_assert(sizeof(struct tl_event) == 96, "struct tl_event: seeds' record size, and user/wire.c sets each field");
+
+/*
+ * The ring's records: a struct tl_event without what would be zero.  A
+ * head, then the addresses (4 bytes each for AF_INET, 16 for AF_INET6;
+ * the local one first), then, only for events with TL_F_IN_TASK, the task.
+ * Most transitions (IPv4, in softirq) take 48 bytes instead of 96: less to
+ * clear, fill and carry per event.  user/wire.c widens them again.
+ */
+struct tl_wire {
+	__u64 ts_ns;
+	__u64 sk_id;
+	__u64 aux;
+	__u16 sport;
+	__u16 dport;
+	__u32 netns;
+	__u8 type;
+	__u8 family;
+	__u8 old_state;
+	__u8 new_state;
+	__u16 flags;
+	__u16 drop_seq;
+};
+
+struct tl_wire_task {
+	__u32 pid;
+	__u32 tid;
+	char comm[TL_COMM_LEN];
+};
+
+#define TL_WIRE_ADDR4	8	/* saddr, daddr */
+#define TL_WIRE_ADDR6	32
+/* A record's size: its addresses by family (10: AF_INET6), and the task
+ * part or not. */
+#define TL_WIRE_SIZE(v6, task)							\
+	(sizeof(struct tl_wire) + ((v6) ? TL_WIRE_ADDR6 : TL_WIRE_ADDR4) +	\
+	 ((task) ? sizeof(struct tl_wire_task) : 0))
+_Static_assert(sizeof(struct tl_wire) == 40, "struct tl_wire: no padding");
 
 /*
  * Fields that mean something else per type: read them through these.

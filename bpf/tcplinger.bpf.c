@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Collector: TCP state changes, timewait sock timers and resets, turned
- * into struct tl_event records.  Nothing but collection and filtering
+ * into ring records (struct tl_wire).  Nothing but collection and filtering
  * happens here; meaning is made in user space.
  */
 #include "vmlinux.h"
@@ -42,21 +42,28 @@ struct {
 	__uint(max_entries, 4096);	/* set by the loader */
 } events SEC(".maps");
 
-/* Per-CPU memory of the tw timer events just seen: a re-arm is a
+/* Per-CPU memory.  Of the tw timer events just seen: a re-arm is a
  * timer_cancel then a timer_start of the same timer on the same CPU, and
  * tcp_time_wait() arms the tw timer just before tcp_done() on the full
- * sock. */
-struct tw_cpu {
+ * sock.  And of the ring: records queued since its fill level was last
+ * looked at. */
+struct cpu_mem {
 	__u64 cancelled;	/* timer of the last tw timer_cancel */
 	__u64 started;		/* tw_key() of the last tw timer_start */
+	__u64 scratch;		/* for addr_via() */
+	__u32 unqueried;	/* records submitted since the last query */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tw_cpu);
-} tw_cpu SEC(".maps");
+	__type(value, struct cpu_mem);
+} cpu_mem SEC(".maps");
+
+/* Records a CPU submits between two looks at the ring's fill level: the
+ * look is not free, and 32 records are far below wakeup_bytes. */
+#define RING_QUERY_EVERY 32
 
 const volatile __u16 filter_lports[TL_MAX_PORT_FILTER];
 const volatile __u32 n_lports;
@@ -220,93 +227,151 @@ static __always_inline bool read_key(const struct sock_common *skc, bool tw,
 	return true;
 }
 
-static __always_inline void fill_addrs(struct tl_event *ev,
+/* A socket's addresses: 4 bytes each for AF_INET, 16 for AF_INET6 (v6). */
+static __always_inline void fill_addrs(__u32 *saddr, __u32 *daddr, bool v6,
 				       const struct sock_common *skc)
 {
-	if (ev->family == AF_INET) {
-		*(__u32 *)ev->saddr = skc->skc_rcv_saddr;
-		*(__u32 *)ev->daddr = skc->skc_daddr;
+	if (!v6) {
+		*saddr = skc->skc_rcv_saddr;
+		*daddr = skc->skc_daddr;
 		return;
 	}
 	for (int i = 0; i < 4; i++) {
-		((__u32 *)ev->saddr)[i] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
-		((__u32 *)ev->daddr)[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
+		saddr[i] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+		daddr[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
 	}
 }
 
-/* Socket fields of an event; sk_id from addr, the socket's address. */
-static __always_inline void fill_sock(struct tl_event *ev,
-				      const struct sock_common *skc,
-				      const struct tl_key *k, __u64 addr)
+/* Socket fields of a seed; sk_id from addr, the socket's address. */
+static __always_inline void fill_seed_sock(struct tl_event *ev, const struct sock_common *skc,
+					   const struct tl_key *k, __u64 addr)
 {
 	ev->sk_id = sk_id(addr);
 	ev->family = k->family;
 	ev->sport = k->sport;
 	ev->dport = k->dport;
 	ev->netns = k->netns;
-	fill_addrs(ev, skc);
+	fill_addrs((__u32 *)ev->saddr, (__u32 *)ev->daddr, k->family == AF_INET6, skc);
+}
+
+static __always_inline struct cpu_mem *cpu_mem_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_mem, &zero);
+}
+
+/* The parts of a ring record after its head (struct tl_wire). */
+static __always_inline __u32 *wire_addrs(struct tl_wire *w)
+{
+	return (__u32 *)(w + 1);
+}
+
+static __always_inline struct tl_wire_task *wire_task(struct tl_wire *w, bool v6)
+{
+	return (struct tl_wire_task *)((char *)(w + 1) + (v6 ? TL_WIRE_ADDR6 : TL_WIRE_ADDR4));
 }
 
 /* Only process context names the socket's owner: elsewhere the current
  * task is whoever the softirq interrupted, not worth a copy. */
-static __always_inline void fill_task(struct tl_event *ev)
+static __always_inline void fill_task(struct tl_wire_task *wt)
 {
 	const struct task_struct *t = bpf_get_current_task_btf();
 
-	ev->pid = t->tgid;
-	ev->tid = t->pid;
+	wt->pid = t->tgid;
+	wt->tid = t->pid;
 	/* two loads where bpf_get_current_comm() runs strscpy: the kernel
 	 * keeps comm NUL-padded to its 16 bytes */
-	((__u64 *)ev->comm)[0] = ((const __u64 *)t->comm)[0];
-	((__u64 *)ev->comm)[1] = ((const __u64 *)t->comm)[1];
-	ev->flags |= TL_F_IN_TASK;
+	((__u64 *)wt->comm)[0] = ((const __u64 *)t->comm)[0];
+	((__u64 *)wt->comm)[1] = ((const __u64 *)t->comm)[1];
 }
 
 /* Waking the reader for every event would cost more than the event: it
  * polls every 100 ms anyway, and is woken early only once the ring holds
- * wakeup_bytes. */
-static __always_inline void ev_submit(struct tl_event *ev)
+ * wakeup_bytes, which a CPU looks at every RING_QUERY_EVERY records. */
+static __always_inline void wire_submit(struct tl_wire *w)
 {
+	struct cpu_mem *c = cpu_mem_slot();
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(ev, flags);
+	if (c && ++c->unqueried >= RING_QUERY_EVERY) {
+		c->unqueried = 0;
+		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(w, flags);
 }
 
-static __always_inline struct tl_event *ev_reserve(__u8 type)
+/*
+ * A ring record with its head filled but for the socket fields (zero),
+ * room for addresses of the family's size (v6: AF_INET6) and, with task,
+ * the current task filled in; NULL when the ring is full.  The verifier
+ * wants each reservation's size a constant, hence the four calls, and
+ * must see that the parts written later fit: v6 and task must each be a
+ * value of their own, tested again as such (barrier_var()), not a test
+ * the compiler redoes on the family, whose "not AF_INET6" the verifier
+ * cannot keep.
+ */
+static __always_inline struct tl_wire *wire_reserve(__u8 type, bool v6, bool task)
 {
-	struct tl_event *ev;
+	struct tl_wire *w;
 
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
+	barrier_var(task);
+
+	if (v6)
+		w = task ? bpf_ringbuf_reserve(&events, TL_WIRE_SIZE(1, 1), 0) :
+			   bpf_ringbuf_reserve(&events, TL_WIRE_SIZE(1, 0), 0);
+	else
+		w = task ? bpf_ringbuf_reserve(&events, TL_WIRE_SIZE(0, 1), 0) :
+			   bpf_ringbuf_reserve(&events, TL_WIRE_SIZE(0, 0), 0);
+	if (!w) {
 		__sync_fetch_and_add(&ringbuf_drops, 1);
 		return NULL;
 	}
-	/* ring buffer memory is not zeroed */
-	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->drop_seq = (__u16)ringbuf_drops;
-	ev->type = type;
-	ev->ts_ns = bpf_ktime_get_boot_ns();
-	return ev;
+	/* ring buffer memory is not zeroed: the head is, the rest filled */
+	__builtin_memset(w, 0, sizeof(*w));
+	w->drop_seq = (__u16)ringbuf_drops;
+	w->type = type;
+	w->ts_ns = bpf_ktime_get_boot_ns();
+	if (task) {
+		w->flags = TL_F_IN_TASK;
+		fill_task(wire_task(w, v6));
+	}
+	return w;
 }
 
-/* An event on the socket skc (tw: a timewait sock's) with its fields
- * filled, obj the socket itself (its id); NULL when the filters drop it
- * or the ring is full. */
-static __always_inline struct tl_event *ev_reserve_sock(__u8 type, const struct sock_common *skc,
-							bool tw, const void *obj)
+/* A record on the socket skc (tw: a timewait sock's) whose key k passed
+ * the filters, its socket fields filled, obj the socket itself (its id);
+ * NULL when the ring is full. */
+static __always_inline struct tl_wire *wire_reserve_keyed(__u8 type, const struct sock_common *skc,
+							  const struct tl_key *k, const void *obj,
+							  bool task)
 {
-	struct tl_event *ev;
+	bool v6 = k->family == AF_INET6;
+	struct tl_wire *w;
+
+	barrier_var(v6);	/* see wire_reserve() */
+	w = wire_reserve(type, v6, task);
+	if (!w)
+		return NULL;
+	w->sk_id = sk_id(addr_via(&w->sk_id, obj));
+	w->family = k->family;
+	w->sport = k->sport;
+	w->dport = k->dport;
+	w->netns = k->netns;
+	fill_addrs(wire_addrs(w), wire_addrs(w) + (v6 ? 4 : 1), v6, skc);
+	return w;
+}
+
+/* The same for a socket whose key is still to be read and filtered. */
+static __always_inline struct tl_wire *wire_reserve_sock(__u8 type, const struct sock_common *skc,
+							 bool tw, const void *obj)
+{
 	struct tl_key k;
 
 	if (!read_key(skc, tw, &k))
 		return NULL;
-	ev = ev_reserve(type);
-	if (!ev)
-		return NULL;
-	fill_sock(ev, skc, &k, addr_via(&ev->sk_id, obj));
-	return ev;
+	return wire_reserve_keyed(type, skc, &k, obj, false);
 }
 
 /* A user stack of the current task as a reference for TL_EV_OWNER's aux:
@@ -345,22 +410,20 @@ static __always_inline bool role_has_stack(__u8 role)
  * one, and taken only for sockets the filters let through. */
 static __always_inline void emit_owner(void *ctx, const struct sock *sk, __u8 role, __u64 aux)
 {
-	struct tl_event *ev;
+	struct tl_wire *w;
 	struct tl_key k;
 
 	if (!gate_open || !read_key(&sk->__sk_common, false, &k))
 		return;
 	if (own_stacks && role_has_stack(role))
 		aux |= user_stack(ctx);
-	ev = ev_reserve(TL_EV_OWNER);
-	if (!ev)
+	w = wire_reserve_keyed(TL_EV_OWNER, &sk->__sk_common, &k, sk, true);
+	if (!w)
 		return;
-	fill_sock(ev, &sk->__sk_common, &k, addr_via(&ev->sk_id, sk));
-	fill_task(ev);
-	ev->old_state = role;	/* tl_owner_role() */
-	ev->new_state = sk->__sk_common.skc_state;
-	ev->aux = aux;
-	ev_submit(ev);
+	w->old_state = role;	/* tl_owner_role() */
+	w->new_state = sk->__sk_common.skc_state;
+	w->aux = aux;
+	wire_submit(w);
 }
 
 /* Leak hunting: who did a socket's last send/recv, and its EOF read. */
@@ -371,13 +434,6 @@ static __always_inline void emit_owner(void *ctx, const struct sock *sk, __u8 ro
 static __always_inline __u64 tw_key(const struct sock_common *skc)
 {
 	return (__u64)skc->skc_portpair << 32 | skc->skc_hash;
-}
-
-static __always_inline struct tw_cpu *tw_cpu_slot(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&tw_cpu, &zero);
 }
 
 /*
@@ -420,7 +476,7 @@ static __always_inline bool in_task_stack(const void *ctx, volatile __u64 *scrat
 static __always_inline bool tw_full(const struct sock *sk)
 {
 	const struct net *net = sk->__sk_common.skc_net.net;
-	struct tw_cpu *c = tw_cpu_slot();
+	struct cpu_mem *c = cpu_mem_slot();
 	int refs, max;
 	__u64 key;
 
@@ -442,34 +498,39 @@ static __always_inline bool tw_full(const struct sock *sk)
 static __always_inline int on_state(const void *ctx, const struct sock *sk, int oldstate,
 				    int newstate, bool use_pc)
 {
-	struct tl_event *ev;
+	struct cpu_mem *c;
+	struct tl_wire *w;
+	struct tl_key k;
 	bool in_task;
 
-	if (!gate_open || sk->sk_protocol != IPPROTO_TCP)
+	if (!gate_open || sk->sk_protocol != IPPROTO_TCP ||
+	    !read_key(&sk->__sk_common, false, &k))
 		return 0;
-	ev = ev_reserve_sock(TL_EV_STATE, &sk->__sk_common, false, sk);
-	if (!ev)
+	if (use_pc) {
+		in_task = in_task_pc();
+	} else {
+		c = cpu_mem_slot();
+		if (!c)
+			return 0;
+		in_task = in_task_stack(ctx, &c->scratch);
+	}
+	w = wire_reserve_keyed(TL_EV_STATE, &sk->__sk_common, &k, sk, in_task);
+	if (!w)
 		return 0;
-	/* the event's aux is scratch until it is set (0 for STATE) */
-	in_task = use_pc ? in_task_pc() : in_task_stack(ctx, &ev->aux);
 	if (newstate == TL_TCP_CLOSE)
-		ev->aux = (__u32)sk->sk_err;
+		w->aux = (__u32)sk->sk_err;
 	else if (newstate == TL_TCP_SYN_SENT || newstate == TL_TCP_SYN_RECV ||
 		 newstate == TL_TCP_LISTEN)
-		ev->aux = sk_cgroup_id(sk);	/* a birth: tl_aux_cgroup() */
-	else
-		ev->aux = 0;
-	if (in_task)
-		fill_task(ev);
+		w->aux = sk_cgroup_id(sk);	/* a birth: tl_aux_cgroup() */
 	if (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD))
-		ev->flags |= TL_F_ORPHAN;
+		w->flags |= TL_F_ORPHAN;
 	if (newstate == TL_TCP_CLOSE &&
 	    (oldstate == TL_TCP_FIN_WAIT1 || oldstate == TL_TCP_FIN_WAIT2 ||
 	     oldstate == TL_TCP_CLOSING) && tw_full(sk))
-		ev->flags |= TL_F_TW_FULL;
-	ev->old_state = oldstate;
-	ev->new_state = newstate;
-	ev_submit(ev);
+		w->flags |= TL_F_TW_FULL;
+	w->old_state = oldstate;
+	w->new_state = newstate;
+	wire_submit(w);
 	if (!own_stacks)
 		return 0;
 	/* connect(): where the socket was made, for leak hunting */
@@ -523,16 +584,16 @@ static __always_inline const struct inet_timewait_sock *tw_of(const struct timer
 static __always_inline int on_tw_timer(const struct inet_timewait_sock *tw, __u8 type,
 				       __u16 flags, __u64 aux)
 {
-	struct tl_event *ev = ev_reserve_sock(type, &tw->__tw_common, true, tw);
+	struct tl_wire *w = wire_reserve_sock(type, &tw->__tw_common, true, tw);
 
-	if (!ev)
+	if (!w)
 		return 0;
-	ev->new_state = tw->tw_substate;
-	ev->flags = flags;
-	if (type != TL_EV_TW_START && ev->new_state == TL_TCP_TIME_WAIT)
+	w->new_state = tw->tw_substate;
+	w->flags = flags;
+	if (type != TL_EV_TW_START && w->new_state == TL_TCP_TIME_WAIT)
 		aux = tw_since_armed(tw);
-	ev->aux = aux;
-	ev_submit(ev);
+	w->aux = aux;
+	wire_submit(w);
 	return 0;
 }
 
@@ -543,13 +604,13 @@ int BPF_PROG(tl_tw_start, struct timer_list *timer, unsigned long expires)
 {
 	const struct inet_timewait_sock *tw;
 	__u16 flags = 0;
-	struct tw_cpu *c;
+	struct cpu_mem *c;
 	__u64 t, aux;
 	long left;
 
 	if ((const void *)timer->function != &tw_timer_handler || !gate_open)
 		return 0;
-	c = tw_cpu_slot();
+	c = cpu_mem_slot();
 	if (!c)
 		return 0;
 
@@ -572,12 +633,12 @@ int BPF_PROG(tl_tw_start, struct timer_list *timer, unsigned long expires)
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tl_tw_expire, struct timer_list *timer, unsigned long baseclk)
 {
-	struct tw_cpu *c;
+	struct cpu_mem *c;
 
 	if ((const void *)timer->function != &tw_timer_handler || !gate_open)
 		return 0;
 
-	c = tw_cpu_slot();
+	c = cpu_mem_slot();
 	if (c)
 		c->cancelled = 0;
 	return on_tw_timer(tw_of(timer), TL_EV_TW_EXPIRE, 0, 0);
@@ -586,11 +647,11 @@ int BPF_PROG(tl_tw_expire, struct timer_list *timer, unsigned long baseclk)
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(tl_tw_cancel, struct timer_list *timer)
 {
-	struct tw_cpu *c;
+	struct cpu_mem *c;
 
 	if ((const void *)timer->function != &tw_timer_handler || !gate_open)
 		return 0;
-	c = tw_cpu_slot();
+	c = cpu_mem_slot();
 	if (!c)
 		return 0;
 
@@ -611,7 +672,7 @@ int BPF_PROG(tl_tw_cancel, struct timer_list *timer)
 
 static __always_inline int on_reset(const struct sock *sk, __u8 type)
 {
-	struct tl_event *ev;
+	struct tl_wire *w;
 	int state;
 
 	if (!sk || !gate_open)
@@ -622,14 +683,14 @@ static __always_inline int on_reset(const struct sock *sk, __u8 type)
 		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	ev = ev_reserve_sock(type, &sk->__sk_common, false, sk);
-	if (!ev)
+	w = wire_reserve_sock(type, &sk->__sk_common, false, sk);
+	if (!w)
 		return 0;
-	ev->old_state = state;
-	ev->new_state = state;
+	w->old_state = state;
+	w->new_state = state;
 	if (sk->__sk_common.skc_flags & (1UL << SOCK_DEAD))
-		ev->flags = TL_F_ORPHAN;
-	ev_submit(ev);
+		w->flags = TL_F_ORPHAN;
+	wire_submit(w);
 	return 0;
 }
 
@@ -693,7 +754,7 @@ int tl_seed(struct bpf_iter__tcp *ctx)
 		ev.new_state = tw->tw_sk.tw_substate;
 		ev.flags = TL_F_TW_SOCK;
 		ev.aux = tw_age(tw, ev.new_state, &ev.flags);
-		fill_sock(&ev, skc, &k, ptr_val(tw));
+		fill_seed_sock(&ev, skc, &k, ptr_val(tw));
 	} else {
 		tp = bpf_skc_to_tcp_sock(skc);
 		if (!tp)
@@ -710,7 +771,7 @@ int tl_seed(struct bpf_iter__tcp *ctx)
 		}
 		if (skc->skc_flags & (1UL << SOCK_DEAD))
 			ev.flags |= TL_F_ORPHAN;
-		fill_sock(&ev, skc, &k, ptr_val(tp));
+		fill_seed_sock(&ev, skc, &k, ptr_val(tp));
 	}
 	bpf_seq_write(ctx->meta->seq, &ev, sizeof(ev));
 	if (state != TL_TCP_TIME_WAIT && tp->inet_conn.icsk_inet.sk.sk_socket) {

@@ -50,6 +50,7 @@ struct live {
 	/* Cgroups: their paths, and the ids already named in the stream */
 	struct tl_cgroupfs cgfs;
 	struct tl_idmap cg_named;
+	uint64_t cg_last;		/* the last cgroup found in cg_named */
 };
 
 static volatile sig_atomic_t stop;
@@ -109,28 +110,40 @@ static void deliver_stack(const struct tl_event *ev, const char *blob, size_t le
 
 /* The path of a cgroup that a socket names, passed on once, before the
  * event naming it: a replay elsewhere then shows the same path.  A cgroup
- * removed before it could be looked up stays a number. */
-static void name_cgroup(struct live *lv, const struct tl_event *ev)
+ * removed before it could be looked up stays a number.  Out of line: the
+ * common case, a cgroup named already, must not pay for its buffers. */
+static __attribute__((noinline)) bool name_new_cgroup(struct live *lv, const struct tl_event *ev,
+						      uint64_t id)
 {
 	struct tl_event nev = { .type = TL_EV_STACK, .flags = TL_F_CGROUP_NAME,
 				.ts_ns = ev->ts_ns };
 	uint8_t blob[8 + TL_CGROUP_PATH_MAX];
-	uint64_t id = tl_aux_cgroup(ev);
 	const char *path;
-	uint32_t seen;
 	size_t len;
 
-	if (!id || (lv->cg_named.len && tl_idmap_get(&lv->cg_named, id, &seen)))
-		return;
 	path = tl_cgroupfs_path(&lv->cgfs, id, now_ns(CLOCK_BOOTTIME));
 	if (!path || !tl_idmap_put(&lv->cg_named, id, 0))
-		return;
+		return false;
 	len = tl_cgname_blob(blob, sizeof(blob), id, path);
 	if (!len)
-		return;
+		return true;
 	if (lv->session)
 		tl_session_add_cgroup_name(lv->session, blob, len);
 	log_blob(lv, &nev, blob, len);
+	return true;
+}
+
+static void name_cgroup(struct live *lv, const struct tl_event *ev)
+{
+	uint64_t id = tl_aux_cgroup(ev);
+	uint32_t seen;
+
+	/* sockets come in runs from one cgroup */
+	if (!id || id == lv->cg_last)
+		return;
+	if ((lv->cg_named.len && tl_idmap_get(&lv->cg_named, id, &seen)) ||
+	    name_new_cgroup(lv, ev, id))
+		lv->cg_last = id;
 }
 
 static int read_kernel_stack(uint32_t kref, uint64_t *ips, int max, void *ctx)

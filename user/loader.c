@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "netns.h"
 #include "privs.h"
+#include "wire.h"
 #include "tcplinger.skel.h"
 
 #ifndef CAP_PERFMON
@@ -151,12 +152,13 @@ static size_t ringbuf_size(size_t want)
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct tl_loader *l = ctx;
+	struct tl_event ev;
 
-	if (size != sizeof(struct tl_event))
+	if (!tl_wire_widen(&ev, data, size))
 		return 0;
 	l->handled++;
 	if (l->on_event)
-		l->on_event(data, l->ctx);
+		l->on_event(&ev, l->ctx);
 	return 0;
 }
 
