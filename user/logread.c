@@ -433,6 +433,15 @@ const void *tl_logr_blob(const struct tl_log_reader *r, size_t *len)
 	return r->blob;
 }
 
+void tl_logr_redirect_warn(struct tl_log_reader *r, tl_log_warn_fn warn, void *ctx,
+			   tl_log_warn_fn *old, void **old_ctx)
+{
+	*old = r->warn;
+	*old_ctx = r->ctx;
+	r->warn = warn;
+	r->ctx = ctx;
+}
+
 uint64_t tl_logr_offset(const struct tl_log_reader *r)
 {
 	return r->base + r->pos;
