@@ -88,7 +88,7 @@ static void keep_warning(const char *msg, void *ctx)
 }
 
 /* Reads into s as the caller would, TL_LOGP_READ at a time, up to a full
- * slot, a TL_EV_STACK or the end of the log. */
+ * slot, a TL_EV_STACK, the end of the log or a wait for a pipe's writer. */
 static void fill_slot(struct tl_log_prefetch *p, struct slot *s)
 {
 	s->n = 0;
@@ -118,6 +118,9 @@ static void fill_slot(struct tl_log_prefetch *p, struct slot *s)
 				memcpy(s->blob, blob, s->blob_len);
 			break;
 		}
+		/* What a pipe gave so far goes to the caller before waiting for more. */
+		if (tl_logr_would_wait(p->r))
+			break;
 	}
 	s->offset = tl_logr_offset(p->r);
 }
