@@ -15,7 +15,9 @@
  * must not turn megabytes into gigabytes. */
 #define STACK_BYTES_PER_LOG_BYTE 16
 #define STACK_BYTES_FLOOR (4u << 20)
-#define STDOUT_BUF (1u << 20)
+/* stdout's buffer: static, as stdout is flushed at exit (glibc takes no
+ * size without the buffer itself). */
+static char stdout_buf[1u << 20];
 
 struct replay {
 	const struct tl_cli *cli;
@@ -94,6 +96,8 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 	bool more = true;
 	int ret, code = 0;
 
+	/* Formatting on the other core; a terminal gets its lines as they come. */
+	sopts.output_thread = !isatty(fileno(out));
 	s = tl_session_new(&sopts);
 	if (!s || tl_logp_start(&rp.p, r)) {
 		fprintf(stderr, "tcplinger: out of memory\n");
@@ -153,7 +157,7 @@ int tl_run_replay(const struct tl_cli *cli)
 	/* A report to a file or a pipe is written a megabyte at a time, not
 	 * a page at a time; a terminal keeps its lines as they come. */
 	if (!isatty(STDOUT_FILENO))
-		setvbuf(stdout, NULL, _IOFBF, STDOUT_BUF);
+		setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 	ret = tl_replay_run(cli, r, &h, cli->path, stdout, &w.count);
 	tl_logr_close(r);
 	return ret;
