@@ -73,19 +73,24 @@ static struct tl_log_reader *open_log(const char *path, const uint8_t *d, size_t
 	return r;
 }
 
+/* One read's events; only the last may have bytes. */
+static void trace_run(struct trace *t, const struct tl_event *evs, int n, const void *blob,
+		      size_t len, uint64_t offset)
+{
+	for (int i = 0; i < n; i++)
+		trace_event(t, &evs[i], i == n - 1 ? blob : NULL, i == n - 1 ? len : 0, offset);
+}
+
 static int read_direct(struct tl_log_reader *r, struct trace *t)
 {
 	struct tl_event evs[TL_LOGP_READ];
+	const void *blob;
+	size_t len;
 	int n;
 
 	while ((n = tl_logr_read(r, evs, TL_LOGP_READ)) > 0) {
-		for (int i = 0; i < n; i++) {
-			size_t len;
-			const void *blob = tl_logr_blob(r, &len);
-
-			trace_event(t, &evs[i], i == n - 1 ? blob : NULL, i == n - 1 ? len : 0,
-				    tl_logr_offset(r));
-		}
+		blob = tl_logr_blob(r, &len);
+		trace_run(t, evs, n, blob, len, tl_logr_offset(r));
 	}
 	put(t, "end %d\n", n);
 	return n;
@@ -95,17 +100,14 @@ static int read_ahead(struct tl_log_reader *r, struct trace *t)
 {
 	struct tl_log_prefetch *p;
 	const struct tl_event *evs;
+	const void *blob;
+	size_t len;
 	int n;
 
 	CHECK_EQ_U64(tl_logp_start(&p, r), 0);
 	while ((n = tl_logp_read(p, &evs)) > 0) {
-		for (int i = 0; i < n; i++) {
-			size_t len;
-			const void *blob = tl_logp_blob(p, &len);
-
-			trace_event(t, &evs[i], i == n - 1 ? blob : NULL, i == n - 1 ? len : 0,
-				    tl_logp_offset(p));
-		}
+		blob = tl_logp_blob(p, &len);
+		trace_run(t, evs, n, blob, len, tl_logp_offset(p));
 	}
 	put(t, "end %d\n", n);
 	/* The end stays the end. */
@@ -147,6 +149,26 @@ static uint8_t *churn_log(const char *path, size_t conns, size_t *len, uint64_t 
 	return slurp(path, len);
 }
 
+/* A churn log on disk and its bytes in memory. */
+struct churn {
+	const char *path;
+	uint64_t bounds[2048];
+	size_t len, nb;
+	uint8_t *d;
+};
+
+static void churn_make(struct churn *c, const char *name, size_t conns)
+{
+	c->path = tmp_path(name);
+	c->d = churn_log(c->path, conns, &c->len, c->bounds, &c->nb);
+}
+
+static void churn_remove(struct churn *c)
+{
+	free(c->d);
+	unlink(c->path);
+}
+
 /* Read directly and ahead, from memory and from the file: one trace. */
 static void same_trace(const char *path, const uint8_t *d, size_t len, uint64_t min_warnings)
 {
@@ -176,40 +198,35 @@ static void same_trace(const char *path, const uint8_t *d, size_t len, uint64_t 
 
 static void intact_and_damaged(void)
 {
-	const char *path = tmp_path("ahead.tlog");
-	uint64_t bounds[2048];
-	size_t len, nb;
-	uint8_t *d = churn_log(path, 3000, &len, bounds, &nb);
+	struct churn c;
 
-	CHECK(nb > 500);
-	same_trace(path, d, len, 0);
-	d[bounds[5] + BHDR_LEN + 10] ^= 0x10;	/* block 5's data: bad CRC */
-	d[bounds[170] + 13] ^= 0x01;		/* block 170's header: resync */
-	d[bounds[171] + 13] ^= 0x01;		/* and the next: one more warning at once */
-	d[bounds[400] + BHDR_LEN + 3] ^= 0x40;	/* block 400's data */
-	same_trace(path, d, len, 4);
+	churn_make(&c, "ahead.tlog", 3000);
+	CHECK(c.nb > 500);
+	same_trace(c.path, c.d, c.len, 0);
+	c.d[c.bounds[5] + BHDR_LEN + 10] ^= 0x10;	/* block 5's data: bad CRC */
+	c.d[c.bounds[170] + 13] ^= 0x01;		/* block 170's header: resync */
+	c.d[c.bounds[171] + 13] ^= 0x01;		/* and the next: one more warning at once */
+	c.d[c.bounds[400] + BHDR_LEN + 3] ^= 0x40;	/* block 400's data */
+	same_trace(c.path, c.d, c.len, 4);
 	/* Cut short in the middle of a block: events, then the warning. */
-	same_trace(path, d, (size_t)(bounds[nb - 3] + 40), 5);
-	free(d);
-	unlink(path);
+	same_trace(c.path, c.d, (size_t)(c.bounds[c.nb - 3] + 40), 5);
+	churn_remove(&c);
 }
 
 /* Stopping before the end, at the first run and further on: the thread
  * is ended and everything freed (the sanitizers check that). */
 static void stop_early(void)
 {
-	const char *path = tmp_path("stop.tlog");
-	uint64_t bounds[2048];
-	size_t len, nb;
-	uint8_t *d = churn_log(path, 3000, &len, bounds, &nb);
+	struct churn c;
 
+	churn_make(&c, "stop.tlog", 3000);
 	for (int runs = 0; runs < 60; runs += 7) {
 		struct tl_log_prefetch *p;
 		struct tl_log_reader *r;
 		struct trace t = { 0 };
 		const struct tl_event *evs;
 
-		r = open_log(path, NULL, 0, &t);
+		r = open_log(c.path, NULL, 0, &t);
 		CHECK_EQ_U64(tl_logp_start(&p, r), 0);
 		for (int i = 0; i < runs; i++)
 			CHECK(tl_logp_read(p, &evs) > 0);
@@ -217,31 +234,29 @@ static void stop_early(void)
 		tl_logr_close(r);
 		free(t.buf);
 	}
-	free(d);
-	unlink(path);
+	churn_remove(&c);
 }
 
 /* A pipe whose writer stays: what it sent so far is read, and a stop
  * does not wait for more. */
 static void pipe_left_open(void)
 {
-	const char *path = tmp_path("pipe.tlog");
-	uint64_t bounds[2048];
-	size_t len, nb;
-	uint8_t *d = churn_log(path, 60, &len, bounds, &nb);
 	struct tl_log_prefetch *p;
 	struct tl_log_reader *r;
 	struct trace t = { 0 };
 	const struct tl_event *evs;
-	uint64_t got = 0, want;
+	uint64_t got = 0, want, sent;
+	struct churn c;
 	char fdpath[64];
 	int fds[2], n;
 
-	CHECK(nb > 4);
+	churn_make(&c, "pipe.tlog", 60);
+	CHECK(c.nb > 4);
 	/* Only whole blocks, so that all of it can be read. */
-	want = (uint64_t)(nb - 2) * EVERY;
+	want = (uint64_t)(c.nb - 2) * EVERY;
+	sent = c.bounds[c.nb - 2];
 	CHECK_EQ_U64(pipe(fds), 0);
-	CHECK(write(fds[1], d, bounds[nb - 2]) == (ssize_t)bounds[nb - 2]);
+	CHECK(write(fds[1], c.d, sent) == (ssize_t)sent);
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fds[0]);
 	alarm(20);	/* a hang fails the test */
 	r = open_log(fdpath, NULL, 0, &t);
@@ -256,8 +271,7 @@ static void pipe_left_open(void)
 	close(fds[0]);
 	close(fds[1]);
 	free(t.buf);
-	free(d);
-	unlink(path);
+	churn_remove(&c);
 }
 
 int main(void)
