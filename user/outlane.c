@@ -190,8 +190,11 @@ struct tl_outlane *tl_outlane_start(const struct tl_output *out)
 			return NULL;
 		}
 	}
-	/* Signals stay the caller's thread's to take, as they were. */
+	/* Signals stay the caller's thread's to take, as they were, but for
+	 * the SIGPIPE of a write here: a reader that left ends the process
+	 * as it did when the caller wrote. */
 	sigfillset(&all);
+	sigdelset(&all, SIGPIPE);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&l->thread, NULL, format_ahead, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -2,10 +2,13 @@
 /* The output lane: JSON lifecycles formatted on its thread and the lines
  * formatted here (short, and longer than a slot) come out byte for byte
  * as without it, in the same order, drained at each flush. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "outlane.h"
 #include "output.h"
 #include "outparts.h"
@@ -101,8 +104,40 @@ static void same_bytes_in_order(void)
 	free(lane);
 }
 
+/* A reader that left: the lane's write takes the SIGPIPE that ends the
+ * process, as a write on the caller's thread did. */
+static void reader_gone_ends_process(void)
+{
+	int fds[2], status = 0;
+	pid_t pid;
+
+	CHECK_EQ_U64(pipe(fds), 0);
+	close(fds[0]);
+	pid = fork();
+	if (!pid) {
+		FILE *f = fdopen(fds[1], "w");
+		struct tl_output out;
+
+		signal(SIGPIPE, SIG_DFL);
+		alarm(20);
+		tl_output_init(&out, f, TL_FMT_JSON, false);
+		out.lane = tl_outlane_start(&out);
+		for (uint64_t i = 0; i < 100000; i++) {
+			struct tl_lifecycle lc = mk_lifecycle(i);
+
+			tl_output_lifecycle(&out, &lc);
+		}
+		tl_outlane_stop(out.lane);
+		_exit(0);
+	}
+	close(fds[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE);
+}
+
 int main(void)
 {
 	RUN(same_bytes_in_order);
+	RUN(reader_gone_ends_process);
 	return UNIT_END();
 }
