@@ -7,6 +7,7 @@
 #ifndef TCPLINGER_LOGFILE_H
 #define TCPLINGER_LOGFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "../bpf/events.h"
@@ -69,6 +70,13 @@ int tl_logr_read(struct tl_log_reader *r, struct tl_event *evs, int max);
 /* The bytes of the last event just returned if it is a TL_EV_STACK, valid
  * until the next call; NULL with *len 0 if it has none. */
 const void *tl_logr_blob(const struct tl_log_reader *r, size_t *len);
+/* true when the next read may have to wait for input that is not there
+ * yet (a pipe's writer still at work); never for a file or memory. */
+bool tl_logr_would_wait(const struct tl_log_reader *r);
+/* Sends r's warnings to warn and ctx from now on; *old and *old_ctx get
+ * where they went. */
+void tl_logr_redirect_warn(struct tl_log_reader *r, tl_log_warn_fn warn, void *ctx,
+			   tl_log_warn_fn *old, void **old_ctx);
 /* Bytes of the input consumed so far (header and blocks read). */
 uint64_t tl_logr_offset(const struct tl_log_reader *r);
 void tl_logr_close(struct tl_log_reader *r);

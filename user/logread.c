@@ -7,6 +7,7 @@
 #include <libdeflate.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>		/* compressBound(): the most a block can deflate to */
 #include "logcodec.h"
@@ -17,6 +18,7 @@
 struct tl_log_reader {
 	int fd;			/* -1: reading from memory */
 	bool own_fd, eof, done;
+	bool may_wait;		/* a pipe or terminal: more may come later */
 	int ioerr;
 	tl_log_warn_fn warn;
 	void *ctx;
@@ -433,6 +435,26 @@ const void *tl_logr_blob(const struct tl_log_reader *r, size_t *len)
 	return r->blob;
 }
 
+bool tl_logr_would_wait(const struct tl_log_reader *r)
+{
+	size_t n = avail(r);
+
+	if (!r->may_wait || r->eof || r->done || r->ioerr ||
+	    (r->in_block && tl_blkdec_more(r->dec)))
+		return false;
+	/* The next block whole in the buffer: no wait for it. */
+	return n < BHDR_LEN || n - BHDR_LEN < tl_get32(r->data + r->pos + 12);
+}
+
+void tl_logr_redirect_warn(struct tl_log_reader *r, tl_log_warn_fn warn, void *ctx,
+			   tl_log_warn_fn *old, void **old_ctx)
+{
+	*old = r->warn;
+	*old_ctx = r->ctx;
+	r->warn = warn;
+	r->ctx = ctx;
+}
+
 uint64_t tl_logr_offset(const struct tl_log_reader *r)
 {
 	return r->base + r->pos;
@@ -503,6 +525,7 @@ int tl_logr_open(struct tl_log_reader **out, const char *path, struct tl_log_hea
 		 tl_log_warn_fn warn, void *ctx, char *err, size_t errlen)
 {
 	struct tl_log_reader *r = reader_new(warn, ctx);
+	struct stat st;
 
 	*out = NULL;
 	if (!r) {
@@ -522,6 +545,7 @@ int tl_logr_open(struct tl_log_reader **out, const char *path, struct tl_log_hea
 		}
 		r->own_fd = true;
 	}
+	r->may_wait = fstat(r->fd, &st) || !S_ISREG(st.st_mode);
 	if (grow_buf(r, READ_CHUNK)) {
 		seterr(err, errlen, "%s: out of memory", path);
 		tl_logr_close(r);

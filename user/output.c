@@ -9,6 +9,7 @@
 #include "units.h"
 #include "connerr.h"
 #include "output.h"
+#include "outlane.h"
 #include "outparts.h"
 #include "ports.h"
 #include "summary.h"
@@ -32,7 +33,23 @@ void tl_out_emit_to(FILE *f, struct tl_out_line *l)
 
 void tl_out_emit(struct tl_output *out, struct tl_out_line *l)
 {
-	tl_out_emit_to(out->f, l);
+	if (!out->lane) {
+		tl_out_emit_to(out->f, l);
+		return;
+	}
+	if (l->tb.len == l->tb.max)
+		l->tb.buf[l->tb.len - 1] = '\n';
+	tl_outlane_text(out->lane, l->tb.buf, l->tb.len);
+	tb_release(&l->tb);
+}
+
+/* CSV keeps its side reports out of the table, on stderr. */
+static void emit_side(struct tl_output *out, struct tl_out_line *l)
+{
+	if (out->fmt == TL_FMT_CSV)
+		tl_out_emit_to(stderr, l);
+	else
+		tl_out_emit(out, l);
 }
 
 void tl_output_init(struct tl_output *out, FILE *f, enum tl_format fmt, bool wide)
@@ -64,8 +81,15 @@ int64_t tl_boot_to_real_ns(void)
 	return offset;
 }
 
+void tl_output_drain(struct tl_output *out)
+{
+	if (out->lane)
+		tl_outlane_drain(out->lane);
+}
+
 void tl_output_flush(struct tl_output *out)
 {
+	tl_output_drain(out);
 	fflush(out->f);
 }
 
@@ -766,6 +790,10 @@ void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc)
 
 	if (out->fmt == TL_FMT_TEXT && out->transitions && !out->at_end)
 		return;
+	if (out->lane) {
+		tl_outlane_lifecycle(out->lane, lc);
+		return;
+	}
 	tb = tl_out_line_start(&l);
 	if (out->fmt == TL_FMT_JSON) {
 		json_lifecycle(out, tb, lc);
@@ -816,7 +844,7 @@ void tl_output_summary(struct tl_output *out, const struct tl_summary *sum, uint
 		 (double)span_ns / NS_PER_SEC);
 	tb_chr(tb, '\n');
 	tl_summary_text(tb, sum, title, lost, evicted, open);
-	tl_out_emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
+	emit_side(out, &l);
 	if (out->fmt == TL_FMT_TEXT)
 		out->header_done = false;	/* repeat the header after it */
 }
@@ -835,7 +863,7 @@ void tl_output_connect_error(struct tl_output *out, const struct tl_connerr *ce)
 		tl_connerr_text_fit(tb, ce, out->narrow);
 	}
 	tb_chr(tb, '\n');
-	tl_out_emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
+	emit_side(out, &l);
 }
 
 void tl_output_port_pressure(struct tl_output *out, const struct tl_pressure *pr, bool final)
@@ -850,5 +878,5 @@ void tl_output_port_pressure(struct tl_output *out, const struct tl_pressure *pr
 		return;
 	}
 	tl_pressure_text(tb, pr);
-	tl_out_emit_to(out->fmt == TL_FMT_CSV ? stderr : out->f, &l);
+	emit_side(out, &l);
 }

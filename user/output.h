@@ -34,6 +34,9 @@ struct tl_output {
 	bool narrow;			/* text: the 80-column layout (layout.h) */
 	bool show_cgroup;		/* text, CSV: cgroup and container columns */
 	const struct tl_cgnames *cgnames;	/* cgroup ids' paths (NULL: none) */
+	/* JSON: lifecycles formatted, and every line written, on a thread of
+	 * their own (outlane.h); NULL: here */
+	struct tl_outlane *lane;
 	/* text: the network namespace of the first row; a NETNS column from
 	 * the first row in another one on (netns_col) */
 	uint32_t first_netns;
@@ -58,6 +61,8 @@ int64_t tl_boot_to_real_ns(void);
 /* A text output shows one kind of row: the header is that of the first. */
 void tl_output_transition(struct tl_output *out, const struct tl_transition *t);
 void tl_output_lifecycle(struct tl_output *out, const struct tl_lifecycle *lc);
+/* Returns once the lane (if any) has written all it was given. */
+void tl_output_drain(struct tl_output *out);
 void tl_output_flush(struct tl_output *out);
 /* The lifecycles still open at the end follow (text with transitions:
  * under a title of their own). */

@@ -3,22 +3,26 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "logfile.h"
+#include "logprefetch.h"
 #include "run.h"
 #include "session.h"
 #include "stacks.h"
 
-#define BATCH 64	/* events decoded at a time */
 /* Stacks kept may take this much memory per byte of log read, plus a
  * floor: deflate packs repeated blobs a thousandfold, and a crafted log
  * must not turn megabytes into gigabytes. */
 #define STACK_BYTES_PER_LOG_BYTE 16
 #define STACK_BYTES_FLOOR (4u << 20)
+/* stdout's buffer: static, as stdout is flushed at exit (glibc takes no
+ * size without the buffer itself). */
+static char stdout_buf[1u << 20];
 
 struct replay {
 	const struct tl_cli *cli;
 	uint64_t events;	/* read from the log */
-	struct tl_log_reader *r;
+	struct tl_log_prefetch *p;	/* the log, decoded ahead */
 	struct tl_session *s;
 	bool filtered;		/* some events may not pass cli->filter */
 	uint64_t origin;	/* the recording began at its first tick */
@@ -47,7 +51,7 @@ static bool replay_one(struct replay *rp, const struct tl_event *ev)
 
 	if (ev->type == TL_EV_STACK && (ev->flags & TL_F_CGROUP_NAME)) {
 		size_t len;
-		const void *blob = tl_logr_blob(rp->r, &len);
+		const void *blob = tl_logp_blob(rp->p, &len);
 
 		tl_session_add_cgroup_name(rp->s, blob, len);
 		return true;
@@ -55,9 +59,9 @@ static bool replay_one(struct replay *rp, const struct tl_event *ev)
 	if (ev->type == TL_EV_STACK) {
 		/* whatever the time window: later events may refer to it */
 		size_t len;
-		const void *blob = tl_logr_blob(rp->r, &len);
+		const void *blob = tl_logp_blob(rp->p, &len);
 
-		tl_session_stack_limit(rp->s, STACK_BYTES_PER_LOG_BYTE * tl_logr_offset(rp->r) +
+		tl_session_stack_limit(rp->s, STACK_BYTES_PER_LOG_BYTE * tl_logp_offset(rp->p) +
 					      STACK_BYTES_FLOOR);
 		tl_session_add_stack(rp->s, (uint32_t)ev->aux, blob, len);
 		return true;
@@ -87,23 +91,26 @@ int tl_replay_run(const struct tl_cli *cli, struct tl_log_reader *r,
 	struct tl_session_opts sopts = tl_session_opts_of(cli, out, h->boot_to_real_ns);
 	const struct tl_stacks *stacks;
 	struct tl_session *s;
-	struct tl_event evs[BATCH];
+	const struct tl_event *evs;
 	struct replay rp = { .cli = cli, .filtered = tl_filter_active(&cli->filter) };
 	bool more = true;
 	int ret, code = 0;
 
+	/* Formatting on the other core; a terminal gets its lines as they come. */
+	sopts.output_thread = !isatty(fileno(out));
 	s = tl_session_new(&sopts);
-	if (!s) {
+	if (!s || tl_logp_start(&rp.p, r)) {
 		fprintf(stderr, "tcplinger: out of memory\n");
+		tl_session_free(s);
 		return 1;
 	}
-	rp.r = r;
 	rp.s = s;
-	while (more && (ret = tl_logr_read(r, evs, BATCH)) > 0) {
+	while (more && (ret = tl_logp_read(rp.p, &evs)) > 0) {
 		rp.events += (uint64_t)ret;
 		for (int k = 0; k < ret && more; k++)
 			more = replay_one(&rp, &evs[k]);
 	}
+	tl_logp_stop(rp.p);
 	if (!more)
 		ret = 0;	/* stopped at --to */
 	if (cli->leaks && !rp.scans && ret >= 0)
@@ -147,6 +154,10 @@ int tl_run_replay(const struct tl_cli *cli)
 		fprintf(stderr, "tcplinger: %s\n", err);
 		return 1;
 	}
+	/* A report to a file or a pipe is written a megabyte at a time, not
+	 * a page at a time; a terminal keeps its lines as they come. */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 	ret = tl_replay_run(cli, r, &h, cli->path, stdout, &w.count);
 	tl_logr_close(r);
 	return ret;

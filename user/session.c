@@ -9,6 +9,7 @@
 #include "opensum.h"
 #include "run.h"
 #include "session.h"
+#include "outlane.h"
 #include "stacks.h"
 #include "summary.h"
 #include "threads.h"
@@ -226,6 +227,8 @@ struct tl_session *tl_session_new(const struct tl_session_opts *opts)
 	s->out.narrow = opts->narrow;
 	s->out.show_cgroup = opts->show_cgroup;
 	s->out.cgnames = &s->cgnames;
+	if (opts->output_thread && opts->fmt == TL_FMT_JSON && !opts->view)
+		s->out.lane = tl_outlane_start(&s->out);
 	tl_summary_reset(&s->interval);
 	tl_summary_reset(&s->total);
 	return s;
@@ -280,8 +283,10 @@ void tl_session_add_cgroup_name(struct tl_session *s, const void *blob, size_t l
 	uint64_t id;
 	size_t plen;
 
-	if (tl_cgname_unblob(blob, len, &id, &path, &plen))
-		tl_cgnames_set(&s->cgnames, id, path, plen);
+	if (!tl_cgname_unblob(blob, len, &id, &path, &plen))
+		return;
+	tl_output_drain(&s->out);	/* the lane may be reading the names */
+	tl_cgnames_set(&s->cgnames, id, path, plen);
 }
 
 void tl_session_stack_limit(struct tl_session *s, size_t bytes)
@@ -332,6 +337,7 @@ void tl_session_view(struct tl_session *s, struct tl_session_view *v)
 void tl_session_free(struct tl_session *s)
 {
 	if (s) {
+		tl_outlane_stop(s->out.lane);
 		tl_engine_free(s->engine);
 		tl_stacks_free(s->stacks);
 		tl_cgnames_free(&s->cgnames);

@@ -39,6 +39,8 @@ struct tl_session_opts {
 	const char *cgroup;
 	bool cgroup_in_kernel;
 	FILE *out;
+	bool output_thread;	/* JSON: formatted and written on a thread of
+				 * its own (outlane.h) */
 	/* A live view (top, serve; NULL: none) reads the state itself:
 	 * nothing is printed; each connect() error window, as it closes,
 	 * goes to its connerr, each lifecycle reported to its lifecycle. */
