@@ -258,7 +258,7 @@ endif
 -include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/fuzz/*.d)
 
 # ---------------------------------------------------------------- bench
-# make bench (root; not part of make test; under 5 minutes): the tracer's
+# make bench (root; not part of make test; about 6 minutes): the tracer's
 # cost under connection churn against no tracer, an empty BPF program,
 # tcpstates and a bpftrace script, plus replay speed and memory per
 # connection (tests/bench/bench.py).  Table: .output/bench/results.md.
