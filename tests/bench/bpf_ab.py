@@ -3,7 +3,7 @@
 tracer binary's BPF programs cost under the same churn, binaries
 alternating run by run (an A/B of collector changes: run-to-run noise here
 is about +-20 ns a run, more than most changes, so each binary gets several
-runs spread over the same minutes).  Root; BIN is a tcplinger binary,
+runs spread over the same minutes, in rotating order after a warm-up run).  Root; BIN is a tcplinger binary,
 started as `BIN --netns INODE > /dev/null` on churn_load's namespace with
 the kernel's BPF run-time accounting on (BPF_ENABLE_STATS); only the
 programs that process holds are counted.  Prints, per binary, the median
@@ -74,8 +74,14 @@ def main():
             return 2
     runs = {b: [] for b in a.bins}
     with tempfile.TemporaryDirectory(prefix="bpf_ab.") as tmp:
-        for _ in range(a.rounds):
-            for b in a.bins:
+        # A run right after another one's namespace is torn down (its
+        # timewait socks purged by a kworker) is slower: one run first that
+        # counts for nothing, then the order rotates each round so that no
+        # binary always comes first.
+        one_run(a.bins[0], churn, a.secs, a.inflight, tmp)
+        for r in range(a.rounds):
+            for j in range(len(a.bins)):
+                b = a.bins[(r + j) % len(a.bins)]
                 runs[b].append(one_run(b, churn, a.secs, a.inflight, tmp))
     for b in a.bins:
         progs = sorted({p for r in runs[b] for p in r[0]})
@@ -92,5 +98,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except bench.BenchError as e:
-        print("bpf_ab.py: %s" % e, file=sys.stderr)
+        print("bpf_ab.py: %s%s" % (e, "".join("\n  " + d for d in e.details)), file=sys.stderr)
         sys.exit(1)
