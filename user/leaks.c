@@ -204,7 +204,7 @@ void tl_leaks_collect(struct tl_leaks *L, struct tl_engine *e, uint64_t now_ns,
 		      uint64_t min_age_ns, long pid)
 {
 	tl_leaks_init(L, min_age_ns, tl_engine_last_scan(e));
-	tl_engine_each_open(e, now_ns, add_open, L);
+	tl_engine_each_open(e, now_ns, 0, add_open, L);
 	tl_leaks_finish(L);
 	tl_leaks_only_pid(L, pid);
 }

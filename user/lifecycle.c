@@ -1025,10 +1025,10 @@ static struct open_conn *sort_by_conn(struct open_conn *a, struct open_conn *tmp
 	return a;
 }
 
-/* The open records in creation order, so output is reproducible.  The
- * records are read in memory order and sorting touches none of them.
- * *buf is to be freed; NULL without memory. */
-static struct open_conn *open_in_order(struct tl_engine *e, uint32_t *n, void **buf)
+/* The open records in creation order, so output is reproducible, of the
+ * owner pid only if pid > 0.  The records are read in memory order and
+ * sorting touches none of them.  *buf is to be freed; NULL without memory. */
+static struct open_conn *open_in_order(struct tl_engine *e, long pid, uint32_t *n, void **buf)
 {
 	size_t len = (size_t)e->recs.pool.used + 1;
 	struct open_conn *order = malloc(2 * len * sizeof(*order));
@@ -1040,7 +1040,8 @@ static struct open_conn *open_in_order(struct tl_engine *e, uint32_t *n, void **
 	for (uint32_t i = 0; i < e->recs.pool.hwm; i++) {
 		const struct conn *c = at(e, i);
 
-		if (c->number && !(c->flags & C_ENDING))
+		if (c->number && !(c->flags & C_ENDING) &&
+		    (pid <= 0 || tl_rec_owner_pid(&e->recs, c) == pid))
 			order[(*n)++] = (struct open_conn){ .conn = c->number, .idx = i };
 	}
 	return sort_by_conn(order, order + len, *n, e->next_conn);
@@ -1070,7 +1071,7 @@ void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 		settle(e, e->pending.head);
 	if (!e->recs.pool.used)
 		return;
-	order = open_in_order(e, &n, &buf);
+	order = open_in_order(e, 0, &n, &buf);
 	if (!order) {
 		while (e->lru.head != NIL)
 			retire(e, e->lru.head, now_ns);
@@ -1090,7 +1091,7 @@ void tl_engine_finish(struct tl_engine *e, uint64_t now_ns)
 	drop_all(e);
 }
 
-void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
+void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns, long pid,
 			 void (*fn)(const struct tl_lifecycle *lc, void *ctx), void *ctx)
 {
 	struct open_conn *order;
@@ -1100,7 +1101,7 @@ void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
 
 	if (now_ns < e->clock)
 		now_ns = e->clock;
-	order = open_in_order(e, &n, &buf);
+	order = open_in_order(e, pid, &n, &buf);
 	if (!order)
 		return;
 	for (uint32_t k = 0; k < n; k++) {

@@ -178,8 +178,9 @@ void tl_engine_feed(struct tl_engine *e, const struct tl_event *ev);
 void tl_engine_finish(struct tl_engine *e, uint64_t now_ns);
 void tl_engine_stats(const struct tl_engine *e, struct tl_engine_stats *out);
 /* Calls fn for every connection open now (not listeners), oldest first,
- * as if it ended at now_ns; nothing changes. */
-void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns,
+ * as if it ended at now_ns; only those process pid owns if pid > 0 (left
+ * out before anything is built for them); nothing changes. */
+void tl_engine_each_open(struct tl_engine *e, uint64_t now_ns, long pid,
 			 void (*fn)(const struct tl_lifecycle *lc, void *ctx), void *ctx);
 /* Whether a timewait sock in substate FIN_WAIT2 is tracked: on its peer's
  * FIN it turns TIME_WAIT, and the only trace of that, its timer's re-arm,

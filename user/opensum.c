@@ -169,25 +169,15 @@ void tl_opensum_rank(struct tl_opensum *o)
 	tl_opensum_free(o);
 }
 
-struct collect_ctx {
-	struct tl_opensum *o;
-	long pid;
-};
-
 static void collect_one(const struct tl_lifecycle *lc, void *ctx)
 {
-	struct collect_ctx *c = ctx;
-
-	if (!c->pid || lc->owner.pid == c->pid)
-		tl_opensum_add(c->o, lc);
+	tl_opensum_add(ctx, lc);
 }
 
 void tl_opensum_gather(struct tl_opensum *o, struct tl_engine *e, uint64_t now_ns, long pid)
 {
-	struct collect_ctx c = { .o = o, .pid = pid };
-
 	tl_opensum_reset(o);
-	tl_engine_each_open(e, now_ns, collect_one, &c);
+	tl_engine_each_open(e, now_ns, pid, collect_one, o);
 }
 
 void tl_opensum_collect(struct tl_opensum *o, struct tl_engine *e, uint64_t now_ns, long pid)

@@ -348,7 +348,7 @@ void tl_ports_report(struct tl_ports *p, struct tl_engine *e, uint64_t now_ns, b
 		return;
 	for (i = 0; i < p->nerrs; i++)
 		p->errs[i].reported = false;
-	tl_engine_each_open(e, now_ns, collect_use, &u);
+	tl_engine_each_open(e, now_ns, 0, collect_use, &u);
 	if (u.n)
 		qsort(u.v, u.n, sizeof(*u.v), use_cmp);
 	for (i = 0; i < u.n; i = j) {

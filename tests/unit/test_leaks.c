@@ -95,7 +95,7 @@ static void add_cb(const struct tl_lifecycle *lc, void *ctx)
 static void collect(struct tl_engine *e, struct tl_leaks *L, uint64_t now, uint64_t min_age)
 {
 	tl_leaks_init(L, min_age, tl_engine_last_scan(e));
-	tl_engine_each_open(e, now, add_cb, L);
+	tl_engine_each_open(e, now, 0, add_cb, L);
 	tl_leaks_finish(L);
 }
 
