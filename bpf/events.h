@@ -228,7 +228,7 @@ struct tl_wire_task {
 
 #define TL_WIRE_ADDR4	8	/* saddr, daddr */
 #define TL_WIRE_ADDR6	32
-/* A record's size: its addresses by family (10: AF_INET6), and the task
+/* A record's size: its addresses (v6: AF_INET6), and the task
  * part or not. */
 #define TL_WIRE_SIZE(v6, task)							\
 	(sizeof(struct tl_wire) + ((v6) ? TL_WIRE_ADDR6 : TL_WIRE_ADDR4) +	\

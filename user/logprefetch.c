@@ -68,20 +68,9 @@ static void keep_warning(const char *msg, void *ctx)
 	struct slot *s = p->filling;
 	size_t len = strlen(msg) + 1;
 
-	if (!tl_grow(&s->warns, &s->warns_cap, s->nwarns, sizeof(*s->warns), 16))
+	if (!tl_grow(&s->warns, &s->warns_cap, s->nwarns, sizeof(*s->warns), 16) ||
+	    !tl_grow_to(&s->texts, &s->texts_cap, s->texts_len + len, 1, 256))
 		return;
-	if (s->texts_cap - s->texts_len < len) {
-		size_t cap = s->texts_cap ? s->texts_cap : 256;
-		char *t;
-
-		while (cap - s->texts_len < len)
-			cap *= 2;
-		t = realloc(s->texts, cap);
-		if (!t)
-			return;
-		s->texts = t;
-		s->texts_cap = cap;
-	}
 	memcpy(s->texts + s->texts_len, msg, len);
 	s->warns[s->nwarns++] = (struct warning){ .pos = p->read_pos, .at = s->texts_len };
 	s->texts_len += len;

@@ -22,11 +22,16 @@ struct tl_textbuf *tl_out_line_start(struct tl_out_line *l)
 	return &l->tb;
 }
 
-void tl_out_emit_to(FILE *f, struct tl_out_line *l)
+/* Cut short only when memory ran out: the line still ends in '\n'. */
+static void end_line(struct tl_out_line *l)
 {
-	/* Cut short only when memory ran out: the line still ends in '\n'. */
 	if (l->tb.len == l->tb.max)
 		l->tb.buf[l->tb.len - 1] = '\n';
+}
+
+void tl_out_emit_to(FILE *f, struct tl_out_line *l)
+{
+	end_line(l);
 	fwrite(l->tb.buf, 1, l->tb.len, f);
 	tb_release(&l->tb);
 }
@@ -37,8 +42,7 @@ void tl_out_emit(struct tl_output *out, struct tl_out_line *l)
 		tl_out_emit_to(out->f, l);
 		return;
 	}
-	if (l->tb.len == l->tb.max)
-		l->tb.buf[l->tb.len - 1] = '\n';
+	end_line(l);
 	tl_outlane_text(out->lane, l->tb.buf, l->tb.len);
 	tb_release(&l->tb);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "grow.h"
 #include "perfmap.h"
 #include "symelf.h"
 
@@ -67,23 +68,6 @@ static bool parse_hex(const char **p, const char *end, uint64_t *out)
 	return true;
 }
 
-static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *n;
-
-	if (need <= *cap)
-		return true;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return false;
-	*arr = n;
-	*cap = ncap;
-	return true;
-}
-
 /* One line without its newline: false only when out of memory. */
 static bool add_line(struct tl_perfmap *pm, const char *s, const char *end)
 {
@@ -104,8 +88,8 @@ static bool add_line(struct tl_perfmap *pm, const char *s, const char *end)
 	if (len > TL_PERFMAP_MAX_NAME)
 		len = TL_PERFMAP_MAX_NAME;
 	if (pm->names_len + len + 1 > UINT32_MAX ||
-	    !grow((void **)&pm->names, &pm->names_cap, pm->names_len + len + 1, 1) ||
-	    !grow((void **)&pm->syms, &pm->cap, pm->nsyms + 1, sizeof(*pm->syms)))
+	    !tl_grow_to(&pm->names, &pm->names_cap, pm->names_len + len + 1, 1, 64) ||
+	    !tl_grow(&pm->syms, &pm->cap, pm->nsyms, sizeof(*pm->syms), 64))
 		return false;
 	name = pm->names + pm->names_len;
 	for (size_t i = 0; i < len; i++)

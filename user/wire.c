@@ -2,21 +2,19 @@
 /* The ring's records widened to struct tl_event: what the kernel left out
  * is zero. */
 #include <string.h>
+#include <sys/socket.h>
 #include "wire.h"
-
-#define AF_INET6_NR 10
 
 bool tl_wire_widen(struct tl_event *ev, const void *data, size_t size)
 {
 	const unsigned char *p = data;
 	struct tl_wire h;
-	size_t alen;
 	bool v6, task;
 
 	if (size < sizeof(h))
 		return false;
 	memcpy(&h, p, sizeof(h));
-	v6 = h.family == AF_INET6_NR;
+	v6 = h.family == AF_INET6;
 	task = h.flags & TL_F_IN_TASK;
 	if (size != TL_WIRE_SIZE(v6, task))
 		return false;
@@ -35,17 +33,17 @@ bool tl_wire_widen(struct tl_event *ev, const void *data, size_t size)
 	ev->flags = h.flags;
 	ev->drop_seq = h.drop_seq;
 	p += sizeof(h);
-	alen = (v6 ? TL_WIRE_ADDR6 : TL_WIRE_ADDR4) / 2;
 	if (v6) {
 		memcpy(ev->saddr, p, 16);
 		memcpy(ev->daddr, p + 16, 16);
+		p += TL_WIRE_ADDR6;
 	} else {
 		memset(ev->saddr, 0, sizeof(ev->saddr));
 		memset(ev->daddr, 0, sizeof(ev->daddr));
 		memcpy(ev->saddr, p, 4);
 		memcpy(ev->daddr, p + 4, 4);
+		p += TL_WIRE_ADDR4;
 	}
-	p += 2 * alen;
 	if (task) {
 		struct tl_wire_task t;
 
